@@ -1,0 +1,168 @@
+//! Settings every service shares. Environment variables are read with envy; command-line
+//! flags (clap) override them, so `--listen-port` beats `LISTEN_PORT`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// Default HTTP port of every service (a non-root container cannot bind 80).
+pub const DEFAULT_LISTEN_PORT: u16 = 8080;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid environment variable: {0}")]
+    Env(#[from] envy::Error),
+    #[error("invalid setting {name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Flags shared by every service's command line.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CommonArgs {
+    /// Port for plain HTTP, on IPv6 and IPv4 [env: LISTEN_PORT] [default: 8080]
+    #[arg(long, value_name = "PORT")]
+    pub listen_port: Option<u16>,
+    /// Log line format [env: LOG_FORMAT] [default: text]; levels come from RUST_LOG
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CommonEnv {
+    listen_port: Option<u16>,
+    log_format: Option<LogFormat>,
+    shutdown_drain_seconds: Option<f64>,
+    shutdown_timeout_seconds: Option<f64>,
+}
+
+/// Resolved settings of the HTTP server and its shutdown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSettings {
+    pub listen_port: u16,
+    pub log_format: LogFormat,
+    /// After SIGTERM, how long readiness fails while the server still serves, so that
+    /// Kubernetes can take the pod out of the Service's endpoints before it stops
+    /// (`SHUTDOWN_DRAIN_SECONDS`, default 0).
+    pub drain_delay: Duration,
+    /// How long in-flight requests may take to finish once the server stops accepting
+    /// (`SHUTDOWN_TIMEOUT_SECONDS`, default 20).
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen_port: DEFAULT_LISTEN_PORT,
+            log_format: LogFormat::Text,
+            drain_delay: Duration::ZERO,
+            shutdown_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+impl ServerSettings {
+    /// Combines flags and environment variables (flags win) over the defaults.
+    pub fn resolve(args: &CommonArgs, vars: &[(String, String)]) -> Result<Self, ConfigError> {
+        let env: CommonEnv = from_vars(vars)?;
+        let defaults = Self::default();
+        Ok(Self {
+            listen_port: args
+                .listen_port
+                .or(env.listen_port)
+                .unwrap_or(defaults.listen_port),
+            log_format: args.log_format.or(env.log_format).unwrap_or_default(),
+            drain_delay: seconds("SHUTDOWN_DRAIN_SECONDS", env.shutdown_drain_seconds)?
+                .unwrap_or(defaults.drain_delay),
+            shutdown_timeout: seconds("SHUTDOWN_TIMEOUT_SECONDS", env.shutdown_timeout_seconds)?
+                .unwrap_or(defaults.shutdown_timeout),
+        })
+    }
+}
+
+/// Deserializes a service's own environment settings from `vars` (names are the
+/// upper-case field names).
+pub fn from_vars<T: DeserializeOwned>(vars: &[(String, String)]) -> Result<T, ConfigError> {
+    // Empty values mean "unset", as they do for Kubernetes env entries left blank.
+    let set = vars.iter().filter(|(_, v)| !v.is_empty()).cloned();
+    Ok(envy::from_iter(set)?)
+}
+
+/// Parses a number of seconds, rejecting what `Duration` cannot hold.
+pub fn seconds(name: &'static str, value: Option<f64>) -> Result<Option<Duration>, ConfigError> {
+    value
+        .map(|secs| {
+            Duration::try_from_secs_f64(secs).map_err(|_| ConfigError::Invalid {
+                name,
+                reason: format!("{secs} is not a number of seconds from 0 up"),
+            })
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let settings = ServerSettings::resolve(&CommonArgs::default(), &[]).unwrap();
+        assert_eq!(settings, ServerSettings::default());
+    }
+
+    #[test]
+    fn flags_override_environment() {
+        let args = CommonArgs {
+            listen_port: Some(9000),
+            log_format: None,
+        };
+        let env = vars(&[
+            ("LISTEN_PORT", "9100"),
+            ("LOG_FORMAT", "json"),
+            ("SHUTDOWN_DRAIN_SECONDS", "2.5"),
+        ]);
+        let settings = ServerSettings::resolve(&args, &env).unwrap();
+        assert_eq!(settings.listen_port, 9000);
+        assert_eq!(settings.log_format, LogFormat::Json);
+        assert_eq!(settings.drain_delay, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err =
+            ServerSettings::resolve(&CommonArgs::default(), &vars(&[("LISTEN_PORT", "http")]))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("LISTEN_PORT"), "{err}");
+        let err = ServerSettings::resolve(
+            &CommonArgs::default(),
+            &vars(&[("SHUTDOWN_DRAIN_SECONDS", "-1")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("SHUTDOWN_DRAIN_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let settings =
+            ServerSettings::resolve(&CommonArgs::default(), &vars(&[("LISTEN_PORT", "")])).unwrap();
+        assert_eq!(settings.listen_port, DEFAULT_LISTEN_PORT);
+    }
+}

@@ -1,0 +1,120 @@
+//! Request plumbing shared by every service: request ids, the access log line, the
+//! pod identity headers and the client address.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
+
+use crate::pod::PodInfo;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub const POD_NAME_HEADER: &str = "x-pod-name";
+pub const NODE_NAME_HEADER: &str = "x-node-name";
+
+/// Longest request id taken from a client; longer ones are replaced, so a client cannot
+/// make every log line huge.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// The id of the current request: the caller's `X-Request-Id` when it is sane, else a
+/// fresh UUID. Handlers extract it to pass it on to other services.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    fn from_request(req: &ServiceRequest) -> Self {
+        req.headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .filter(|id| {
+                !id.is_empty()
+                    && id.len() <= MAX_REQUEST_ID_LEN
+                    && id.bytes().all(|b| b.is_ascii_graphic())
+            })
+            .map(|id| Self(id.to_owned()))
+            .unwrap_or_else(|| Self(uuid::Uuid::new_v4().to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromRequest for RequestId {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        // Present whenever `request_telemetry` wraps the app; a fresh id otherwise.
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| Self(uuid::Uuid::new_v4().to_string()));
+        std::future::ready(Ok(id))
+    }
+}
+
+/// The address of the peer that opened the connection, with IPv4-mapped IPv6 addresses
+/// (what a dual-stack socket reports for IPv4 clients) shown as plain IPv4.
+pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
+    req.peer_addr().map(|addr| addr.ip().to_canonical())
+}
+
+/// Middleware: assigns the request id, echoes it in the response, and writes one log
+/// line per request with method, path, status, latency, client IP and request id.
+pub async fn request_telemetry(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let request_id = RequestId::from_request(&req);
+    req.extensions_mut().insert(request_id.clone());
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let client = client_ip(req.request());
+
+    let result = next.call(req).await;
+    let status = match &result {
+        Ok(response) => response.status(),
+        Err(error) => error.as_response_error().status_code(),
+    };
+    tracing::info!(
+        target: "access",
+        method = %method,
+        path = %path,
+        status = status.as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        client_ip = %client.map(|ip| ip.to_string()).unwrap_or_default(),
+        request_id = request_id.as_str(),
+        "request"
+    );
+    let mut response = result?;
+    if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    Ok(response)
+}
+
+/// Middleware that stamps every answer with `X-Pod-Name` and `X-Node-Name`, so a client
+/// can see which pod behind a Service answered.
+pub fn identity_headers(pod: &PodInfo) -> DefaultHeaders {
+    let mut headers = DefaultHeaders::new();
+    for (name, value) in [
+        (POD_NAME_HEADER, pod.pod_name()),
+        (NODE_NAME_HEADER, pod.node_name()),
+    ] {
+        // A value that is not a valid header (never the case for real pod names) is
+        // left out rather than failing every response.
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers = headers.add((HeaderName::from_static(name), value));
+        }
+    }
+    headers
+}
