@@ -38,7 +38,7 @@ CNI_BRIDGE=kiada-cni0
 PAUSE_IMAGE="registry.k8s.io/pause:kiada-${K8S_VERSION}"
 COREDNS_IMAGE="docker.io/kiada-cluster/coredns:${COREDNS_VERSION}"
 LPP_IMAGE="docker.io/kiada-cluster/local-path-provisioner:${LPP_VERSION}"
-BUSYBOX_VERSION="$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null | tr -c 'A-Za-z0-9_.\n-' '-' || true)"
+BUSYBOX_VERSION="$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null | sed 's/^[0-9]*://; s/[^A-Za-z0-9_.-]/-/g' || true)"
 BUSYBOX_IMAGE="docker.io/kiada-cluster/busybox:${BUSYBOX_VERSION:-unknown}"
 
 export AWS_EC2_METADATA_DISABLED=true
