@@ -1,1 +1,175 @@
-//! Placeholder: being written.
+//! The quote service: `GET /` says which pod and node answered, `GET /quote` serves the
+//! tip of the current interval.
+
+pub mod tips;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, middleware, web};
+use service_kit::{CommonArgs, ConfigError, Health, PodInfo, ServerSettings, Service};
+use tokio_util::sync::CancellationToken;
+
+use crate::tips::{TipOfTheInterval, Tips, TipsError};
+
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Command line of the quote service.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "quote",
+    version,
+    about = "Serves the Kubernetes tip of the minute and says which pod served it.",
+    after_help = "Also read: POD_NAME, NODE_NAME (Downward API), RUST_LOG, \
+                  SHUTDOWN_DRAIN_SECONDS (default 0), SHUTDOWN_TIMEOUT_SECONDS (default 20)."
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Seconds between two draws of the tip [env: QUOTE_INTERVAL] [default: 60]
+    #[arg(long, value_name = "SECONDS")]
+    pub interval: Option<f64>,
+    /// File with one tip per line that replaces the built-in tips [env: QUOTE_TIPS_FILE]
+    #[arg(long, value_name = "PATH")]
+    pub tips_file: Option<PathBuf>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct QuoteEnv {
+    quote_interval: Option<f64>,
+    quote_tips_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerSettings,
+    pub pod: PodInfo,
+    pub interval: Duration,
+    pub tips_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Settings from the command line and the given environment (flags win).
+    pub fn load(args: Args, vars: &[(String, String)]) -> Result<Self, ConfigError> {
+        let env: QuoteEnv = service_kit::config::from_vars(vars)?;
+        let interval =
+            service_kit::config::seconds("QUOTE_INTERVAL", args.interval.or(env.quote_interval))?
+                .unwrap_or(DEFAULT_INTERVAL);
+        if interval.is_zero() {
+            return Err(ConfigError::Invalid {
+                name: "QUOTE_INTERVAL",
+                reason: "must be more than 0 seconds".into(),
+            });
+        }
+        Ok(Self {
+            server: ServerSettings::resolve(&args.common, vars)?,
+            pod: PodInfo::from_vars(vars.iter().cloned()),
+            interval,
+            tips_file: args.tips_file.or(env.quote_tips_file),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QuoteError {
+    #[error(transparent)]
+    Tips(#[from] TipsError),
+    #[error(transparent)]
+    Bind(#[from] service_kit::server::BindError),
+    #[error("cannot start the HTTP server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The quote service, bound and ready to run.
+pub struct Application {
+    port: u16,
+    service: Service,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, QuoteError> {
+        let (tips, source) = match &config.tips_file {
+            Some(path) => (Tips::from_file(path)?, path.display().to_string()),
+            None => (Tips::built_in(), "built-in".to_owned()),
+        };
+        let listener = service_kit::bind_dual_stack(config.server.listen_port)?;
+        let port = listener.local_addr()?.port();
+        tracing::info!(
+            version = service_kit::VERSION,
+            pod_name = config.pod.pod_name(),
+            node_name = config.pod.node_name(),
+            hostname = %config.pod.hostname,
+            tips = tips.len(),
+            tips_source = %source,
+            interval_seconds = config.interval.as_secs_f64(),
+            port,
+            "quote service starting"
+        );
+        let state = web::Data::new(AppState {
+            tip: TipOfTheInterval::new(tips, config.interval),
+            pod: config.pod.clone(),
+        });
+        let health = Health::new();
+        let service = server(listener, state, health.clone(), &config)?;
+        Ok(Self {
+            port,
+            service: Service::new("quote", service, health, config.server.drain_delay),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        self.service.run_until_stopped(shutdown).await
+    }
+}
+
+struct AppState {
+    tip: TipOfTheInterval,
+    pod: PodInfo,
+}
+
+fn server(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    health: Health,
+    config: &Config,
+) -> std::io::Result<actix_web::dev::Server> {
+    let health = web::Data::new(health);
+    let pod = config.pod.clone();
+    Ok(service_kit::http_server!(
+        move || {
+            App::new()
+                .wrap(service_kit::http::identity_headers(&pod))
+                .wrap(middleware::from_fn(service_kit::http::request_telemetry))
+                .app_data(state.clone())
+                .app_data(health.clone())
+                .configure(service_kit::health::routes)
+                .service(web::resource("/").get(identity))
+                .service(web::resource("/quote").get(quote))
+        },
+        &config.server,
+        listener
+    ))
+}
+
+async fn identity(state: web::Data<AppState>) -> HttpResponse {
+    text(format!(
+        "This is the quote service running in pod {} on node {}\n",
+        state.pod.pod_name(),
+        state.pod.node_name()
+    ))
+}
+
+async fn quote(state: web::Data<AppState>) -> HttpResponse {
+    text(format!("{}\n", state.tip.current()))
+}
+
+fn text(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(body)
+}

@@ -1,1 +1,17 @@
-fn main() {}
+use anyhow::Context;
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let vars: Vec<(String, String)> = std::env::vars().collect();
+    let config =
+        quote::Config::load(quote::Args::parse(), &vars).context("invalid configuration")?;
+    service_kit::telemetry::init(config.server.log_format);
+    let app = quote::Application::build(config)
+        .await
+        .context("quote service failed to start")?;
+    app.run_until_stopped(service_kit::shutdown_on_signals())
+        .await
+        .context("quote service failed")?;
+    Ok(())
+}
