@@ -1,0 +1,419 @@
+// Command kiada-validate checks Kubernetes manifests offline:
+//
+//   - every object decodes strictly into its k8s.io/api type (an unknown or
+//     misspelt field, a duplicate key or a wrong type is an error) and has a valid
+//     name and valid labels;
+//   - every pod and pod template passes the Pod Security Standards profile given
+//     by -level (default restricted, latest version), evaluated by the upstream
+//     k8s.io/pod-security-admission/policy package, the code the API server's
+//     admission plugin runs;
+//   - with -suite, every pod also follows the Kiada suite's conventions (probes,
+//     requests and limits, labels, no service account token, no namespace);
+//   - with -cross, every Service's selector matches at least one of the pods given
+//     and each named targetPort exists in the pods it selects.
+//
+// Usage: kiada-validate [-level restricted] [-version latest] [-suite] [-cross] FILE...
+// ("-" reads standard input). It prints one line per object, the problems found,
+// and a closing "N passed, N failed" line; it exits 1 if any object fails.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	psaapi "k8s.io/pod-security-admission/api"
+	"k8s.io/pod-security-admission/policy"
+	"sigs.k8s.io/yaml"
+)
+
+// object is one decoded manifest document.
+type object struct {
+	source string // file name and document number
+	kind   string
+	meta   *metav1.ObjectMeta
+	// podMeta and podSpec are set for pods and workloads with a pod template.
+	podMeta *metav1.ObjectMeta
+	podSpec *corev1.PodSpec
+	service *corev1.Service
+}
+
+func (o *object) String() string { return o.kind + "/" + o.meta.Name }
+
+// newTyped returns an empty object of the type for apiVersion and kind.
+func newTyped(apiVersion, kind string) (any, error) {
+	switch apiVersion + " " + kind {
+	case "v1 Pod":
+		return &corev1.Pod{}, nil
+	case "v1 Service":
+		return &corev1.Service{}, nil
+	case "v1 PersistentVolumeClaim":
+		return &corev1.PersistentVolumeClaim{}, nil
+	case "v1 Secret":
+		return &corev1.Secret{}, nil
+	case "v1 ConfigMap":
+		return &corev1.ConfigMap{}, nil
+	case "v1 Namespace":
+		return &corev1.Namespace{}, nil
+	case "v1 ServiceAccount":
+		return &corev1.ServiceAccount{}, nil
+	case "apps/v1 Deployment":
+		return &appsv1.Deployment{}, nil
+	case "apps/v1 StatefulSet":
+		return &appsv1.StatefulSet{}, nil
+	case "apps/v1 DaemonSet":
+		return &appsv1.DaemonSet{}, nil
+	case "apps/v1 ReplicaSet":
+		return &appsv1.ReplicaSet{}, nil
+	case "batch/v1 Job":
+		return &batchv1.Job{}, nil
+	case "batch/v1 CronJob":
+		return &batchv1.CronJob{}, nil
+	}
+	return nil, fmt.Errorf("unsupported apiVersion %q kind %q (teach kiada-validate about it)", apiVersion, kind)
+}
+
+func decode(source string, doc []byte) (*object, error) {
+	var tm metav1.TypeMeta
+	if err := yaml.Unmarshal(doc, &tm); err != nil {
+		return nil, fmt.Errorf("not a Kubernetes object: %v", err)
+	}
+	if tm.APIVersion == "" || tm.Kind == "" {
+		return nil, errors.New("apiVersion and kind are required")
+	}
+	typed, err := newTyped(tm.APIVersion, tm.Kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := yaml.UnmarshalStrict(doc, typed); err != nil {
+		return nil, fmt.Errorf("strict decoding as %s %s: %v", tm.APIVersion, tm.Kind, err)
+	}
+	o := &object{source: source, kind: tm.Kind}
+	switch t := typed.(type) {
+	case *corev1.Pod:
+		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &t.ObjectMeta, &t.Spec
+	case *corev1.Service:
+		o.meta, o.service = &t.ObjectMeta, t
+	case *corev1.PersistentVolumeClaim:
+		o.meta = &t.ObjectMeta
+	case *corev1.Secret:
+		o.meta = &t.ObjectMeta
+	case *corev1.ConfigMap:
+		o.meta = &t.ObjectMeta
+	case *corev1.Namespace:
+		o.meta = &t.ObjectMeta
+	case *corev1.ServiceAccount:
+		o.meta = &t.ObjectMeta
+	case *appsv1.Deployment:
+		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &t.Spec.Template.ObjectMeta, &t.Spec.Template.Spec
+	case *appsv1.StatefulSet:
+		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &t.Spec.Template.ObjectMeta, &t.Spec.Template.Spec
+	case *appsv1.DaemonSet:
+		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &t.Spec.Template.ObjectMeta, &t.Spec.Template.Spec
+	case *appsv1.ReplicaSet:
+		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &t.Spec.Template.ObjectMeta, &t.Spec.Template.Spec
+	case *batchv1.Job:
+		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &t.Spec.Template.ObjectMeta, &t.Spec.Template.Spec
+	case *batchv1.CronJob:
+		tpl := &t.Spec.JobTemplate.Spec.Template
+		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &tpl.ObjectMeta, &tpl.Spec
+	}
+	return o, nil
+}
+
+// readDocs splits a YAML stream into documents, skipping empty ones.
+func readDocs(name string) ([][]byte, error) {
+	var r io.Reader
+	if name == "-" {
+		r = os.Stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(r))
+	var docs [][]byte
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if isBlank(doc) {
+			continue
+		}
+		docs = append(docs, doc)
+	}
+}
+
+func isBlank(doc []byte) bool {
+	for _, line := range bytes.Split(doc, []byte("\n")) {
+		l := bytes.TrimSpace(line)
+		if len(l) > 0 && l[0] != '#' && !bytes.Equal(l, []byte("---")) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkMeta validates the name and the labels as the API server would.
+func checkMeta(kind string, meta *metav1.ObjectMeta) []string {
+	var problems []string
+	if meta.Name == "" {
+		problems = append(problems, "metadata.name is required")
+	} else {
+		validName := validation.IsDNS1123Subdomain
+		if kind == "Service" || kind == "Namespace" {
+			validName = validation.IsDNS1035Label
+		}
+		for _, msg := range validName(meta.Name) {
+			problems = append(problems, fmt.Sprintf("metadata.name %q: %s", meta.Name, msg))
+		}
+	}
+	for k, v := range meta.Labels {
+		for _, msg := range validation.IsQualifiedName(k) {
+			problems = append(problems, fmt.Sprintf("label key %q: %s", k, msg))
+		}
+		for _, msg := range validation.IsValidLabelValue(v) {
+			problems = append(problems, fmt.Sprintf("label %s=%q: %s", k, v, msg))
+		}
+	}
+	return problems
+}
+
+// checkPodSecurity runs the upstream Pod Security Standards checks.
+func checkPodSecurity(eval policy.Evaluator, lv psaapi.LevelVersion, o *object) []string {
+	var problems []string
+	for _, r := range eval.EvaluatePod(lv, o.podMeta, o.podSpec) {
+		if r.Allowed {
+			continue
+		}
+		msg := fmt.Sprintf("Pod Security %q:%s: %s", lv.Level, lv.Version, r.ForbiddenReason)
+		if r.ForbiddenDetail != "" {
+			msg += " (" + r.ForbiddenDetail + ")"
+		}
+		problems = append(problems, msg)
+	}
+	return problems
+}
+
+var suiteLabels = []string{
+	"app", "rel",
+	"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+	"app.kubernetes.io/component", "app.kubernetes.io/part-of",
+}
+
+// checkSuite enforces the Kiada suite's own conventions for pods.
+func checkSuite(o *object) []string {
+	var problems []string
+	if o.meta.Namespace != "" {
+		problems = append(problems, fmt.Sprintf("metadata.namespace is set (%q): leave it to -n or kustomize", o.meta.Namespace))
+	}
+	if o.podSpec == nil {
+		return problems
+	}
+	for _, l := range suiteLabels {
+		if o.podMeta.Labels[l] == "" {
+			problems = append(problems, fmt.Sprintf("pod label %s is missing", l))
+		}
+	}
+	spec := o.podSpec
+	if spec.AutomountServiceAccountToken == nil || *spec.AutomountServiceAccountToken {
+		problems = append(problems, "automountServiceAccountToken must be false")
+	}
+	if spec.TerminationGracePeriodSeconds == nil {
+		problems = append(problems, "terminationGracePeriodSeconds must be set")
+	}
+	for _, c := range spec.Containers {
+		where := fmt.Sprintf("container %q: ", c.Name)
+		for _, p := range []struct {
+			name  string
+			probe *corev1.Probe
+		}{{"startupProbe", c.StartupProbe}, {"readinessProbe", c.ReadinessProbe}, {"livenessProbe", c.LivenessProbe}} {
+			switch {
+			case p.probe == nil:
+				problems = append(problems, where+p.name+" is missing")
+			case p.probe.HTTPGet != nil && p.probe.HTTPGet.Port.StrVal == "":
+				problems = append(problems, where+p.name+" must use a named port")
+			}
+		}
+		for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			if _, ok := c.Resources.Requests[res]; !ok {
+				problems = append(problems, fmt.Sprintf("%sresources.requests.%s is missing", where, res))
+			}
+			if _, ok := c.Resources.Limits[res]; !ok {
+				problems = append(problems, fmt.Sprintf("%sresources.limits.%s is missing", where, res))
+			}
+		}
+		for _, port := range c.Ports {
+			if port.Name == "" {
+				problems = append(problems, fmt.Sprintf("%sport %d has no name", where, port.ContainerPort))
+			}
+		}
+		sc := c.SecurityContext
+		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			problems = append(problems, where+"securityContext.readOnlyRootFilesystem must be true")
+		}
+		if c.ImagePullPolicy != corev1.PullIfNotPresent {
+			problems = append(problems, where+"imagePullPolicy must be IfNotPresent (images are loaded into the node)")
+		}
+	}
+	return problems
+}
+
+// checkCross relates Services to the pods given in the same run.
+func checkCross(objs []*object) map[*object][]string {
+	problems := map[*object][]string{}
+	for _, svc := range objs {
+		if svc.service == nil || len(svc.service.Spec.Selector) == 0 {
+			continue
+		}
+		sel := labels.SelectorFromSet(svc.service.Spec.Selector)
+		var pods []*object
+		for _, p := range objs {
+			if p.podSpec != nil && sel.Matches(labels.Set(p.podMeta.Labels)) {
+				pods = append(pods, p)
+			}
+		}
+		if len(pods) == 0 {
+			problems[svc] = append(problems[svc], fmt.Sprintf("selector %s matches none of the pods", sel))
+			continue
+		}
+		for _, sp := range svc.service.Spec.Ports {
+			name := sp.TargetPort.StrVal
+			if name == "" {
+				continue
+			}
+			for _, p := range pods {
+				if !hasPortNamed(p.podSpec, name) {
+					problems[svc] = append(problems[svc], fmt.Sprintf("targetPort %q: pod %s has no container port of that name", name, p.meta.Name))
+				}
+			}
+		}
+	}
+	return problems
+}
+
+func hasPortNamed(spec *corev1.PodSpec, name string) bool {
+	for _, c := range spec.Containers {
+		for _, p := range c.Ports {
+			if p.Name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func main() {
+	level := flag.String("level", "restricted", "Pod Security Standards level: privileged, baseline or restricted")
+	version := flag.String("version", "latest", "Pod Security Standards version, e.g. v1.32 or latest")
+	suite := flag.Bool("suite", false, "also enforce the Kiada suite's pod conventions")
+	cross := flag.Bool("cross", false, "check that Service selectors and named target ports match the pods given")
+	quiet := flag.Bool("q", false, "print only problems and the closing line")
+	flag.Usage = func() {
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: kiada-validate [flags] FILE... (- for standard input)")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() == 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	lvl, err := psaapi.ParseLevel(*level)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiada-validate:", err)
+		os.Exit(2)
+	}
+	ver, err := psaapi.ParseVersion(*version)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiada-validate:", err)
+		os.Exit(2)
+	}
+	lv := psaapi.LevelVersion{Level: lvl, Version: ver}
+	eval, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kiada-validate:", err)
+		os.Exit(2)
+	}
+
+	var objs []*object
+	problems := map[*object][]string{}
+	failedDocs := 0
+	for _, file := range flag.Args() {
+		docs, err := readDocs(file)
+		if err != nil {
+			fmt.Printf("FAIL %s: %v\n", file, err)
+			failedDocs++
+			continue
+		}
+		if len(docs) == 0 {
+			fmt.Printf("FAIL %s: no Kubernetes objects in the file\n", file)
+			failedDocs++
+			continue
+		}
+		for i, doc := range docs {
+			source := fmt.Sprintf("%s#%d", file, i+1)
+			o, err := decode(source, doc)
+			if err != nil {
+				fmt.Printf("FAIL %s: %v\n", source, err)
+				failedDocs++
+				continue
+			}
+			objs = append(objs, o)
+			problems[o] = append(problems[o], checkMeta(o.kind, o.meta)...)
+			if o.podSpec != nil {
+				problems[o] = append(problems[o], checkPodSecurity(eval, lv, o)...)
+			}
+			if *suite {
+				problems[o] = append(problems[o], checkSuite(o)...)
+			}
+		}
+	}
+	if *cross {
+		for o, p := range checkCross(objs) {
+			problems[o] = append(problems[o], p...)
+		}
+	}
+
+	passed, failed := 0, failedDocs
+	for _, o := range objs {
+		p := problems[o]
+		if len(p) == 0 {
+			passed++
+			if !*quiet {
+				fmt.Printf("ok   %s: %s\n", o.source, o)
+			}
+			continue
+		}
+		failed++
+		sort.Strings(p)
+		fmt.Printf("FAIL %s: %s\n", o.source, o)
+		for _, msg := range p {
+			fmt.Printf("       %s\n", strings.TrimSpace(msg))
+		}
+	}
+	fmt.Printf("checked against Pod Security Standards %s:%s\n", lvl, ver)
+	fmt.Printf("kiada-validate: %d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
