@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
-# The toolbox image: a small client for the in-cluster exercises (sh, env, wget,
-# nslookup, ping, nc from busybox-static, and curl). The service images ship no
-# shell; run this image as the `client` pod instead. Build from the repository root:
+# The toolbox image: a small client for the in-cluster exercises: sh, env, wget,
+# nslookup, nc ... from busybox-static, curl, and ping from iputils. The service
+# images ship no shell; run this image as the `client` pod instead. Build from the
+# repository root:
 #
 #   docker build -f Dockerfiles/toolbox.Dockerfile -t kiada-suite/toolbox:0.1.0 .
 #
@@ -11,7 +12,7 @@
 
 FROM docker.io/library/debian:12.12-slim AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends busybox-static curl \
+ && apt-get install -y --no-install-recommends busybox-static curl iputils-ping \
  && rm -rf /var/lib/apt/lists/*
 COPY images/ /src/images/
 RUN /src/images/mkrootfs toolbox /rootfs
@@ -19,13 +20,13 @@ RUN /src/images/mkrootfs toolbox /rootfs
 FROM scratch
 COPY --from=build /rootfs/etc/ /etc/
 COPY --from=build /rootfs/bin/ /bin/
-COPY --from=build /rootfs/usr/bin/curl /usr/bin/curl
+COPY --from=build /rootfs/usr/bin/curl /rootfs/usr/bin/ping /usr/bin/
 COPY --from=build /rootfs/lib64/ /lib64/
 COPY --from=build /rootfs/lib/x86_64-linux-gnu/ /lib/x86_64-linux-gnu/
 COPY --from=build /rootfs/srv/www/ /srv/www/
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LABEL org.opencontainers.image.title="toolbox" \
-      org.opencontainers.image.description="Kiada suite client toolbox (busybox and curl)" \
+      org.opencontainers.image.description="Kiada suite client toolbox (busybox, curl, ping)" \
       org.opencontainers.image.version="0.1.0" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.vendor="kiada-suite"
