@@ -110,7 +110,7 @@ impl Application {
             tip: TipOfTheInterval::new(tips, config.interval),
             pod: config.pod.clone(),
         });
-        let health = Health::new();
+        let health = Health::with_controls(config.server.controls.clone());
         let service = server(listener, state, health.clone(), &config)?;
         Ok(Self {
             port,

@@ -3,6 +3,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let shutdown = service_kit::shutdown_on_signals();
     let vars: Vec<(String, String)> = std::env::vars().collect();
     let config =
         quote::Config::load(quote::Args::parse(), &vars).context("invalid configuration")?;
@@ -10,7 +11,7 @@ async fn main() -> anyhow::Result<()> {
     let app = quote::Application::build(config)
         .await
         .context("quote service failed to start")?;
-    app.run_until_stopped(service_kit::shutdown_on_signals())
+    app.run_until_stopped(shutdown)
         .await
         .context("quote service failed")?;
     Ok(())

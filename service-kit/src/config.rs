@@ -1,6 +1,7 @@
 //! Settings every service shares. Environment variables are read with envy; command-line
 //! flags (clap) override them, so `--listen-port` beats `LISTEN_PORT`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -43,6 +44,28 @@ struct CommonEnv {
     log_format: Option<LogFormat>,
     shutdown_drain_seconds: Option<f64>,
     shutdown_timeout_seconds: Option<f64>,
+    fail_after_seconds: Option<f64>,
+    probe_controls_enabled: Option<bool>,
+    faults_enabled: Option<bool>,
+    probe_fail_dir: Option<PathBuf>,
+    ready_file: Option<PathBuf>,
+}
+
+/// The teaching and testing controls (probes, failures, faults). Everything that can
+/// break a service on purpose is off unless configured.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ControlSettings {
+    /// After this long since start-up, every request but liveness, startup, metrics and
+    /// admin fails with 500, as for the rollout lessons (`FAIL_AFTER_SECONDS`).
+    pub fail_after: Option<Duration>,
+    /// Whether `POST`/`DELETE /admin/probes/{probe}/fail` exist (`PROBE_CONTROLS_ENABLED`).
+    pub probe_controls_enabled: bool,
+    /// Whether `POST`/`DELETE /admin/faults` exist (`FAULTS_ENABLED`).
+    pub faults_enabled: bool,
+    /// A probe fails while `<dir>/fail-<probe>` exists (`PROBE_FAIL_DIR`).
+    pub probe_fail_dir: Option<PathBuf>,
+    /// Readiness fails until this file exists, as in the exec-probe lesson (`READY_FILE`).
+    pub ready_file: Option<PathBuf>,
 }
 
 /// Resolved settings of the HTTP server and its shutdown.
@@ -57,6 +80,7 @@ pub struct ServerSettings {
     /// How long in-flight requests may take to finish once the server stops accepting
     /// (`SHUTDOWN_TIMEOUT_SECONDS`, default 20).
     pub shutdown_timeout: Duration,
+    pub controls: ControlSettings,
 }
 
 impl Default for ServerSettings {
@@ -66,6 +90,7 @@ impl Default for ServerSettings {
             log_format: LogFormat::Text,
             drain_delay: Duration::ZERO,
             shutdown_timeout: Duration::from_secs(20),
+            controls: ControlSettings::default(),
         }
     }
 }
@@ -85,6 +110,13 @@ impl ServerSettings {
                 .unwrap_or(defaults.drain_delay),
             shutdown_timeout: seconds("SHUTDOWN_TIMEOUT_SECONDS", env.shutdown_timeout_seconds)?
                 .unwrap_or(defaults.shutdown_timeout),
+            controls: ControlSettings {
+                fail_after: seconds("FAIL_AFTER_SECONDS", env.fail_after_seconds)?,
+                probe_controls_enabled: env.probe_controls_enabled.unwrap_or(false),
+                faults_enabled: env.faults_enabled.unwrap_or(false),
+                probe_fail_dir: env.probe_fail_dir,
+                ready_file: env.ready_file,
+            },
         })
     }
 }
@@ -141,6 +173,34 @@ mod tests {
         assert_eq!(settings.listen_port, 9000);
         assert_eq!(settings.log_format, LogFormat::Json);
         assert_eq!(settings.drain_delay, Duration::from_millis(2500));
+        assert_eq!(settings.controls, ControlSettings::default());
+    }
+
+    #[test]
+    fn controls_come_from_the_environment() {
+        let env = vars(&[
+            ("FAIL_AFTER_SECONDS", "30"),
+            ("PROBE_CONTROLS_ENABLED", "true"),
+            ("FAULTS_ENABLED", "true"),
+            ("PROBE_FAIL_DIR", "/var/probes"),
+            ("READY_FILE", "/var/ready"),
+        ]);
+        let settings = ServerSettings::resolve(&CommonArgs::default(), &env).unwrap();
+        assert_eq!(
+            settings.controls,
+            ControlSettings {
+                fail_after: Some(Duration::from_secs(30)),
+                probe_controls_enabled: true,
+                faults_enabled: true,
+                probe_fail_dir: Some("/var/probes".into()),
+                ready_file: Some("/var/ready".into()),
+            }
+        );
+        let err =
+            ServerSettings::resolve(&CommonArgs::default(), &vars(&[("FAULTS_ENABLED", "yes")]))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("FAULTS_ENABLED"), "{err}");
     }
 
     #[test]

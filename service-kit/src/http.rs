@@ -4,12 +4,15 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
-use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 
+use crate::health::Health;
+use crate::metrics::InFlight;
 use crate::pod::PodInfo;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -65,30 +68,85 @@ pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
     req.peer_addr().map(|addr| addr.ip().to_canonical())
 }
 
-/// Middleware: assigns the request id, echoes it in the response, and writes one log
-/// line per request with method, path, status, latency, client IP and request id.
+/// Paths that faults and `FAIL_AFTER_SECONDS` never touch: they must keep telling the
+/// truth about the service (liveness and startup) or steer it.
+fn is_control_path(path: &str) -> bool {
+    path == "/metrics"
+        || path == "/healthz/live"
+        || path == "/healthz/startup"
+        || path.starts_with("/admin/")
+}
+
+/// Middleware: assigns the request id, echoes it in the response, applies injected
+/// faults and `FAIL_AFTER_SECONDS`, records metrics, and writes one log line per request
+/// with method, path, status, latency, client IP and request id. Faults and metrics
+/// need `web::Data<Health>` in the app.
 pub async fn request_telemetry(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let started = Instant::now();
     let request_id = RequestId::from_request(&req);
     req.extensions_mut().insert(request_id.clone());
     let method = req.method().clone();
     let path = req.path().to_owned();
     let client = client_ip(req.request());
+    let health = req.app_data::<web::Data<Health>>().cloned();
+    let _in_flight = health
+        .as_ref()
+        .map(|health| InFlight::start(health.metrics().in_flight()));
 
-    let result = next.call(req).await;
+    let mut fail_with = None;
+    if let Some(health) = health.as_ref().filter(|_| !is_control_path(&path)) {
+        if let Some(decision) = health.faults().decide() {
+            if !decision.delay.is_zero() {
+                tokio::time::sleep(decision.delay).await;
+            }
+            fail_with = decision
+                .fail_with
+                .map(|status| (status, "injected fault (see /admin/faults)"));
+        }
+        if fail_with.is_none() && health.failing_on_purpose() {
+            fail_with = Some((500, "failing on purpose: FAIL_AFTER_SECONDS has passed"));
+        }
+    }
+
+    let result = match fail_with {
+        Some((status, reason)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let response = HttpResponse::build(status)
+                .content_type("text/plain; charset=utf-8")
+                .body(format!("{reason}\n"));
+            Ok(req.into_response(response).map_into_right_body())
+        }
+        None => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
+    };
     let status = match &result {
         Ok(response) => response.status(),
         Err(error) => error.as_response_error().status_code(),
     };
+    let elapsed = started.elapsed();
+    if let Some(health) = &health {
+        let route = match &result {
+            Ok(response) => response.request().match_pattern(),
+            Err(_) => None,
+        };
+        health.metrics().observe_request(
+            route.as_deref().unwrap_or("unmatched"),
+            method.as_str(),
+            status.as_u16(),
+            elapsed,
+        );
+    }
     tracing::info!(
         target: "access",
         method = %method,
         path = %path,
         status = status.as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
         client_ip = %client.map(|ip| ip.to_string()).unwrap_or_default(),
         request_id = request_id.as_str(),
         "request"

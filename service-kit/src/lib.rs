@@ -3,16 +3,19 @@
 //! shutdown. Each service builds its routes and calls into this crate for the rest.
 
 pub mod config;
+pub mod faults;
 pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod pod;
 pub mod server;
 pub mod telemetry;
 pub mod tls;
 
-pub use config::{CommonArgs, ConfigError, LogFormat, ServerSettings};
-pub use health::{Health, Phase};
+pub use config::{CommonArgs, ConfigError, ControlSettings, LogFormat, ServerSettings};
+pub use health::{Health, Phase, Probe};
 pub use http::RequestId;
+pub use metrics::Metrics;
 pub use pod::PodInfo;
 pub use server::{Service, bind_dual_stack, shutdown_on_signals};
 

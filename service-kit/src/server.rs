@@ -141,33 +141,26 @@ macro_rules! http_server {
 }
 
 /// Cancels the returned token on the first SIGTERM or SIGINT; a second one exits at once
-/// (for an impatient Ctrl-C).
+/// (for an impatient Ctrl-C). The handlers are installed before this returns, so call
+/// it first thing: a signal that arrives later is never lost to the default action.
 pub fn shutdown_on_signals() -> CancellationToken {
+    use tokio::signal::unix::{SignalKind, signal};
     let token = CancellationToken::new();
     let trigger = token.clone();
+    let mut sigterm = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    let mut sigint = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
     tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("termination signal received");
+        tokio::select! {
+            _ = sigterm.recv() => tracing::info!("SIGTERM received"),
+            _ = sigint.recv() => tracing::info!("SIGINT received"),
+        }
         trigger.cancel();
-        wait_for_signal().await;
+        tokio::select! {
+            _ = sigterm.recv() => {}
+            _ = sigint.recv() => {}
+        }
         tracing::warn!("second termination signal: exiting now");
         std::process::exit(130);
     });
     token
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut sigterm) => {
-            tokio::select! {
-                _ = sigterm.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cannot watch SIGTERM; only Ctrl-C stops this process");
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }
