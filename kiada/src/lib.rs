@@ -1,1 +1,16 @@
-//! Placeholder: being written.
+//! kiada, the frontend of the Kiada suite: per request it fetches a tip from quote and a
+//! question from quiz, at the same time, and shows them with which pod, node and client
+//! handled the request, as text (`/`, `/text`), HTML (`/html`) or JSON (`/json`), over
+//! HTTP and HTTPS.
+
+pub mod backends;
+pub mod config;
+pub mod page;
+mod routes;
+pub mod startup;
+pub mod status;
+pub mod text;
+
+pub use config::{Args, Config, UrlSource};
+pub use reqwest::Url;
+pub use startup::{Application, KiadaError};

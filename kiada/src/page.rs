@@ -1,0 +1,220 @@
+//! What one page shows, gathered once per request and rendered as text, HTML or JSON.
+
+use std::fmt::Write as _;
+
+use actix_web::HttpRequest;
+use serde::Serialize;
+use service_kit::{PodInfo, RequestId};
+
+use crate::backends::{Backends, Fetched, Question, ServedBy};
+use crate::status::StatusMessage;
+use crate::text::{clean_block, clean_line};
+
+/// Longest `X-Forwarded-For` value shown.
+const MAX_FORWARDED_FOR: usize = 256;
+
+/// A backend's part of the page: its value and who served it, or why it is missing.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Part<T> {
+    Ok {
+        #[serde(flatten)]
+        value: T,
+        #[serde(rename = "servedBy")]
+        served_by: ServedBy,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+impl<T> Part<T> {
+    fn from_result(result: Result<Fetched<T>, crate::backends::BackendError>) -> Self {
+        match result {
+            Ok(fetched) => Self::Ok {
+                value: fetched.value,
+                served_by: fetched.served_by,
+            },
+            Err(error) => Self::Failed {
+                error: error.to_string(),
+            },
+        }
+    }
+
+    pub fn served_by(&self) -> Option<&ServedBy> {
+        match self {
+            Self::Ok { served_by, .. } => Some(served_by),
+            Self::Failed { .. } => None,
+        }
+    }
+}
+
+/// The tip, wrapped so that its JSON form is `{"text": "...", "servedBy": {...}}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tip {
+    pub text: String,
+}
+
+/// Who asked and who answered.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestInfo {
+    pub pod_name: String,
+    pub node_name: String,
+    pub pod_ip: String,
+    pub node_ip: String,
+    pub hostname: String,
+    /// The connection's peer address (a proxy's or load balancer's, if there is one).
+    pub client_ip: String,
+    /// The `X-Forwarded-For` header as sent, when present. Shown, never trusted.
+    pub forwarded_for: Option<String>,
+    pub request_id: String,
+}
+
+impl RequestInfo {
+    pub fn new(req: &HttpRequest, pod: &PodInfo, request_id: &RequestId) -> Self {
+        let forwarded_for = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let forwarded_for = clean_line(&forwarded_for, MAX_FORWARDED_FOR);
+        Self {
+            pod_name: pod.pod_name().to_owned(),
+            node_name: pod.node_name().to_owned(),
+            pod_ip: pod.pod_ip().to_owned(),
+            node_ip: pod.node_ip().to_owned(),
+            hostname: pod.hostname.clone(),
+            client_ip: service_kit::http::client_ip(req)
+                .map(|ip| ip.to_string())
+                .unwrap_or_else(|| service_kit::pod::UNKNOWN.to_owned()),
+            forwarded_for: (!forwarded_for.is_empty()).then_some(forwarded_for),
+            request_id: request_id.as_str().to_owned(),
+        }
+    }
+}
+
+/// Everything the page shows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    pub version: &'static str,
+    pub tip: Part<Tip>,
+    pub question: Part<Question>,
+    pub request: RequestInfo,
+    pub status_message: Option<String>,
+}
+
+impl Page {
+    /// Fetches the tip and a question at the same time; each backend's failure only
+    /// affects its own part.
+    pub async fn gather(
+        backends: &Backends,
+        request: RequestInfo,
+        status: &StatusMessage,
+        request_id: &RequestId,
+    ) -> Self {
+        let (tip, question) = tokio::join!(
+            backends.tip(request_id),
+            backends.random_question(request_id)
+        );
+        let tip = tip.map(|fetched| Fetched {
+            value: Tip {
+                text: clean_block(&fetched.value),
+            },
+            served_by: fetched.served_by,
+        });
+        let question = question.map(|fetched| Fetched {
+            value: Question {
+                id: fetched.value.id,
+                text: clean_block(&fetched.value.text),
+                answers: fetched
+                    .value
+                    .answers
+                    .iter()
+                    .map(|answer| clean_line(answer, 1000))
+                    .collect(),
+            },
+            served_by: fetched.served_by,
+        });
+        Self {
+            version: service_kit::VERSION,
+            tip: Part::from_result(tip),
+            question: Part::from_result(question),
+            request,
+            status_message: status.get(),
+        }
+    }
+
+    /// The line naming the quote and quiz pods (and nodes) that served this page.
+    pub fn served_by_line(&self) -> String {
+        let describe = |part: Option<&ServedBy>, what: &str, service: &str| match part {
+            Some(by) => format!("{what} from {service} pod \"{}\" on node \"{}\"", by.pod, by.node),
+            None => format!("no {what} ({service} failed)"),
+        };
+        format!(
+            "Served by: {}; {}.",
+            describe(self.tip.served_by(), "tip", "quote"),
+            describe(self.question.served_by(), "question", "quiz"),
+        )
+    }
+
+    /// The plain-text page.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let r = &self.request;
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "KUBERNETES IN ACTION DEMO APPLICATION v{}\n",
+            self.version
+        );
+        let _ = writeln!(out, "==== TIP OF THE MINUTE");
+        match &self.tip {
+            Part::Ok { value, .. } => {
+                let _ = writeln!(out, "{}", value.text);
+            }
+            Part::Failed { error } => {
+                let _ = writeln!(out, "ERROR: {error}");
+            }
+        }
+        let _ = writeln!(out, "\n==== POP QUIZ");
+        match &self.question {
+            Part::Ok { value, .. } => {
+                let _ = writeln!(out, "{}", value.text);
+                for (index, answer) in value.answers.iter().enumerate() {
+                    let _ = writeln!(out, "{index}) {answer}");
+                }
+                let _ = writeln!(
+                    out,
+                    "Submit your answer to /question/{}/answers/<index of answer> using the POST method.",
+                    value.id
+                );
+            }
+            Part::Failed { error } => {
+                let _ = writeln!(out, "ERROR: {error}");
+            }
+        }
+        let _ = writeln!(out, "\n==== REQUEST INFO");
+        let _ = writeln!(
+            out,
+            "Request processed by Kiada {} running in pod \"{}\" on node \"{}\".",
+            self.version, r.pod_name, r.node_name
+        );
+        let _ = writeln!(
+            out,
+            "Pod hostname: {}; Pod IP: {}; Node IP: {}; Client IP: {}",
+            r.hostname, r.pod_ip, r.node_ip, r.client_ip
+        );
+        if let Some(forwarded) = &r.forwarded_for {
+            let _ = writeln!(out, "X-Forwarded-For (as sent by the client): {forwarded}");
+        }
+        let _ = writeln!(out, "{}", self.served_by_line());
+        if let Some(message) = &self.status_message {
+            let _ = writeln!(out, "{message}");
+        }
+        let _ = writeln!(out, "\nHTML version of this content is available at /html");
+        out
+    }
+}

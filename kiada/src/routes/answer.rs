@@ -1,0 +1,94 @@
+//! `POST /question/{id}/answers/{index}`: the answer route the text page points to.
+
+use std::fmt::Write as _;
+
+use actix_web::{HttpResponse, web};
+use service_kit::RequestId;
+
+use super::{AppState, text};
+use crate::backends::AnswerOutcome;
+use crate::text::clean_line;
+
+pub async fn submit(
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> HttpResponse {
+    let (raw_id, raw_index) = path.into_inner();
+    let Ok(id) = raw_id.parse::<u64>() else {
+        return text(
+            HttpResponse::BadRequest(),
+            format!(
+                "ERROR: the question id must be a whole number, not {:?}.\n",
+                clean_line(&raw_id, 40)
+            ),
+        );
+    };
+    let Ok(index) = raw_index.parse::<usize>() else {
+        return text(
+            HttpResponse::BadRequest(),
+            format!(
+                "ERROR: the answer index must be a whole number from 0, not {:?}.\n",
+                clean_line(&raw_index, 40)
+            ),
+        );
+    };
+
+    // The question is fetched alongside, only to print the answers' text.
+    let (outcome, question) = tokio::join!(
+        state.backends.post_answer(id, index, &request_id),
+        state.backends.question_by_id(id, &request_id)
+    );
+    let outcome = match outcome {
+        Ok(fetched) => fetched.value,
+        Err(error) => {
+            let response = if error.is_timeout() {
+                HttpResponse::GatewayTimeout()
+            } else {
+                HttpResponse::BadGateway()
+            };
+            return text(response, format!("ERROR: {error}\n"));
+        }
+    };
+    let question = question.ok().map(|fetched| fetched.value);
+    let answer_text = |i: usize| {
+        question
+            .as_ref()
+            .and_then(|q| q.answers.get(i))
+            .map(|answer| format!("{i}) {}", clean_line(answer, 1000)))
+            .unwrap_or_else(|| format!("answer {i}"))
+    };
+
+    match outcome {
+        AnswerOutcome::Checked(result) => {
+            let mut out = String::new();
+            if let Some(question) = &question {
+                let _ = writeln!(
+                    out,
+                    "Question {}: {}",
+                    id,
+                    clean_line(&question.text, 1000)
+                );
+            }
+            let _ = writeln!(out, "Your answer: {}", answer_text(result.answer_index));
+            if result.correct {
+                let _ = writeln!(out, "Correct! Well done.");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "Incorrect. The correct answer is {}.",
+                    answer_text(result.correct_answer_index)
+                );
+            }
+            text(HttpResponse::Ok(), out)
+        }
+        AnswerOutcome::Rejected(status, message) => {
+            let status = actix_web::http::StatusCode::from_u16(status.as_u16())
+                .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
+            text(
+                HttpResponse::build(status),
+                format!("ERROR: the quiz service rejected the answer: {message}\n"),
+            )
+        }
+    }
+}

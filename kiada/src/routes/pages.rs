@@ -1,0 +1,176 @@
+//! The page in its three forms: text (`/`, `/text`), HTML (`/html`) and JSON (`/json`).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use service_kit::RequestId;
+
+use super::{AppState, text};
+use crate::backends::Question;
+use crate::page::{Page, Part, RequestInfo};
+
+/// What a client asked for with its `Accept` header.
+#[derive(Debug, PartialEq, Eq)]
+enum Wanted {
+    Html,
+    Json,
+    Text,
+}
+
+fn wanted(req: &HttpRequest) -> Wanted {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .trim_start()
+        .to_ascii_lowercase();
+    let first = accept
+        .split(',')
+        .next()
+        .and_then(|range| range.split(';').next())
+        .unwrap_or("")
+        .trim();
+    if accept.starts_with("text/html") {
+        Wanted::Html
+    } else if first == "application/json" {
+        Wanted::Json
+    } else {
+        Wanted::Text
+    }
+}
+
+async fn gather(req: &HttpRequest, state: &AppState, request_id: &RequestId) -> Page {
+    let info = RequestInfo::new(req, &state.pod, request_id);
+    Page::gather(&state.backends, info, &state.status, request_id).await
+}
+
+/// `GET /`: browsers go to `/html`; JSON clients get JSON; everyone else gets text.
+pub async fn root(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> HttpResponse {
+    match wanted(&req) {
+        Wanted::Html => HttpResponse::Found()
+            .insert_header((header::LOCATION, "/html"))
+            .content_type("text/plain; charset=utf-8")
+            .body("Redirecting to /html\n"),
+        Wanted::Json => json_page(gather(&req, &state, &request_id).await),
+        Wanted::Text => text(
+            HttpResponse::Ok(),
+            gather(&req, &state, &request_id).await.to_text(),
+        ),
+    }
+}
+
+/// `GET /text`: always text.
+pub async fn text_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> HttpResponse {
+    text(
+        HttpResponse::Ok(),
+        gather(&req, &state, &request_id).await.to_text(),
+    )
+}
+
+/// `GET /json`: always JSON.
+pub async fn json(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> HttpResponse {
+    json_page(gather(&req, &state, &request_id).await)
+}
+
+fn json_page(page: Page) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(page)
+}
+
+/// The HTML page. askama escapes every value; the script only ever sets `textContent`.
+#[derive(Template)]
+#[template(path = "index.html")]
+struct HtmlPage<'a> {
+    version: &'a str,
+    tip: Option<&'a str>,
+    tip_error: Option<&'a str>,
+    question: Option<&'a Question>,
+    question_error: Option<&'a str>,
+    request: &'a RequestInfo,
+    served_by: String,
+    status_message: Option<&'a str>,
+}
+
+/// Only our own files: no inline script or style, no other origin.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// `GET /html`.
+pub async fn html(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    request_id: RequestId,
+) -> HttpResponse {
+    let page = gather(&req, &state, &request_id).await;
+    let (tip, tip_error) = match &page.tip {
+        Part::Ok { value, .. } => (Some(value.text.as_str()), None),
+        Part::Failed { error } => (None, Some(error.as_str())),
+    };
+    let (question, question_error) = match &page.question {
+        Part::Ok { value, .. } => (Some(value), None),
+        Part::Failed { error } => (None, Some(error.as_str())),
+    };
+    let template = HtmlPage {
+        version: page.version,
+        tip,
+        tip_error,
+        question,
+        question_error,
+        request: &page.request,
+        served_by: page.served_by_line(),
+        status_message: page.status_message.as_deref(),
+    };
+    match template.render() {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .insert_header((header::REFERRER_POLICY, "no-referrer"))
+            .body(body),
+        Err(error) => {
+            tracing::error!(%error, "cannot render the HTML page");
+            text(
+                HttpResponse::InternalServerError(),
+                "ERROR: the HTML page could not be rendered; try /text\n".into(),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    #[test]
+    fn accept_header_decides_the_form() {
+        let wants = |accept: &str| wanted(&TestRequest::default().insert_header(("accept", accept)).to_http_request());
+        assert_eq!(wants("*/*"), Wanted::Text);
+        assert_eq!(wants(""), Wanted::Text);
+        assert_eq!(
+            wants("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+            Wanted::Html
+        );
+        assert_eq!(wants("application/json"), Wanted::Json);
+        assert_eq!(wants("application/json; charset=utf-8, */*"), Wanted::Json);
+        assert_eq!(wants("text/plain, application/json"), Wanted::Text);
+        assert_eq!(wanted(&TestRequest::default().to_http_request()), Wanted::Text);
+    }
+}

@@ -1,0 +1,196 @@
+//! Building and running kiada: HTTP and HTTPS in one server, one process.
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, web};
+use service_kit::health::{self, Health};
+use service_kit::server::BindError;
+use service_kit::tls::TlsError;
+use service_kit::{ConfigError, Service, bind_dual_stack};
+use tokio_util::sync::CancellationToken;
+
+use crate::backends::Backends;
+use crate::config::Config;
+use crate::routes::{self, AppState};
+use crate::status::StatusMessage;
+
+/// Why kiada could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum KiadaError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    #[error("HTTPS: {0}")]
+    Tls(#[from] TlsError),
+    #[error("cannot build the HTTP client for the backends: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error("cannot start the server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A built kiada, listening, ready to run.
+pub struct Application {
+    port: u16,
+    tls_port: u16,
+    service: Service,
+    status: StatusMessage,
+    certificate_pem: Option<String>,
+}
+
+impl Application {
+    /// Binds both ports (0 picks free ones), loads or generates the TLS certificate and
+    /// builds the server. Logs the start-up summary.
+    pub async fn build(config: Config) -> Result<Self, KiadaError> {
+        let listener = bind_dual_stack(config.server.listen_port)?;
+        let tls_listener = bind_dual_stack(config.tls_port)?;
+        let port = listener.local_addr()?.port();
+        let tls_port = tls_listener.local_addr()?.port();
+
+        let (tls_config, certificate_pem) = match &config.tls_cert {
+            Some((cert, key)) => {
+                let tls = service_kit::tls::from_pem_files(cert, key)?;
+                tracing::info!(
+                    cert_file = %cert.display(),
+                    key_file = %key.display(),
+                    "HTTPS uses the given certificate"
+                );
+                (tls, None)
+            }
+            None => {
+                let names = certificate_names(&config);
+                let generated = service_kit::tls::self_signed(names.clone())?;
+                tracing::info!(
+                    names = %names.join(", "),
+                    "no TLS_CERT_FILE/TLS_KEY_FILE: HTTPS uses a self-signed certificate generated at start-up"
+                );
+                (generated.config, Some(generated.certificate_pem))
+            }
+        };
+
+        let backends = Backends::new(
+            config.quote_url.clone(),
+            config.quiz_url.clone(),
+            config.backend_timeout,
+            config.backend_connect_timeout,
+        )?;
+        let status = StatusMessage::new(config.initial_status_message.clone());
+        log_startup(&config, port, tls_port, &status);
+
+        let health = Health::new();
+        let state = web::Data::new(AppState {
+            backends,
+            pod: config.pod.clone(),
+            status: status.clone(),
+        });
+        let health_data = web::Data::new(health.clone());
+        let pod = config.pod.clone();
+        let factory = move || {
+            App::new()
+                .wrap(service_kit::http::identity_headers(&pod))
+                .wrap(from_fn(service_kit::http::request_telemetry))
+                .app_data(state.clone())
+                .app_data(health_data.clone())
+                .configure(health::routes)
+                .configure(routes::configure)
+                .default_service(web::to(routes::not_found))
+        };
+        let server = service_kit::http_server!(
+            factory,
+            &config.server,
+            listener,
+            tls_listener,
+            tls_config
+        );
+        let service = Service::new("kiada", server, health, config.server.drain_delay);
+
+        if config.read_stdin {
+            status.follow_stdin();
+        }
+        Ok(Self {
+            port,
+            tls_port,
+            service,
+            status,
+            certificate_pem,
+        })
+    }
+
+    /// The HTTP port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The HTTPS port actually bound.
+    pub fn tls_port(&self) -> u16 {
+        self.tls_port
+    }
+
+    /// The generated certificate (PEM), when no certificate files were given: clients
+    /// that want to verify it can trust it.
+    pub fn generated_certificate_pem(&self) -> Option<&str> {
+        self.certificate_pem.as_deref()
+    }
+
+    /// The status message shown on every page (lines on standard input replace it).
+    pub fn status(&self) -> &StatusMessage {
+        &self.status
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains and stops gracefully.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        self.service.run_until_stopped(shutdown).await
+    }
+}
+
+/// The names a generated certificate is valid for: localhost (and its addresses, for
+/// `kubectl port-forward`), the hostname and the pod IP.
+fn certificate_names(config: &Config) -> Vec<String> {
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    let hostname = config.pod.hostname.trim();
+    if !hostname.is_empty() {
+        names.push(hostname.to_owned());
+    }
+    if let Some(ip) = &config.pod.pod_ip {
+        names.push(ip.clone());
+    }
+    names.dedup();
+    names
+}
+
+fn log_startup(config: &Config, port: u16, tls_port: u16, status: &StatusMessage) {
+    let pod = &config.pod;
+    tracing::info!(
+        version = service_kit::VERSION,
+        pod_name = pod.pod_name(),
+        hostname = %pod.hostname,
+        pod_ip = pod.pod_ip(),
+        node_name = pod.node_name(),
+        node_ip = pod.node_ip(),
+        "Kiada {} starting",
+        service_kit::VERSION
+    );
+    tracing::info!(
+        status_message = status.get().as_deref().unwrap_or("(none)"),
+        "initial status message"
+    );
+    tracing::info!(
+        url = %config.quote_url,
+        source = %config.quote_url_source,
+        "quote service URL"
+    );
+    tracing::info!(
+        url = %config.quiz_url,
+        source = %config.quiz_url_source,
+        "quiz service URL"
+    );
+    tracing::info!(
+        http_port = port,
+        https_port = tls_port,
+        backend_timeout_seconds = config.backend_timeout.as_secs_f64(),
+        "listening on [::] and 0.0.0.0: HTTP port {port}, HTTPS port {tls_port}"
+    );
+}
