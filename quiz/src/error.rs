@@ -16,9 +16,9 @@ pub enum QuizError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Bind(#[from] service_kit::server::BindError),
-    #[error("cannot start the HTTP server: {0}")]
+    #[error("cannot start the HTTP server")]
     Io(#[from] std::io::Error),
-    #[error("the database start-up task failed: {0}")]
+    #[error("the database start-up task failed")]
     Task(#[from] tokio::task::JoinError),
 }
 

@@ -60,10 +60,10 @@ impl fmt::Display for Source {
 
 #[derive(Debug, thiserror::Error)]
 pub enum QuestionsError {
-    #[error("cannot read the questions file {path}: {source}")]
+    #[error("cannot read the questions file {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("the questions in {source_name} are not valid JSON in the expected format: {error}")]
     Json {
@@ -100,9 +100,9 @@ impl QuestionSet {
 
     /// Reads and validates a questions file.
     pub fn from_file(path: &Path) -> Result<Self, QuestionsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| QuestionsError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| QuestionsError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         Self::from_json(&text, Source::File(path.to_owned()))
     }

@@ -102,8 +102,7 @@ async fn answer(
             "the request body is empty; {BODY_FORMAT}"
         )));
     }
-    let request: AnswerRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("invalid answer: {e}; {BODY_FORMAT}")))?;
+    let request = parse_answer(&body)?;
     if request.question_id != i64::from(question.id) {
         return Err(ApiError::BadRequest(format!(
             "questionId {} in the body does not match question {} in the URL",
@@ -176,6 +175,20 @@ async fn stats(state: web::Data<AppState>) -> HttpResponse {
         questions,
         totals: counts.total,
     })
+}
+
+/// Parses an answer body: JSON syntax first, then the shape, each with its own message.
+fn parse_answer(body: &[u8]) -> Result<AnswerRequest, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::BadRequest(format!("the body is not valid JSON: {e}; {BODY_FORMAT}"))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::BadRequest(format!(
+            "the body must be a JSON object; {BODY_FORMAT}"
+        )));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::BadRequest(format!("invalid answer: {e}; {BODY_FORMAT}")))
 }
 
 /// The question named by a path segment: 400 for what is not an id, 404 when unknown.

@@ -57,17 +57,17 @@ const INSERT_ANSWER: &str = "INSERT INTO answers (question_id, answer_index, cor
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot create the database directory {path}: {source}")]
+    #[error("cannot create the database directory {path}: {error}")]
     CreateDir {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(
-        "cannot use the quiz database {path}: {source} (the file was left untouched; move it away or fix QUIZ_DB_PATH)"
+        "cannot use the quiz database {path}: {error} (the file was left untouched; move it away or fix QUIZ_DB_PATH)"
     )]
     Open {
         path: PathBuf,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     #[error(
         "the quiz database {path} uses journal mode {mode:?}, not WAL (is it on a file system without shared memory support?)"
@@ -77,10 +77,10 @@ pub enum StoreError {
         "the quiz database {path} has schema version {found}, newer than this build's {SCHEMA_VERSION}; refusing to change it"
     )]
     NewerSchema { path: PathBuf, found: i64 },
-    #[error("cannot inspect the quiz database file {path}: {source}")]
+    #[error("cannot inspect the quiz database file {path}: {error}")]
     Stat {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("cannot start the database writer thread: {0}")]
     Thread(std::io::Error),
@@ -154,14 +154,14 @@ impl Store {
     /// `spawn_blocking`. A file that is not a usable database is reported, never changed.
     pub fn open(path: &Path, questions: &QuestionSet) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            std::fs::create_dir_all(dir).map_err(|error| StoreError::CreateDir {
                 path: dir.to_owned(),
-                source,
+                error,
             })?;
         }
-        let open_err = |source| StoreError::Open {
+        let open_err = |error| StoreError::Open {
             path: path.to_owned(),
-            source,
+            error,
         };
         let mut conn = Connection::open_with_flags(
             path,
@@ -205,9 +205,9 @@ impl Store {
         .map_err(open_err)?;
         reader.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
 
-        let metadata = std::fs::metadata(path).map_err(|source| StoreError::Stat {
+        let metadata = std::fs::metadata(path).map_err(|error| StoreError::Stat {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         let file_id = (metadata.dev(), metadata.ino());
         let counts = Arc::new(Mutex::new(counts));
