@@ -1,0 +1,351 @@
+//! Tests of the real `quiz` binary: durability across `kill -9`, start-up failures and
+//! `--help`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_quiz");
+
+/// A running `quiz` process.
+struct Process {
+    child: Child,
+    port: u16,
+    client: reqwest::Client,
+}
+
+fn command(db_path: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_clear()
+        .env("LISTEN_PORT", "0")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env("QUIZ_DB_PATH", db_path)
+        .env("POD_NAME", "quiz-binary-test")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+impl Process {
+    /// Starts the binary and learns its port from the start-up log line
+    /// `{"message": "listening on ...", "port": N}`.
+    fn start(db_path: &Path) -> Self {
+        let mut child = command(db_path).spawn().expect("the binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        // Keeps draining stdout so that logging never blocks the service.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let port = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .expect("the binary logs its port within 20 s");
+            if let Ok(event) = serde_json::from_str::<Value>(&line)
+                && event["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("listening"))
+            {
+                break u16::try_from(event["port"].as_u64().unwrap()).unwrap();
+            }
+        };
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        Self {
+            child,
+            port,
+            client,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn wait_until_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = self.client.get(self.url("/healthz/ready")).send().await
+                && response.status() == 200
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the binary never became ready");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn totals(&self) -> Value {
+        let stats: Value = self
+            .client
+            .get(self.url("/stats"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stats["totals"].clone()
+    }
+
+    /// SIGKILL, then reap.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Posts `count` answers with `concurrency` in flight; returns (acknowledged, correct
+/// among them). Answers cycle through indexes 0 to 2 of question 1. Stops starting new
+/// requests at the first connection failure (the process is gone).
+async fn post_answers(process: &Process, count: usize, concurrency: usize) -> (u64, u64) {
+    let client = process.client.clone();
+    let url = process.url("/questions/1/answers");
+    let (mut acked, mut correct, mut started) = (0, 0, 0);
+    let mut gone = false;
+    let mut tasks = tokio::task::JoinSet::new();
+    while (started < count && !gone) || !tasks.is_empty() {
+        while started < count && !gone && tasks.len() < concurrency {
+            let (client, url) = (client.clone(), url.clone());
+            let index = started % 3;
+            tasks.spawn(async move {
+                // Err: no answer at all; Ok(None): an answer other than 200.
+                let response = client
+                    .post(url)
+                    .body(json!({"questionId": 1, "answerIndex": index}).to_string())
+                    .send()
+                    .await
+                    .map_err(|_| ())?;
+                if response.status() != 200 {
+                    return Ok(None);
+                }
+                let body: Value = response.json().await.map_err(|_| ())?;
+                Ok(body["correct"].as_bool())
+            });
+            started += 1;
+        }
+        match tasks.join_next().await.map(Result::unwrap) {
+            Some(Ok(Some(was_correct))) => {
+                acked += 1;
+                correct += u64::from(was_correct);
+            }
+            Some(Ok(None)) | None => {}
+            Some(Err(())) => gone = true,
+        }
+    }
+    (acked, correct)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_answers_survive_kill_9() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("data").join("quiz.db");
+    let process = Process::start(&db);
+    process.wait_until_ready().await;
+    let (acked, correct) = post_answers(&process, 500, 16).await;
+    assert_eq!(acked, 500, "every answer is acknowledged");
+    // Killed right after the last acknowledgement: no graceful shutdown, no checkpoint.
+    process.kill();
+
+    let process = Process::start(&db);
+    process.wait_until_ready().await;
+    assert_eq!(
+        process.totals().await,
+        json!({"answers": acked, "correct": correct})
+    );
+    process.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_in_the_middle_loses_no_acknowledged_answer() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("quiz.db");
+    let process = Process::start(&db);
+    process.wait_until_ready().await;
+    let pid = process.child.id();
+    // Kill while answers are in flight: every acknowledged one must be on disk;
+    // some of the unacknowledged ones may be too (committed, reply lost).
+    let killer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let status = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    });
+    let (acked, _) = post_answers(&process, 100_000, 16).await;
+    killer.await.unwrap();
+    eprintln!("{acked} answers acknowledged before kill -9");
+    assert!(acked > 0, "some answers were acknowledged before the kill");
+    assert!(acked < 100_000, "the kill came before the end");
+    process.kill();
+
+    let process = Process::start(&db);
+    process.wait_until_ready().await;
+    let stored = process.totals().await["answers"].as_u64().unwrap();
+    assert!(
+        stored >= acked,
+        "{acked} answers were acknowledged but only {stored} are stored"
+    );
+    // At most the 16 that were in flight can be stored without acknowledgement.
+    assert!(stored <= acked + 16, "stored {stored}, acknowledged {acked}");
+    process.kill();
+}
+
+#[tokio::test]
+async fn sigterm_stops_gracefully_and_keeps_the_answers() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("quiz.db");
+    let mut process = Process::start(&db);
+    process.wait_until_ready().await;
+    let (acked, correct) = post_answers(&process, 20, 4).await;
+    assert_eq!(acked, 20);
+    let status = Command::new("kill")
+        .args(["-TERM", &process.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = wait_with_timeout(&mut process.child, Duration::from_secs(30));
+    assert_eq!(exit.code(), Some(0));
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (count, right): (i64, i64) = conn
+        .query_row("SELECT count(*), sum(correct) FROM answers", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((count as u64, right as u64), (acked, correct));
+}
+
+fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the process did not exit in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs the binary to completion (bounded) and returns (exit code, stderr).
+fn run_to_exit(mut command: Command) -> (Option<i32>, String) {
+    let mut child = command.spawn().unwrap();
+    let status = wait_with_timeout(&mut child, Duration::from_secs(20));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.code(), stderr)
+}
+
+#[test]
+fn a_corrupt_database_stops_start_up_and_is_left_untouched() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("quiz.db");
+    let garbage: Vec<u8> = b"this is not an SQLite database\n".repeat(200);
+    std::fs::write(&db, &garbage).unwrap();
+    let (code, stderr) = run_to_exit(command(&db));
+    assert_ne!(code, Some(0));
+    assert!(code.is_some(), "exited by itself, not by a signal");
+    assert!(
+        stderr.contains(&format!(
+            "cannot use the quiz database {}: file is not a database",
+            db.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), garbage);
+    let entries: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries, [db]);
+}
+
+#[test]
+fn a_bad_questions_file_stops_start_up() {
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("questions.json");
+    std::fs::write(
+        &file,
+        r#"[{"id": 1, "text": "Q?", "answers": ["a", "b", "c"], "correctAnswerIndex": 7}]"#,
+    )
+    .unwrap();
+    let mut command = command(&dir.path().join("quiz.db"));
+    command.env("QUIZ_QUESTIONS_FILE", &file);
+    let (code, stderr) = run_to_exit(command);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains(&format!(
+            "questions file {}: question #0 (id 1): correctAnswerIndex 7 is out of range",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    // Nothing was created before the questions were found bad.
+    assert!(!dir.path().join("quiz.db").exists());
+}
+
+#[test]
+fn an_invalid_environment_variable_stops_start_up() {
+    let dir = TempDir::new().unwrap();
+    let mut command = command(&dir.path().join("quiz.db"));
+    command.env("LISTEN_PORT", "eighty");
+    let (code, stderr) = run_to_exit(command);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("LISTEN_PORT"), "{stderr}");
+}
+
+#[test]
+fn help_documents_every_flag_and_variable() {
+    let output = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for word in [
+        "--listen-port",
+        "--log-format",
+        "--db-path",
+        "--questions-file",
+        "--version",
+        "LISTEN_PORT",
+        "LOG_FORMAT",
+        "RUST_LOG",
+        "QUIZ_DB_PATH",
+        "QUIZ_QUESTIONS_FILE",
+        "SHUTDOWN_DRAIN_SECONDS",
+        "SHUTDOWN_TIMEOUT_SECONDS",
+        "POD_NAME",
+        "NODE_NAME",
+        "correctAnswerIndex",
+        "data/quiz.db",
+    ] {
+        assert!(help.contains(word), "--help does not mention {word}");
+    }
+    let output = Command::new(BIN).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("quiz {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
