@@ -22,6 +22,24 @@ struct Cli {
 enum Task {
     /// Measure throughput, latency, memory and start-up of every service on loopback.
     Bench(BenchArgs),
+    /// Send a fixed number of requests through kiada and watch every service's memory.
+    Soak(SoakArgs),
+}
+
+#[derive(clap::Args)]
+struct SoakArgs {
+    /// Requests to send through kiada's /text (each is three HTTP exchanges).
+    #[arg(long, default_value_t = 1_000_000)]
+    requests: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    connections: u32,
+    /// Stop after this many seconds even if not all requests were sent.
+    #[arg(long, default_value_t = 1800)]
+    max_seconds: u64,
+    /// Use the binaries already in target/release.
+    #[arg(long)]
+    no_build: bool,
 }
 
 #[derive(clap::Args)]
@@ -43,6 +61,7 @@ struct BenchArgs {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().task {
         Task::Bench(args) => bench(args),
+        Task::Soak(args) => soak(args),
     }
 }
 
@@ -61,16 +80,87 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Peak resident memory so far (VmHWM), in MiB.
-    fn peak_rss_mib(&self) -> anyhow::Result<f64> {
+    /// A memory figure from /proc/<pid>/status (`VmHWM`, `VmRSS`), in MiB.
+    fn memory_mib(&self, field: &str) -> anyhow::Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
         let kib: f64 = status
             .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmHWM in /proc/<pid>/status")?;
+            .with_context(|| format!("no {field} in /proc/<pid>/status"))?;
         Ok(kib / 1024.0)
     }
+
+    /// Peak resident memory so far, in MiB.
+    fn peak_rss_mib(&self) -> anyhow::Result<f64> {
+        self.memory_mib("VmHWM")
+    }
+
+    /// Resident memory now, in MiB.
+    fn rss_mib(&self) -> anyhow::Result<f64> {
+        self.memory_mib("VmRSS")
+    }
+}
+
+/// quote, quiz and kiada from target/release, on free loopback ports, kiada pointed at
+/// the other two.
+struct Suite {
+    quote: Server,
+    quiz: Server,
+    kiada: Server,
+    quote_port: u16,
+    quiz_port: u16,
+    kiada_port: u16,
+}
+
+fn start_suite(release: &Path, work: &Path) -> anyhow::Result<Suite> {
+    let [quote_port, quiz_port, kiada_port, kiada_tls_port] =
+        [free_port()?, free_port()?, free_port()?, free_port()?];
+    let quote = start(
+        "quote",
+        &release.join("quote"),
+        &[],
+        &[("LISTEN_PORT", quote_port.to_string())],
+        &format!("http://127.0.0.1:{quote_port}/healthz/ready"),
+    )?;
+    let quiz = start(
+        "quiz",
+        &release.join("quiz"),
+        &[],
+        &[
+            ("LISTEN_PORT", quiz_port.to_string()),
+            ("QUIZ_DB_PATH", work.join("quiz.db").display().to_string()),
+        ],
+        &format!("http://127.0.0.1:{quiz_port}/healthz/ready"),
+    )?;
+    let kiada = start(
+        "kiada",
+        &release.join("kiada"),
+        &[],
+        &[
+            ("LISTEN_PORT", kiada_port.to_string()),
+            ("TLS_LISTEN_PORT", kiada_tls_port.to_string()),
+            ("QUOTE_URL", format!("http://127.0.0.1:{quote_port}/quote")),
+            ("QUIZ_URL", format!("http://127.0.0.1:{quiz_port}")),
+        ],
+        &format!("http://127.0.0.1:{kiada_port}/healthz/ready"),
+    )?;
+    Ok(Suite {
+        quote,
+        quiz,
+        kiada,
+        quote_port,
+        quiz_port,
+        kiada_port,
+    })
+}
+
+fn build_release() -> anyhow::Result<()> {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--workspace", "--examples"])
+        .status()?;
+    ensure!(status.success(), "release build failed");
+    Ok(())
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -262,60 +352,19 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         "wrk is missing: apt-get install wrk"
     );
     if !args.no_build {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--workspace", "--examples"])
-            .status()?;
-        ensure!(status.success(), "release build failed");
+        build_release()?;
     }
     let release = Path::new("target/release");
     let work = tempfile::tempdir()?;
-    let ports = [
-        free_port()?,
-        free_port()?,
-        free_port()?,
-        free_port()?,
-        free_port()?,
-    ];
-    let [
+    let Suite {
+        quote,
+        quiz,
+        kiada,
         quote_port,
         quiz_port,
         kiada_port,
-        kiada_tls_port,
-        hello_port,
-    ] = ports;
-
-    let quote = start(
-        "quote",
-        &release.join("quote"),
-        &[],
-        &[("LISTEN_PORT", quote_port.to_string())],
-        &format!("http://127.0.0.1:{quote_port}/healthz/ready"),
-    )?;
-    let quiz = start(
-        "quiz",
-        &release.join("quiz"),
-        &[],
-        &[
-            ("LISTEN_PORT", quiz_port.to_string()),
-            (
-                "QUIZ_DB_PATH",
-                work.path().join("quiz.db").display().to_string(),
-            ),
-        ],
-        &format!("http://127.0.0.1:{quiz_port}/healthz/ready"),
-    )?;
-    let kiada = start(
-        "kiada",
-        &release.join("kiada"),
-        &[],
-        &[
-            ("LISTEN_PORT", kiada_port.to_string()),
-            ("TLS_LISTEN_PORT", kiada_tls_port.to_string()),
-            ("QUOTE_URL", format!("http://127.0.0.1:{quote_port}/quote")),
-            ("QUIZ_URL", format!("http://127.0.0.1:{quiz_port}")),
-        ],
-        &format!("http://127.0.0.1:{kiada_port}/healthz/ready"),
-    )?;
+    } = start_suite(release, work.path())?;
+    let hello_port = free_port()?;
     let hello = start(
         "hello (ceiling)",
         &release.join("examples/hello"),
@@ -510,6 +559,93 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     std::fs::write(&args.out, &report)?;
     println!("\n{report}\nwritten to {}", args.out.display());
+    Ok(())
+}
+
+fn soak(args: SoakArgs) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    if !args.no_build {
+        build_release()?;
+    }
+    let work = tempfile::tempdir()?;
+    let suite = start_suite(Path::new("target/release"), work.path())?;
+    let url = format!("http://127.0.0.1:{}/text", suite.kiada_port);
+    let deadline = Instant::now() + Duration::from_secs(args.max_seconds);
+    let sent = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..args.connections.max(1))
+        .map(|_| {
+            let (url, sent, failed) = (url.clone(), sent.clone(), failed.clone());
+            let total = args.requests;
+            std::thread::spawn(move || -> anyhow::Result<()> {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()?;
+                while sent.fetch_add(1, Ordering::Relaxed) < total && Instant::now() < deadline {
+                    let ok = client
+                        .get(&url)
+                        .send()
+                        .and_then(|response| response.error_for_status()?.bytes())
+                        .is_ok_and(|body| !body.windows(6).any(|w| w == b"ERROR:"));
+                    if !ok {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+
+    let servers = [&suite.kiada, &suite.quote, &suite.quiz];
+    println!("requests sent | kiada RSS MiB | quote RSS MiB | quiz RSS MiB | failed");
+    let mut samples: Vec<(u64, Vec<f64>)> = Vec::new();
+    let mut next_report = 0;
+    loop {
+        let done = sent.load(Ordering::Relaxed).min(args.requests);
+        let finished = workers.iter().all(|worker| worker.is_finished());
+        if done >= next_report || finished {
+            let rss = servers
+                .iter()
+                .map(|server| server.rss_mib())
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            println!(
+                "{done:>13} | {:>13.1} | {:>13.1} | {:>12.1} | {}",
+                rss[0],
+                rss[1],
+                rss[2],
+                failed.load(Ordering::Relaxed)
+            );
+            samples.push((done, rss));
+            next_report = done + (args.requests / 10).max(1);
+        }
+        if finished {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for worker in workers {
+        worker.join().expect("a load thread panicked")?;
+    }
+    let failed = failed.load(Ordering::Relaxed);
+    // Compare after warm-up (the first tenth) with the end: a leak grows with requests.
+    let warm = samples.get(1).or(samples.first()).context("no samples")?;
+    let last = samples.last().context("no samples")?;
+    for (index, server) in servers.iter().enumerate() {
+        println!(
+            "{}: {:.1} MiB after warm-up, {:.1} MiB at the end (peak {:.1} MiB)",
+            server.name,
+            warm.1[index],
+            last.1[index],
+            server.peak_rss_mib()?
+        );
+    }
+    println!(
+        "soak: {} requests through kiada /text, {failed} failed",
+        last.0
+    );
+    ensure!(failed == 0, "{failed} requests failed");
     Ok(())
 }
 
