@@ -1,0 +1,589 @@
+//! Talking to the cluster: connecting, the run's namespace, server-side apply, bounded
+//! waits, exec and port-forward through the API server, and diagnostics.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use k8s_openapi::api::core::v1::{
+    Event, Namespace, Node, PersistentVolumeClaim, Pod, Secret, Service,
+};
+use kube::api::{
+    Api, ApiResource, AttachParams, DeleteParams, DynamicObject, ListParams, LogParams, Patch,
+    PatchParams, PostParams,
+};
+use kube::core::GroupVersionKind;
+use kube::{Client, Config};
+use tokio::io::AsyncReadExt;
+use tokio::sync::Mutex;
+
+use crate::http;
+use crate::manifest::Manifest;
+
+/// The field manager of every apply the suite makes.
+pub const FIELD_MANAGER: &str = "kiada-e2e";
+
+/// Waiting reasons after which a pod will not become ready by itself.
+const FATAL_WAITING_REASONS: &[&str] = &[
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "ErrImageNeverPull",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "CrashLoopBackOff",
+    "RunContainerError",
+];
+
+/// A connection to the cluster and the run's namespace.
+pub struct Cluster {
+    pub client: Client,
+    pub namespace: String,
+    /// Where the kubeconfig points (for messages).
+    pub server: String,
+    resources: Mutex<HashMap<String, ApiResource>>,
+}
+
+/// Connects with the current kubeconfig (or the in-cluster config) and asks the API
+/// server for its version, within `timeout`. The error says plainly that there is no
+/// reachable cluster.
+pub async fn connect(timeout: Duration) -> Result<(Client, String, String)> {
+    let config = tokio::time::timeout(timeout, Config::infer())
+        .await
+        .map_err(|_| anyhow!("reading the kubeconfig took longer than {} s", timeout.as_secs()))?
+        .context(
+            "no kubeconfig found (set KUBECONFIG or create ~/.kube/config, e.g. with `kind create cluster`)",
+        )?;
+    let server = config.cluster_url.to_string();
+    let mut config = config;
+    config.connect_timeout = Some(timeout);
+    config.read_timeout = Some(Duration::from_secs(60));
+    let client = Client::try_from(config).context("building a client from the kubeconfig")?;
+    let version = tokio::time::timeout(timeout, client.apiserver_version())
+        .await
+        .map_err(|_| {
+            anyhow!(
+                "the API server at {server} did not answer within {} s",
+                timeout.as_secs()
+            )
+        })?
+        .with_context(|| format!("the API server at {server} is not reachable"))?;
+    Ok((client, server, version.git_version))
+}
+
+impl Cluster {
+    pub fn new(client: Client, namespace: String, server: String) -> Self {
+        Self {
+            client,
+            namespace,
+            server,
+            resources: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn pods(&self) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    pub fn services(&self) -> Api<Service> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    /// Creates the run's namespace, labelled so Pod Security admission enforces the
+    /// restricted profile on everything the suite creates in it.
+    pub async fn create_namespace(&self) -> Result<()> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let namespace: Namespace = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": self.namespace,
+                "labels": {
+                    "app.kubernetes.io/part-of": "kiada-suite",
+                    "app.kubernetes.io/managed-by": "kiada-e2e",
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                    "pod-security.kubernetes.io/warn-version": "latest",
+                }
+            }
+        }))?;
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await
+            .with_context(|| format!("creating namespace {}", self.namespace))?;
+        Ok(())
+    }
+
+    /// Deletes the run's namespace (and so everything in it) and waits, bounded, until
+    /// it is gone.
+    pub async fn delete_namespace(&self, timeout: Duration) -> Result<()> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        match namespaces
+            .delete(&self.namespace, &DeleteParams::foreground())
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+            Err(error) => return Err(error).context("deleting the namespace"),
+        }
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            match namespaces.get_opt(&self.namespace).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) | Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+            }
+        }
+        bail!(
+            "namespace {} still terminating after {} s (it will go away by itself)",
+            self.namespace,
+            timeout.as_secs()
+        )
+    }
+
+    /// Creates the kiada-tls Secret from a certificate and key.
+    pub async fn create_tls_secret(&self, cert_pem: &str, key_pem: &str) -> Result<()> {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let secret: Secret = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/tls",
+            "metadata": {
+                "name": "kiada-tls",
+                "labels": {
+                    "app": "kiada",
+                    "app.kubernetes.io/name": "kiada",
+                    "app.kubernetes.io/part-of": "kiada-suite",
+                }
+            },
+            "stringData": { "tls.crt": cert_pem, "tls.key": key_pem }
+        }))?;
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .context("creating the kiada-tls Secret")?;
+        Ok(())
+    }
+
+    async fn api_for(&self, manifest: &Manifest) -> Result<Api<DynamicObject>> {
+        let types = manifest
+            .object
+            .types
+            .as_ref()
+            .ok_or_else(|| anyhow!("{} has no apiVersion/kind", manifest.id()))?;
+        let key = format!("{}/{}", types.api_version, types.kind);
+        let mut cache = self.resources.lock().await;
+        let resource = match cache.get(&key) {
+            Some(resource) => resource.clone(),
+            None => {
+                let gvk = GroupVersionKind::try_from(types)
+                    .with_context(|| format!("apiVersion {}", types.api_version))?;
+                let (resource, _caps) = kube::discovery::pinned_kind(&self.client, &gvk)
+                    .await
+                    .with_context(|| format!("the API server does not serve {key}"))?;
+                cache.insert(key, resource.clone());
+                resource
+            }
+        };
+        Ok(Api::namespaced_with(
+            self.client.clone(),
+            &self.namespace,
+            &resource,
+        ))
+    }
+
+    /// Server-side apply of one object (already moved into the namespace).
+    pub async fn apply(&self, manifest: &Manifest) -> Result<()> {
+        if manifest.object.metadata.namespace.as_deref() != Some(self.namespace.as_str()) {
+            bail!(
+                "{} is not in the run's namespace (internal error)",
+                manifest.id()
+            );
+        }
+        let api = self.api_for(manifest).await?;
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api.patch(manifest.name(), &params, &Patch::Apply(&manifest.object))
+            .await
+            .map_err(|error| match error {
+                kube::Error::Api(status) => anyhow!("{} ({})", status.message, status.reason),
+                other => anyhow!(other),
+            })
+            .with_context(|| {
+                format!(
+                    "applying {} from {}",
+                    manifest.id(),
+                    manifest.file.display()
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Waits until every named pod is Ready, at most `timeout`. Fails early when a
+    /// pod cannot start (image missing, crash loop, config error).
+    pub async fn wait_pods_ready(&self, names: &[String], timeout: Duration) -> Result<()> {
+        let pods = self.pods();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut waiting = Vec::new();
+            for name in names {
+                match pods.get_opt(name).await {
+                    Ok(Some(pod)) => {
+                        if let Some(problem) = fatal_problem(&pod) {
+                            bail!("pod {name} cannot start: {problem}");
+                        }
+                        if !is_ready(&pod) {
+                            waiting.push(format!("{name} ({})", pod_state(&pod)));
+                        }
+                    }
+                    Ok(None) => waiting.push(format!("{name} (not found)")),
+                    Err(error) => waiting.push(format!("{name} (get failed: {error})")),
+                }
+            }
+            if waiting.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "not ready after {} s: {}",
+                    timeout.as_secs(),
+                    waiting.join(", ")
+                );
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
+    /// Deletes a pod and waits, bounded, until it is gone.
+    pub async fn delete_pod(&self, name: &str, timeout: Duration) -> Result<()> {
+        let pods = self.pods();
+        pods.delete(name, &DeleteParams::default())
+            .await
+            .with_context(|| format!("deleting pod {name}"))?;
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if pods.get_opt(name).await?.is_none() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        bail!(
+            "pod {name} still there {} s after delete",
+            timeout.as_secs()
+        )
+    }
+
+    /// Runs `sh -c script` in a pod's first container through the API (as `kubectl
+    /// exec` does) and returns its standard output; fails on a timeout, a non-zero
+    /// exit status (with stderr) or an API error.
+    pub async fn exec(&self, pod: &str, script: &str, timeout: Duration) -> Result<String> {
+        let result = tokio::time::timeout(timeout, self.exec_inner(pod, script)).await;
+        match result {
+            Ok(result) => result.with_context(|| format!("exec in pod {pod}")),
+            Err(_) => bail!(
+                "exec in pod {pod} did not finish within {} s",
+                timeout.as_secs()
+            ),
+        }
+    }
+
+    async fn exec_inner(&self, pod: &str, script: &str) -> Result<String> {
+        let mut attached = self
+            .pods()
+            .exec(
+                pod,
+                ["sh", "-c", script],
+                &AttachParams::default()
+                    .stdin(false)
+                    .stdout(true)
+                    .stderr(true),
+            )
+            .await?;
+        let mut stdout = attached
+            .stdout()
+            .ok_or_else(|| anyhow!("no stdout stream"))?;
+        let mut stderr = attached
+            .stderr()
+            .ok_or_else(|| anyhow!("no stderr stream"))?;
+        let status = attached.take_status();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let (read_out, read_err) =
+            tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
+        read_out?;
+        read_err?;
+        let status = match status {
+            Some(status) => status.await,
+            None => None,
+        };
+        let _ = attached.join().await;
+        let out = String::from_utf8_lossy(&out).into_owned();
+        if let Some(status) = status
+            && status.status.as_deref() == Some("Failure")
+        {
+            bail!(
+                "command failed ({}): {}{}",
+                status.message.unwrap_or_default(),
+                String::from_utf8_lossy(&err).trim(),
+                if out.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(" (stdout: {})", out.trim())
+                }
+            );
+        }
+        Ok(out)
+    }
+
+    /// One HTTP request to a pod's port through an API port-forward (as `kubectl
+    /// port-forward` does); with `tls`, HTTPS verified against that configuration.
+    pub async fn http_via_portforward(
+        &self,
+        pod: &str,
+        port: u16,
+        request: &http::Request,
+        tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+        timeout: Duration,
+    ) -> Result<http::Response> {
+        let mut forwarder = tokio::time::timeout(timeout, self.pods().portforward(pod, &[port]))
+            .await
+            .map_err(|_| {
+                anyhow!(
+                    "port-forward to {pod}:{port} not set up within {} s",
+                    timeout.as_secs()
+                )
+            })?
+            .with_context(|| format!("port-forward to {pod}:{port}"))?;
+        let stream = forwarder
+            .take_stream(port)
+            .ok_or_else(|| anyhow!("port-forward gave no stream for port {port}"))?;
+        let host = format!("localhost:{port}");
+        let result = match tls {
+            None => http::send(stream, &host, request, timeout).await,
+            Some(config) => {
+                let connector = tokio_rustls::TlsConnector::from(config);
+                let name = rustls_pki_types::ServerName::try_from(crate::tls::SERVER_NAME)?;
+                match tokio::time::timeout(timeout, connector.connect(name, stream)).await {
+                    Err(_) => Err(anyhow!(
+                        "TLS handshake did not finish within {} s",
+                        timeout.as_secs()
+                    )),
+                    Ok(Err(error)) => Err(anyhow!("TLS handshake: {error}")),
+                    Ok(Ok(tls_stream)) => http::send(tls_stream, &host, request, timeout).await,
+                }
+            }
+        };
+        forwarder.abort();
+        result.with_context(|| {
+            format!(
+                "{} {} on {pod}:{port} via port-forward",
+                request.method, request.path
+            )
+        })
+    }
+
+    /// The nodes' InternalIP addresses, by node name.
+    pub async fn node_internal_ips(&self) -> Result<BTreeMap<String, String>> {
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        let mut ips = BTreeMap::new();
+        for node in nodes
+            .list(&ListParams::default())
+            .await
+            .context("listing nodes")?
+        {
+            let name = node.metadata.name.clone().unwrap_or_default();
+            if let Some(address) = node
+                .status
+                .and_then(|s| s.addresses)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|a| a.type_ == "InternalIP")
+            {
+                ips.insert(name, address.address);
+            }
+        }
+        Ok(ips)
+    }
+
+    /// What a person needs when something failed: pods with phase, readiness and
+    /// container states, PVCs, the namespace's events, and each container's log tail.
+    pub async fn diagnostics(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "==== diagnostics for namespace {}", self.namespace);
+        let pods = self.pods();
+        match pods.list(&ListParams::default()).await {
+            Ok(list) => {
+                let _ = writeln!(out, "---- pods");
+                for pod in &list.items {
+                    let _ = writeln!(
+                        out,
+                        "{:<26} {}",
+                        pod.metadata.name.as_deref().unwrap_or("?"),
+                        pod_state(pod)
+                    );
+                }
+                for pod in &list.items {
+                    let name = pod.metadata.name.clone().unwrap_or_default();
+                    let containers: Vec<String> = pod
+                        .spec
+                        .as_ref()
+                        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+                        .unwrap_or_default();
+                    for container in containers {
+                        let params = LogParams {
+                            container: Some(container.clone()),
+                            tail_lines: Some(25),
+                            limit_bytes: Some(16 * 1024),
+                            ..LogParams::default()
+                        };
+                        let logs = tokio::time::timeout(
+                            Duration::from_secs(10),
+                            pods.logs(&name, &params),
+                        )
+                        .await;
+                        let _ = writeln!(out, "---- logs {name}/{container} (last 25 lines)");
+                        match logs {
+                            Ok(Ok(text)) if text.trim().is_empty() => {
+                                let _ = writeln!(out, "(empty)");
+                            }
+                            Ok(Ok(text)) => {
+                                let _ = writeln!(out, "{}", text.trim_end());
+                            }
+                            Ok(Err(error)) => {
+                                let _ = writeln!(out, "(no logs: {error})");
+                            }
+                            Err(_) => {
+                                let _ = writeln!(out, "(no logs: timed out)");
+                            }
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                let _ = writeln!(out, "(listing pods failed: {error})");
+            }
+        }
+        let pvcs: Api<PersistentVolumeClaim> =
+            Api::namespaced(self.client.clone(), &self.namespace);
+        if let Ok(list) = pvcs.list(&ListParams::default()).await {
+            let _ = writeln!(out, "---- persistent volume claims");
+            for pvc in list.items {
+                let _ = writeln!(
+                    out,
+                    "{} {}",
+                    pvc.metadata.name.unwrap_or_default(),
+                    pvc.status.and_then(|s| s.phase).unwrap_or_default()
+                );
+            }
+        }
+        let events: Api<Event> = Api::namespaced(self.client.clone(), &self.namespace);
+        match events.list(&ListParams::default()).await {
+            Ok(list) => {
+                let _ = writeln!(out, "---- events");
+                let mut items = list.items;
+                items.sort_by_key(|e| {
+                    e.last_timestamp
+                        .as_ref()
+                        .map(|t| t.0.to_string())
+                        .or_else(|| e.event_time.as_ref().map(|t| t.0.to_string()))
+                        .unwrap_or_default()
+                });
+                for event in items.iter().rev().take(60).rev() {
+                    let _ = writeln!(
+                        out,
+                        "{} {}/{} {}: {}",
+                        event.type_.as_deref().unwrap_or(""),
+                        event.involved_object.kind.as_deref().unwrap_or(""),
+                        event.involved_object.name.as_deref().unwrap_or(""),
+                        event.reason.as_deref().unwrap_or(""),
+                        event.message.as_deref().unwrap_or("").trim()
+                    );
+                }
+            }
+            Err(error) => {
+                let _ = writeln!(out, "(listing events failed: {error})");
+            }
+        }
+        out
+    }
+}
+
+/// Whether the pod's Ready condition is True.
+pub fn is_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|conditions| {
+            conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+        })
+}
+
+/// The reason a pod will not start by itself, if any.
+pub fn fatal_problem(pod: &Pod) -> Option<String> {
+    let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+    statuses.iter().find_map(|status| {
+        let waiting = status.state.as_ref()?.waiting.as_ref()?;
+        let reason = waiting.reason.as_deref()?;
+        FATAL_WAITING_REASONS.contains(&reason).then(|| {
+            let mut text = format!(
+                "container {} is {reason}: {}",
+                status.name,
+                waiting.message.as_deref().unwrap_or("").trim()
+            );
+            if reason.contains("Image") {
+                let _ = write!(
+                    text,
+                    " (is image {} loaded on the node? see the README: build and load the images first)",
+                    status.image
+                );
+            }
+            text
+        })
+    })
+}
+
+/// A one-line state of a pod: phase, readiness and container states.
+pub fn pod_state(pod: &Pod) -> String {
+    let Some(status) = pod.status.as_ref() else {
+        return "no status yet".into();
+    };
+    let mut parts = vec![status.phase.clone().unwrap_or_else(|| "Unknown".into())];
+    parts.push(if is_ready(pod) {
+        "ready".into()
+    } else {
+        "not ready".into()
+    });
+    if let Some(conditions) = &status.conditions
+        && let Some(unscheduled) = conditions
+            .iter()
+            .find(|c| c.type_ == "PodScheduled" && c.status != "True")
+    {
+        parts.push(format!(
+            "unschedulable: {}",
+            unscheduled.message.as_deref().unwrap_or("")
+        ));
+    }
+    for container in status.container_statuses.iter().flatten() {
+        let state = container.state.as_ref();
+        let description = if let Some(waiting) = state.and_then(|s| s.waiting.as_ref()) {
+            format!("waiting: {}", waiting.reason.as_deref().unwrap_or(""))
+        } else if let Some(terminated) = state.and_then(|s| s.terminated.as_ref()) {
+            format!(
+                "terminated: {} (exit {})",
+                terminated.reason.as_deref().unwrap_or(""),
+                terminated.exit_code
+            )
+        } else {
+            "running".into()
+        };
+        parts.push(format!(
+            "{} {description}, restarts {}",
+            container.name, container.restart_count
+        ));
+    }
+    if let Some(ip) = &status.pod_ip {
+        parts.push(format!("ip {ip}"));
+    }
+    parts.join("; ")
+}

@@ -1,0 +1,178 @@
+//! A minimal HTTP/1.1 client over any byte stream: a port-forward stream from the API
+//! server, a TLS stream on top of one, or a TCP connection to a node port.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// What one request needs.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: http::Method,
+    pub path: String,
+    pub accept: String,
+    pub body: Option<(String, Vec<u8>)>,
+}
+
+impl Request {
+    pub fn get(path: &str, accept: &str) -> Self {
+        Self {
+            method: http::Method::GET,
+            path: path.to_owned(),
+            accept: accept.to_owned(),
+            body: None,
+        }
+    }
+
+    pub fn post(path: &str, accept: &str) -> Self {
+        Self {
+            method: http::Method::POST,
+            path: path.to_owned(),
+            accept: accept.to_owned(),
+            body: Some(("text/plain".to_owned(), Vec::new())),
+        }
+    }
+}
+
+/// The answer: status, content type and the body as text (lossy UTF-8).
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: String,
+    pub location: Option<String>,
+    pub body: String,
+    pub body_len: usize,
+}
+
+/// Sends one request over `stream` (host header `host`) and reads the whole answer,
+/// all within `timeout`.
+pub async fn send<S>(
+    stream: S,
+    host: &str,
+    request: &Request,
+    timeout: Duration,
+) -> Result<Response>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::time::timeout(timeout, send_inner(stream, host, request))
+        .await
+        .map_err(|_| anyhow!("no complete answer within {} s", timeout.as_secs()))?
+}
+
+async fn send_inner<S>(stream: S, host: &str, request: &Request) -> Result<Response>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .context("HTTP handshake")?;
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let mut builder = http::Request::builder()
+        .method(request.method.clone())
+        .uri(&request.path)
+        .header(http::header::HOST, host)
+        .header(http::header::ACCEPT, &request.accept)
+        .header(http::header::USER_AGENT, "kiada-e2e")
+        .header(http::header::CONNECTION, "close");
+    let body = match &request.body {
+        Some((content_type, bytes)) => {
+            builder = builder.header(http::header::CONTENT_TYPE, content_type);
+            Full::new(Bytes::from(bytes.clone()))
+        }
+        None => Full::new(Bytes::new()),
+    };
+    let result = async {
+        let response = sender
+            .send_request(builder.body(body)?)
+            .await
+            .context("sending the request")?;
+        let status = response.status().as_u16();
+        let header = |name: http::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(http::header::CONTENT_TYPE).unwrap_or_default();
+        let location = header(http::header::LOCATION);
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .context("reading the body")?
+            .to_bytes();
+        Ok(Response {
+            status,
+            content_type,
+            location,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            body_len: bytes.len(),
+        })
+    }
+    .await;
+    driver.abort();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn talks_http_over_a_stream() {
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        let server_task = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = server.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+            }
+            server
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+                .await
+                .unwrap();
+            String::from_utf8(seen).unwrap()
+        });
+        let response = send(
+            client,
+            "localhost:8080",
+            &Request::get("/text", "text/plain"),
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, "hello");
+        assert_eq!(response.content_type, "text/plain");
+        let request = server_task.await.unwrap();
+        assert!(request.starts_with("GET /text HTTP/1.1\r\n"), "{request}");
+        assert!(request.to_lowercase().contains("host: localhost:8080"));
+    }
+
+    #[tokio::test]
+    async fn times_out() {
+        let (client, _server) = tokio::io::duplex(1024);
+        let error = send(
+            client,
+            "x",
+            &Request::get("/", "*/*"),
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap_err();
+        assert!(error.to_string().contains("no complete answer"));
+    }
+}

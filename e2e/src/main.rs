@@ -1,0 +1,167 @@
+//! `kiada-e2e`: deploys the suite into a fresh namespace of the current kubeconfig's
+//! cluster and checks every observable of the Services chapter.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Parser;
+use kiada_e2e::checks::{self, Options};
+use kiada_e2e::cluster::{self, Cluster};
+use kiada_e2e::manifest;
+use kiada_e2e::summary::{CheckResult, Summary};
+
+/// Exit code when something failed, or when there is no cluster.
+const FAILED: u8 = 1;
+const NO_CLUSTER: u8 = 2;
+const USAGE: u8 = 64;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kiada-e2e",
+    version,
+    about = "Deploys manifests/ into a fresh namespace of the cluster your kubeconfig points to and checks every observable of the Services chapter",
+    after_help = "Checks (for --only): deploy, quiz-steps, services, quiz-ip, quote-balance, session-affinity, dns, env, kiada, nodeport, quote-pod-deleted, quiz-pvc (or a single check such as kiada.https).\n\nThe cluster comes from KUBECONFIG / ~/.kube/config (current context). The images kiada-suite/{kiada,quote,quiz,toolbox}:0.1.0 must be on the node (kind load, or .ci/cluster/load-images).\nOutput: progress on stderr; on stdout one line per check (PASS name / FAIL name: reason) and the line `N passed, M failed`. Exit status 0 only if every check passed; 2 when no cluster is reachable."
+)]
+struct Args {
+    /// The kustomize base to deploy (its kustomization.yaml, steps/ and variants/).
+    #[arg(long, default_value = "manifests")]
+    manifests: PathBuf,
+    /// Keep the namespace after the run (to look around with kubectl).
+    #[arg(long)]
+    keep_namespace: bool,
+    /// The namespace is <prefix>-<random>.
+    #[arg(long, default_value = "kiada-e2e")]
+    namespace_prefix: String,
+    /// Bound of each readiness wait (the API connection gives up after 15 s).
+    #[arg(long, default_value_t = 240)]
+    timeout_seconds: u64,
+    /// Run only these checks (repeat, or separate with commas); deploy always runs.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Load and print the objects that would be applied, without a cluster.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Err(message) = checks::validate_only(&args.only) {
+        eprintln!("kiada-e2e: {message}");
+        return ExitCode::from(USAGE);
+    }
+    let namespace =
+        match manifest::namespace_name(&args.namespace_prefix, &manifest::random_suffix()) {
+            Ok(name) => name,
+            Err(error) => {
+                eprintln!("kiada-e2e: {error:#}");
+                return ExitCode::from(USAGE);
+            }
+        };
+    // The manifests are checked first: a broken base needs no cluster to be found.
+    match checks::describe_objects(&args.manifests, &namespace) {
+        Ok(text) if args.dry_run => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(_) => {}
+        Err(error) => {
+            eprintln!("kiada-e2e: {error:#}");
+            return ExitCode::from(USAGE);
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("kiada-e2e: starting the async runtime: {error}");
+            return ExitCode::from(FAILED);
+        }
+    };
+    let code = runtime.block_on(run(args, namespace));
+    // Background port-forward and exec tasks must not keep the process alive.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    code
+}
+
+async fn run(args: Args, namespace: String) -> ExitCode {
+    let (client, server, version) = match cluster::connect(Duration::from_secs(15)).await {
+        Ok(connected) => connected,
+        Err(error) => {
+            // The outer message and the root cause; the chain in between repeats itself.
+            let reason = format!("{error}: {}", error.root_cause());
+            eprintln!("kiada-e2e: no reachable Kubernetes cluster: {reason}");
+            eprintln!(
+                "kiada-e2e: point KUBECONFIG (or the current context) at a running cluster, e.g. one made with `kind create cluster`, and try again"
+            );
+            let summary = Summary {
+                results: vec![CheckResult::fail(
+                    "cluster",
+                    format!("no reachable Kubernetes cluster: {reason}"),
+                )],
+            };
+            print!("{}", summary.render());
+            return ExitCode::from(NO_CLUSTER);
+        }
+    };
+    eprintln!("[e2e] cluster {server} (Kubernetes {version}); namespace {namespace}");
+    let cluster = Arc::new(Cluster::new(client, namespace.clone(), server));
+    let summary = Arc::new(Mutex::new(Summary::default()));
+    let options = Options {
+        manifests_dir: args.manifests.clone(),
+        timeout: Duration::from_secs(args.timeout_seconds.max(10)),
+        only: args.only.clone(),
+    };
+    // The checks run in their own task, so a panic or Ctrl-C still reaches the
+    // diagnostics and the cleanup below.
+    let task = {
+        let cluster = cluster.clone();
+        let summary = summary.clone();
+        tokio::spawn(async move { checks::run(&cluster, &options, summary).await })
+    };
+    let abort = task.abort_handle();
+    let outcome = tokio::select! {
+        joined = task => match joined {
+            Ok(Ok(())) => None,
+            Ok(Err(error)) => Some(format!("{error:#}")),
+            Err(error) if error.is_panic() => Some(format!("the suite panicked: {error}")),
+            Err(error) => Some(format!("the suite stopped: {error}")),
+        },
+        _ = tokio::signal::ctrl_c() => {
+            abort.abort();
+            Some("interrupted (Ctrl-C)".to_owned())
+        }
+    };
+    let mut summary = summary.lock().map(|s| s.clone()).unwrap_or_default();
+    if let Some(reason) = outcome {
+        summary.push(CheckResult::fail("run", reason));
+    }
+    if !summary.all_passed() {
+        eprintln!("{}", cluster.diagnostics().await);
+    }
+    if args.keep_namespace {
+        eprintln!(
+            "[e2e] keeping namespace {namespace} (delete it with: kubectl delete namespace {namespace})"
+        );
+    } else {
+        eprintln!("[e2e] deleting namespace {namespace}");
+        let cleanup = tokio::select! {
+            result = cluster.delete_namespace(Duration::from_secs(120)) => result,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("cleanup interrupted")),
+        };
+        if let Err(error) = cleanup {
+            eprintln!("[e2e] cleanup: {error:#}");
+        }
+    }
+    println!();
+    print!("{}", summary.render());
+    if summary.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(FAILED)
+    }
+}

@@ -1,0 +1,151 @@
+//! The readable result: one line per check, then `N passed, M failed`.
+
+use std::fmt;
+
+/// The outcome of one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckResult {
+    pub name: String,
+    /// `None` when the check passed; the reason it failed otherwise.
+    pub failure: Option<String>,
+    /// What the check saw, shown after a passing line (may be empty).
+    pub detail: String,
+}
+
+impl CheckResult {
+    pub fn pass(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            failure: None,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn fail(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            failure: Some(reason.into()),
+            detail: String::new(),
+        }
+    }
+
+    pub fn from_result(name: impl Into<String>, result: Result<String, String>) -> Self {
+        match result {
+            Ok(detail) => Self::pass(name, detail),
+            Err(reason) => Self::fail(name, reason),
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+impl fmt::Display for CheckResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.failure {
+            None if self.detail.is_empty() => write!(f, "PASS {}", self.name),
+            None => write!(f, "PASS {} ({})", self.name, one_line(&self.detail)),
+            Some(reason) => write!(f, "FAIL {}: {}", self.name, one_line(reason)),
+        }
+    }
+}
+
+/// Keeps a reason on one line: newlines become " | ", and very long text is cut.
+pub fn one_line(text: &str) -> String {
+    const MAX: usize = 600;
+    let joined = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    if joined.chars().count() > MAX {
+        let cut: String = joined.chars().take(MAX).collect();
+        format!("{cut}…")
+    } else {
+        joined
+    }
+}
+
+/// All results of a run, in the order the checks ran.
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    pub results: Vec<CheckResult>,
+}
+
+impl Summary {
+    pub fn push(&mut self, result: CheckResult) {
+        eprintln!("[e2e] {result}");
+        self.results.push(result);
+    }
+
+    pub fn passed(&self) -> usize {
+        self.results.iter().filter(|r| r.passed()).count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.results.len() - self.passed()
+    }
+
+    pub fn all_passed(&self) -> bool {
+        self.failed() == 0
+    }
+
+    /// The closing line, exactly `N passed, M failed`.
+    pub fn count_line(&self) -> String {
+        format!("{} passed, {} failed", self.passed(), self.failed())
+    }
+
+    /// One line per check, then the count line.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for result in &self.results {
+            out.push_str(&result.to_string());
+            out.push('\n');
+        }
+        out.push_str(&self.count_line());
+        out.push('\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_count() {
+        let mut summary = Summary::default();
+        summary.push(CheckResult::pass("services.quote", "cluster IP 10.96.0.5"));
+        summary.push(CheckResult::fail("dns.quiz", "no address\nfor quiz"));
+        summary.push(CheckResult::pass("env", ""));
+        assert_eq!(
+            summary.render(),
+            "PASS services.quote (cluster IP 10.96.0.5)\nFAIL dns.quiz: no address | for quiz\nPASS env\n2 passed, 1 failed\n"
+        );
+        assert!(!summary.all_passed());
+        assert_eq!(summary.count_line(), "2 passed, 1 failed");
+    }
+
+    #[test]
+    fn empty_summary_counts_zero() {
+        let summary = Summary::default();
+        assert_eq!(summary.render(), "0 passed, 0 failed\n");
+        assert!(summary.all_passed());
+    }
+
+    #[test]
+    fn long_reasons_are_cut() {
+        let line = one_line(&"x".repeat(1000));
+        assert_eq!(line.chars().count(), 601);
+        assert!(line.ends_with('…'));
+    }
+
+    #[test]
+    fn from_result_maps_both_ways() {
+        assert!(CheckResult::from_result("a", Ok("fine".into())).passed());
+        let failed = CheckResult::from_result("b", Err("broken".into()));
+        assert_eq!(failed.to_string(), "FAIL b: broken");
+    }
+}
