@@ -164,8 +164,13 @@ async fn identity(state: web::Data<AppState>) -> HttpResponse {
     ))
 }
 
-async fn quote(state: web::Data<AppState>) -> HttpResponse {
-    text(format!("{}\n", state.tip.current()))
+/// The tip of the current interval, or with `X-Kiada-Seed` the tip the seed picks.
+async fn quote(state: web::Data<AppState>, seed: service_kit::Seed) -> HttpResponse {
+    let tip = match seed.0 {
+        Some(seed) => state.tip.for_seed(seed),
+        None => state.tip.current(),
+    };
+    text(format!("{tip}\n"))
 }
 
 fn text(body: String) -> HttpResponse {

@@ -95,6 +95,11 @@ impl TipOfTheInterval {
         &self.tips.0[rng.random_range(0..self.tips.len())]
     }
 
+    /// The tip `seed` picks: the same in every process (deterministic mode).
+    pub fn for_seed(&self, seed: u64) -> &str {
+        &self.tips.0[service_kit::http::index_for_seed(seed, self.tips.len())]
+    }
+
     pub fn tips(&self) -> &Tips {
         &self.tips
     }

@@ -198,3 +198,53 @@ fn interval_must_be_positive_and_flags_beat_env() {
     let config = Config::load(Args::parse_from(["quote", "--interval", "0.5"]), &vars).unwrap();
     assert_eq!(config.interval, Duration::from_millis(500));
 }
+
+#[tokio::test]
+async fn a_seed_picks_the_same_tip_on_every_instance() {
+    let first = spawn(|_| {}).await;
+    let second = spawn(|_| {}).await;
+    let tips = quote::tips::Tips::built_in();
+    let mut seen = HashSet::new();
+    for seed in 0..20u64 {
+        let mut answers = Vec::new();
+        for app in [&first, &second] {
+            let response = app
+                .client
+                .get(format!("{}/quote", app.base))
+                .header("x-kiada-seed", seed.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            answers.push(response.text().await.unwrap());
+        }
+        assert_eq!(answers[0], answers[1], "seed {seed}");
+        let expected = &tips.as_slice()[service_kit::http::index_for_seed(seed, tips.len())];
+        assert_eq!(answers[0], format!("{expected}\n"));
+        seen.insert(answers[0].clone());
+    }
+    assert!(
+        seen.len() > 5,
+        "seeds should spread over the tips: {}",
+        seen.len()
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_seed_is_a_bad_request() {
+    let app = spawn(|_| {}).await;
+    for seed in ["-1", "abc", "18446744073709551616"] {
+        let response = app
+            .client
+            .get(format!("{}/quote", app.base))
+            .header("x-kiada-seed", seed)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{seed}");
+        assert_eq!(
+            response.text().await.unwrap(),
+            "X-Kiada-Seed must be an unsigned integer (0 to 18446744073709551615)\n"
+        );
+    }
+}

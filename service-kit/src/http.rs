@@ -18,6 +18,7 @@ use crate::pod::PodInfo;
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 pub const POD_NAME_HEADER: &str = "x-pod-name";
 pub const NODE_NAME_HEADER: &str = "x-node-name";
+pub const SEED_HEADER: &str = "x-kiada-seed";
 
 /// Longest request id taken from a client; longer ones are replaced, so a client cannot
 /// make every log line huge.
@@ -60,6 +61,40 @@ impl FromRequest for RequestId {
             .unwrap_or_else(|| Self(uuid::Uuid::new_v4().to_string()));
         std::future::ready(Ok(id))
     }
+}
+
+/// Deterministic mode for tests and demos: a request with `X-Kiada-Seed: <number>` gets
+/// the tip and question that number picks, the same on every pod. Extracting it fails
+/// with 400 when the header is not an unsigned integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seed(pub Option<u64>);
+
+impl FromRequest for Seed {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let seed = match req.headers().get(SEED_HEADER) {
+            None => Ok(Seed(None)),
+            Some(value) => value
+                .to_str()
+                .ok()
+                .and_then(|text| text.trim().parse::<u64>().ok())
+                .map(|seed| Seed(Some(seed)))
+                .ok_or_else(|| {
+                    actix_web::error::ErrorBadRequest(
+                        "X-Kiada-Seed must be an unsigned integer (0 to 18446744073709551615)\n",
+                    )
+                }),
+        };
+        std::future::ready(seed)
+    }
+}
+
+/// Picks an index below `len` from `seed`, the same way in every service and process.
+pub fn index_for_seed(seed: u64, len: usize) -> usize {
+    use rand::{Rng, SeedableRng};
+    rand::rngs::SmallRng::seed_from_u64(seed).random_range(0..len.max(1))
 }
 
 /// The address of the peer that opened the connection, with IPv4-mapped IPv6 addresses

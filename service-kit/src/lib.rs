@@ -14,7 +14,7 @@ pub mod tls;
 
 pub use config::{CommonArgs, ConfigError, ControlSettings, LogFormat, ServerSettings};
 pub use health::{Health, Phase, Probe};
-pub use http::RequestId;
+pub use http::{RequestId, Seed};
 pub use metrics::Metrics;
 pub use pod::PodInfo;
 pub use server::{Service, bind_dual_stack, shutdown_on_signals};
