@@ -211,7 +211,10 @@ async fn kill_9_in_the_middle_loses_no_acknowledged_answer() {
         "{acked} answers were acknowledged but only {stored} are stored"
     );
     // At most the 16 that were in flight can be stored without acknowledgement.
-    assert!(stored <= acked + 16, "stored {stored}, acknowledged {acked}");
+    assert!(
+        stored <= acked + 16,
+        "stored {stored}, acknowledged {acked}"
+    );
     process.kill();
 }
 
@@ -246,7 +249,10 @@ fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitSt
         if let Some(status) = child.try_wait().unwrap() {
             return status;
         }
-        assert!(Instant::now() < deadline, "the process did not exit in time");
+        assert!(
+            Instant::now() < deadline,
+            "the process did not exit in time"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
