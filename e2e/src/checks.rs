@@ -659,37 +659,56 @@ impl Run<'_> {
                 continue;
             }
             let result = async {
+                // How the pod's resolver (search list, ndots) resolves the name: the
+                // address busybox wget connects to.
+                let url = format!("http://{name}/");
                 let deadline = Instant::now() + self.short();
-                let addresses = loop {
+                let resolved = loop {
                     let out = self
                         .cluster
                         .exec(
                             CLIENT,
-                            &format!(
-                                "timeout 10 nslookup {} 2>&1 || true",
-                                parse::shell_quote(&name)
-                            ),
+                            &format!("timeout 5 wget -O- {} 2>&1 >/dev/null || true", parse::shell_quote(&url)),
                             self.short(),
                         )
                         .await
                         .map_err(|e| format!("{e:#}"))?;
-                    let addresses = parse::nslookup_addresses(&out);
-                    if addresses.contains(&ip) {
-                        break addresses;
+                    let resolved = parse::wget_connect_ip(&out);
+                    if resolved.as_deref() == Some(ip.as_str()) {
+                        break ip.clone();
                     }
                     if Instant::now() >= deadline {
                         return Err(format!(
-                            "nslookup {name} gave {addresses:?}, not the Service's {ip}: {}",
+                            "{name} resolved to {resolved:?} in the pod, not the Service's {ip}: {}",
                             crate::summary::one_line(&out)
                         ));
                     }
                     tokio::time::sleep(Duration::from_secs(2)).await;
                 };
-                let pod = self.quiz_answers(&format!("http://{name}/")).await?;
-                Ok(format!(
-                    "{name} -> {} and answered (pod {pod})",
-                    addresses.join(", ")
-                ))
+                // The DNS record itself, for the names busybox nslookup resolves the
+                // way the pod does (it applies the search list only to dotless names).
+                let mut lookup = String::new();
+                if !name.contains('.') || check == "dns.fqdn" {
+                    let out = self
+                        .cluster
+                        .exec(
+                            CLIENT,
+                            &format!("timeout 10 nslookup {} 2>&1 || true", parse::shell_quote(&name)),
+                            self.short(),
+                        )
+                        .await
+                        .map_err(|e| format!("{e:#}"))?;
+                    let addresses = parse::nslookup_addresses(&out);
+                    if !addresses.contains(&ip) {
+                        return Err(format!(
+                            "nslookup {name} gave {addresses:?}, not the Service's {ip}: {}",
+                            crate::summary::one_line(&out)
+                        ));
+                    }
+                    lookup = format!(", nslookup: {}", addresses.join(" "));
+                }
+                let pod = self.quiz_answers(&url).await?;
+                Ok(format!("{name} -> {resolved}{lookup}; {url} answered by pod {pod}"))
             }
             .await;
             self.check(check, result);
@@ -938,7 +957,13 @@ impl Run<'_> {
                 crate::summary::one_line(&response.body)
             ));
         }
-        let after = self.quiz_stats().await?;
+        // quiz updates its counts after the commit: give it a moment.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut after = self.quiz_stats().await?;
+        while after < before + 1 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            after = self.quiz_stats().await?;
+        }
         if after < before + 1 {
             return Err(format!(
                 "quiz counted {before} answers before and {after} after POST {path}"

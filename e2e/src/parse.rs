@@ -206,6 +206,24 @@ pub fn nslookup_addresses(output: &str) -> Vec<String> {
     addresses
 }
 
+/// The address busybox `wget` connected to, from its `Connecting to HOST (IP:PORT)`
+/// line on stderr: how the pod's own resolver (search list and ndots included)
+/// resolved the name.
+pub fn wget_connect_ip(output: &str) -> Option<String> {
+    let line = output
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("Connecting to "))?;
+    let inner = &line[line.rfind('(')? + 1..line.rfind(')')?];
+    let host = match inner.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => inner,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.parse::<std::net::IpAddr>().ok()?;
+    Some(host.to_owned())
+}
+
 /// The parts of `/etc/resolv.conf` the checks look at.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResolvConf {
@@ -552,6 +570,13 @@ HTML version of this content is available at /html
     }
 
     #[test]
+    fn nslookup_with_search_domains() {
+        // busybox 1.35 for a dotless name: every search domain, A and AAAA.
+        let output = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nNon-authoritative answer:\nName:\tquiz.ns1.svc.cluster.local\nAddress: 10.96.7.7\n\n** server can't find quiz.svc.cluster.local: NXDOMAIN\n\n** server can't find quiz.cluster.local: NXDOMAIN\n\n** server can't find quiz.ns1.svc.cluster.local: NXDOMAIN\n";
+        assert_eq!(nslookup_addresses(output), ["10.96.7.7"]);
+    }
+
+    #[test]
     fn nslookup_old_format_and_failures() {
         let old = "Server:    10.96.0.10\nAddress 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local\n\nName:      quiz\nAddress 1: 10.96.23.4 quiz.e2e.svc.cluster.local\n";
         assert_eq!(nslookup_addresses(old), ["10.96.23.4"]);
@@ -559,6 +584,21 @@ HTML version of this content is available at /html
         assert!(nslookup_addresses(failed).is_empty());
         let v6 = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nName:\tq\nAddress: fd00:10:96::a\nName:\tq\nAddress: 10.96.0.7\n";
         assert_eq!(nslookup_addresses(v6), ["fd00:10:96::a", "10.96.0.7"]);
+    }
+
+    #[test]
+    fn wget_connect_lines() {
+        let out = "Connecting to quiz.ns1:8099 (10.96.7.7:8099)\nwriting to stdout\n-    100% |****|    99  0:00:00 ETA\nwritten to stdout\n";
+        assert_eq!(wget_connect_ip(out).as_deref(), Some("10.96.7.7"));
+        assert_eq!(
+            wget_connect_ip("Connecting to quiz (10.96.0.12:80)\n").as_deref(),
+            Some("10.96.0.12")
+        );
+        assert_eq!(
+            wget_connect_ip("Connecting to q ([fd00::a]:80)\n").as_deref(),
+            Some("fd00::a")
+        );
+        assert_eq!(wget_connect_ip("wget: bad address 'quiz.nowhere'\n"), None);
     }
 
     #[test]
@@ -656,6 +696,13 @@ HTML version of this content is available at /html
             Some(6)
         );
         assert_eq!(stats_total_answers(&json!({"hello": "world"})), None);
+        // What quiz serves.
+        assert_eq!(
+            stats_total_answers(
+                &json!({"questions": [{"id": 1, "answers": 3, "correct": 1}], "totals": {"answers": 3, "correct": 1}})
+            ),
+            Some(3)
+        );
     }
 
     #[test]

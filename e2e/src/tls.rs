@@ -15,6 +15,8 @@ pub struct TlsMaterial {
     pub cert_pem: String,
     pub key_pem: String,
     pub cert_der: CertificateDer<'static>,
+    /// The key in PKCS#8 DER (the tests serve with it).
+    pub key_der: Vec<u8>,
 }
 
 /// The names the certificate covers: the kiada Service's DNS names in `namespace`,
@@ -39,6 +41,7 @@ pub fn generate(namespace: &str, domain: &str) -> Result<TlsMaterial> {
         cert_pem: certified.cert.pem(),
         key_pem: certified.signing_key.serialize_pem(),
         cert_der: certified.cert.der().clone(),
+        key_der: certified.signing_key.serialize_der(),
     })
 }
 
@@ -60,6 +63,9 @@ pub fn client_config(cert: &CertificateDer<'static>) -> Result<Arc<rustls::Clien
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::{Request, send};
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[test]
     fn generates_pem_and_a_client() {
@@ -68,5 +74,57 @@ mod tests {
         assert!(material.key_pem.contains("PRIVATE KEY-----"));
         client_config(&material.cert_der).unwrap();
         assert!(names("ns", "cluster.local").contains(&"kiada.ns.svc.cluster.local".to_owned()));
+    }
+
+    /// Serves one HTTPS answer with `served` over an in-memory stream and asks with a
+    /// client that trusts only `trusted`.
+    async fn https_roundtrip(
+        served: &TlsMaterial,
+        trusted: &TlsMaterial,
+    ) -> anyhow::Result<String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let key = rustls_pki_types::PrivateKeyDer::Pkcs8(served.key_der.clone().into());
+        let server_config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(vec![served.cert_der.clone()], key)?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+        let (client_side, server_side) = tokio::io::duplex(64 * 1024);
+        let server = tokio::spawn(async move {
+            let Ok(mut tls) = acceptor.accept(server_side).await else {
+                return;
+            };
+            let mut buf = vec![0u8; 4096];
+            let _ = tls.read(&mut buf).await;
+            let _ = tls
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                .await;
+            let _ = tls.shutdown().await;
+        });
+        let connector = tokio_rustls::TlsConnector::from(client_config(&trusted.cert_der)?);
+        let name = rustls_pki_types::ServerName::try_from(SERVER_NAME)?;
+        let stream = connector.connect(name, client_side).await?;
+        let response = send(
+            stream,
+            "localhost:8443",
+            &Request::get("/", "*/*"),
+            Duration::from_secs(5),
+        )
+        .await?;
+        server.abort();
+        Ok(response.body)
+    }
+
+    #[tokio::test]
+    async fn trusts_exactly_the_secret_certificate() {
+        let secret = generate("ns", "cluster.local").unwrap();
+        assert_eq!(https_roundtrip(&secret, &secret).await.unwrap(), "ok");
+        // A server with any other certificate (kiada's self-signed fallback) fails.
+        let other = generate("ns", "cluster.local").unwrap();
+        let error = https_roundtrip(&other, &secret).await.unwrap_err();
+        assert!(
+            format!("{error:#}").to_lowercase().contains("certificate"),
+            "{error:#}"
+        );
     }
 }
