@@ -2,14 +2,14 @@
 //! response bodies, and failures described well enough to print on the page.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 use reqwest::{Client, Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
-use service_kit::RequestId;
 use service_kit::http::{NODE_NAME_HEADER, POD_NAME_HEADER, REQUEST_ID_HEADER};
+use service_kit::{Health, RequestId};
 
 use crate::text::clean_line;
 
@@ -55,6 +55,20 @@ pub struct BackendError {
     pub service: Service,
     pub url: String,
     pub cause: Cause,
+}
+
+impl Cause {
+    /// A short label for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Unreachable(_) => "unreachable",
+            Self::Timeout(_) => "timeout",
+            Self::Status(..) => "status",
+            Self::TooLarge => "too_large",
+            Self::BadBody(_) => "bad_body",
+            Self::Other(_) => "other",
+        }
+    }
 }
 
 impl BackendError {
@@ -161,12 +175,24 @@ struct ErrorBody {
 }
 
 /// The two backends and the one client used for both. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Backends {
     client: Client,
     quote_url: Url,
     quiz_url: Url,
     timeout: Duration,
+    /// Where backend call latency and failures are recorded (`/metrics`).
+    health: Option<Health>,
+}
+
+impl fmt::Debug for Backends {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Backends")
+            .field("quote_url", &self.quote_url.as_str())
+            .field("quiz_url", &self.quiz_url.as_str())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Backends {
@@ -198,7 +224,24 @@ impl Backends {
             quote_url,
             quiz_url,
             timeout,
+            health: None,
         })
+    }
+
+    /// Records every call's latency and failures in `health`'s metrics.
+    pub fn with_metrics(mut self, health: Health) -> Self {
+        self.health = Some(health);
+        self
+    }
+
+    fn record<T>(&self, service: Service, started: Instant, result: &Result<T, BackendError>) {
+        if let Some(health) = &self.health {
+            health.metrics().observe_backend(
+                service.name(),
+                started.elapsed(),
+                result.as_ref().err().map(|error| error.cause.label()),
+            );
+        }
     }
 
     pub fn quote_url(&self) -> &Url {
@@ -211,6 +254,13 @@ impl Backends {
 
     /// The tip of the minute.
     pub async fn tip(&self, request_id: &RequestId) -> Result<Fetched<String>, BackendError> {
+        let started = Instant::now();
+        let result = self.fetch_tip(request_id).await;
+        self.record(Service::Quote, started, &result);
+        result
+    }
+
+    async fn fetch_tip(&self, request_id: &RequestId) -> Result<Fetched<String>, BackendError> {
         let url = self.quote_url.clone();
         let answer = self
             .call(Service::Quote, Method::GET, url.clone(), request_id, None)
@@ -253,6 +303,17 @@ impl Backends {
         path: &str,
         request_id: &RequestId,
     ) -> Result<Fetched<Question>, BackendError> {
+        let started = Instant::now();
+        let result = self.fetch_question(path, request_id).await;
+        self.record(Service::Quiz, started, &result);
+        result
+    }
+
+    async fn fetch_question(
+        &self,
+        path: &str,
+        request_id: &RequestId,
+    ) -> Result<Fetched<Question>, BackendError> {
         let url = self.quiz_endpoint(path);
         let answer = self
             .call(Service::Quiz, Method::GET, url.clone(), request_id, None)
@@ -277,6 +338,20 @@ impl Backends {
 
     /// Posts an answer to quiz.
     pub async fn post_answer(
+        &self,
+        question_id: u64,
+        answer_index: usize,
+        request_id: &RequestId,
+    ) -> Result<Fetched<AnswerOutcome>, BackendError> {
+        let started = Instant::now();
+        let result = self
+            .send_answer(question_id, answer_index, request_id)
+            .await;
+        self.record(Service::Quiz, started, &result);
+        result
+    }
+
+    async fn send_answer(
         &self,
         question_id: u64,
         answer_index: usize,
@@ -327,8 +402,12 @@ impl Backends {
         request_id: &RequestId,
         body: Option<(String, Bytes)>,
     ) -> Result<RawAnswer, BackendError> {
-        self.call(Service::Quiz, method, target, request_id, body)
-            .await
+        let started = Instant::now();
+        let result = self
+            .call(Service::Quiz, method, target, request_id, body)
+            .await;
+        self.record(Service::Quiz, started, &result);
+        result
     }
 
     /// The quiz URL for a proxied path (`raw_tail` as it came in the request, still
@@ -338,12 +417,8 @@ impl Backends {
         let base = &self.quiz_url;
         let prefix = base.path().trim_end_matches('/');
         let lowered = raw_tail.to_ascii_lowercase();
-        let dot_segment = |segment: &str| {
-            matches!(
-                segment,
-                "." | ".." | "%2e" | ".%2e" | "%2e." | "%2e%2e"
-            )
-        };
+        let dot_segment =
+            |segment: &str| matches!(segment, "." | ".." | "%2e" | ".%2e" | "%2e." | "%2e%2e");
         if lowered.contains('\\')
             || lowered.contains("%5c")
             || lowered.contains("%2f")
@@ -407,7 +482,11 @@ impl Backends {
             return Err(fail(Cause::TooLarge));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| fail(self.classify(&e)))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| fail(self.classify(&e)))?
+        {
             if body.len() + chunk.len() > MAX_BACKEND_BODY {
                 return Err(fail(Cause::TooLarge));
             }
@@ -483,7 +562,9 @@ mod tests {
     fn proxy_targets_stay_under_the_quiz_base_url() {
         let b = backends("http://quiz");
         assert_eq!(
-            b.quiz_proxy_target("questions/random", "").unwrap().as_str(),
+            b.quiz_proxy_target("questions/random", "")
+                .unwrap()
+                .as_str(),
             "http://quiz/questions/random"
         );
         assert_eq!(

@@ -265,7 +265,10 @@ fn discover(
                 } else {
                     host.to_owned()
                 };
-                (format!("http://{host}:{port}{path}"), UrlSource::ServiceLinks)
+                (
+                    format!("http://{host}:{port}{path}"),
+                    UrlSource::ServiceLinks,
+                )
             }
             (Some(_), None) | (None, Some(_)) => {
                 // Kubernetes always sets both; half a pair is a hand-made mistake.
@@ -370,7 +373,10 @@ mod tests {
             ("QUOTE_SERVICE_PORT", "8081"),
         ])
         .unwrap();
-        assert_eq!(config.quote_url.as_str(), "http://[fd00:10:96::1]:8081/quote");
+        assert_eq!(
+            config.quote_url.as_str(),
+            "http://[fd00:10:96::1]:8081/quote"
+        );
         assert_eq!(config.quote_url_source, UrlSource::ServiceLinks);
         assert_eq!(config.quiz_url_source, UrlSource::Default);
     }
@@ -412,12 +418,21 @@ mod tests {
             (vec![("QUIZ_URL", "https://quiz")], "QUIZ_URL"),
             (vec![("QUIZ_URL", "http://quiz/?x=1")], "QUIZ_URL"),
             (
-                vec![("QUOTE_SERVICE_HOST", "10.0.0.1"), ("QUOTE_SERVICE_PORT", "http")],
+                vec![
+                    ("QUOTE_SERVICE_HOST", "10.0.0.1"),
+                    ("QUOTE_SERVICE_PORT", "http"),
+                ],
                 "QUOTE_SERVICE_PORT",
             ),
             (vec![("QUIZ_SERVICE_HOST", "10.0.0.1")], "QUIZ_SERVICE_HOST"),
-            (vec![("BACKEND_TIMEOUT_SECONDS", "0")], "BACKEND_TIMEOUT_SECONDS"),
-            (vec![("BACKEND_TIMEOUT_SECONDS", "-3")], "BACKEND_TIMEOUT_SECONDS"),
+            (
+                vec![("BACKEND_TIMEOUT_SECONDS", "0")],
+                "BACKEND_TIMEOUT_SECONDS",
+            ),
+            (
+                vec![("BACKEND_TIMEOUT_SECONDS", "-3")],
+                "BACKEND_TIMEOUT_SECONDS",
+            ),
             (vec![("TLS_CERT_FILE", "/tmp/cert.pem")], "TLS_KEY_FILE"),
             (vec![("TLS_KEY_FILE", "/tmp/key.pem")], "TLS_CERT_FILE"),
         ] {

@@ -150,7 +150,10 @@ impl Page {
     /// The line naming the quote and quiz pods (and nodes) that served this page.
     pub fn served_by_line(&self) -> String {
         let describe = |part: Option<&ServedBy>, what: &str, service: &str| match part {
-            Some(by) => format!("{what} from {service} pod \"{}\" on node \"{}\"", by.pod, by.node),
+            Some(by) => format!(
+                "{what} from {service} pod \"{}\" on node \"{}\"",
+                by.pod, by.node
+            ),
             None => format!("no {what} ({service} failed)"),
         };
         format!(

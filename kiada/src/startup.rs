@@ -46,37 +46,39 @@ impl Application {
         let port = listener.local_addr()?.port();
         let tls_port = tls_listener.local_addr()?.port();
 
-        let (tls_config, certificate_pem) = match &config.tls_cert {
+        let (tls_config, certificate_pem, tls_source) = match &config.tls_cert {
             Some((cert, key)) => {
                 let tls = service_kit::tls::from_pem_files(cert, key)?;
-                tracing::info!(
-                    cert_file = %cert.display(),
-                    key_file = %key.display(),
-                    "HTTPS uses the given certificate"
+                let source = format!(
+                    "HTTPS uses the certificate in {} (key in {})",
+                    cert.display(),
+                    key.display()
                 );
-                (tls, None)
+                (tls, None, source)
             }
             None => {
                 let names = certificate_names(&config);
                 let generated = service_kit::tls::self_signed(names.clone())?;
-                tracing::info!(
-                    names = %names.join(", "),
-                    "no TLS_CERT_FILE/TLS_KEY_FILE: HTTPS uses a self-signed certificate generated at start-up"
+                let source = format!(
+                    "no TLS_CERT_FILE/TLS_KEY_FILE: HTTPS uses a self-signed certificate \
+                     generated at start-up for {}",
+                    names.join(", ")
                 );
-                (generated.config, Some(generated.certificate_pem))
+                (generated.config, Some(generated.certificate_pem), source)
             }
         };
+        let status = StatusMessage::new(config.initial_status_message.clone());
+        log_startup(&config, port, tls_port, &status, &tls_source);
 
+        let health = Health::with_controls(config.server.controls.clone());
         let backends = Backends::new(
             config.quote_url.clone(),
             config.quiz_url.clone(),
             config.backend_timeout,
             config.backend_connect_timeout,
-        )?;
-        let status = StatusMessage::new(config.initial_status_message.clone());
-        log_startup(&config, port, tls_port, &status);
+        )?
+        .with_metrics(health.clone());
 
-        let health = Health::new();
         let state = web::Data::new(AppState {
             backends,
             pod: config.pod.clone(),
@@ -94,13 +96,8 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         };
-        let server = service_kit::http_server!(
-            factory,
-            &config.server,
-            listener,
-            tls_listener,
-            tls_config
-        );
+        let server =
+            service_kit::http_server!(factory, &config.server, listener, tls_listener, tls_config);
         let service = Service::new("kiada", server, health, config.server.drain_delay);
 
         if config.read_stdin {
@@ -142,14 +139,10 @@ impl Application {
     }
 }
 
-/// The names a generated certificate is valid for: localhost (and its addresses, for
-/// `kubectl port-forward`), the hostname and the pod IP.
+/// The names a generated certificate is valid for: localhost, the hostname and the pod
+/// IP.
 fn certificate_names(config: &Config) -> Vec<String> {
-    let mut names = vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ];
+    let mut names = vec!["localhost".to_owned()];
     let hostname = config.pod.hostname.trim();
     if !hostname.is_empty() {
         names.push(hostname.to_owned());
@@ -161,7 +154,13 @@ fn certificate_names(config: &Config) -> Vec<String> {
     names
 }
 
-fn log_startup(config: &Config, port: u16, tls_port: u16, status: &StatusMessage) {
+fn log_startup(
+    config: &Config,
+    port: u16,
+    tls_port: u16,
+    status: &StatusMessage,
+    tls_source: &str,
+) {
     let pod = &config.pod;
     tracing::info!(
         version = service_kit::VERSION,
@@ -187,6 +186,7 @@ fn log_startup(config: &Config, port: u16, tls_port: u16, status: &StatusMessage
         source = %config.quiz_url_source,
         "quiz service URL"
     );
+    tracing::info!("{tls_source}");
     tracing::info!(
         http_port = port,
         https_port = tls_port,

@@ -63,12 +63,7 @@ pub async fn submit(
         AnswerOutcome::Checked(result) => {
             let mut out = String::new();
             if let Some(question) = &question {
-                let _ = writeln!(
-                    out,
-                    "Question {}: {}",
-                    id,
-                    clean_line(&question.text, 1000)
-                );
+                let _ = writeln!(out, "Question {}: {}", id, clean_line(&question.text, 1000));
             }
             let _ = writeln!(out, "Your answer: {}", answer_text(result.answer_index));
             if result.correct {

@@ -161,7 +161,13 @@ mod tests {
 
     #[test]
     fn accept_header_decides_the_form() {
-        let wants = |accept: &str| wanted(&TestRequest::default().insert_header(("accept", accept)).to_http_request());
+        let wants = |accept: &str| {
+            wanted(
+                &TestRequest::default()
+                    .insert_header(("accept", accept))
+                    .to_http_request(),
+            )
+        };
         assert_eq!(wants("*/*"), Wanted::Text);
         assert_eq!(wants(""), Wanted::Text);
         assert_eq!(
@@ -171,6 +177,9 @@ mod tests {
         assert_eq!(wants("application/json"), Wanted::Json);
         assert_eq!(wants("application/json; charset=utf-8, */*"), Wanted::Json);
         assert_eq!(wants("text/plain, application/json"), Wanted::Text);
-        assert_eq!(wanted(&TestRequest::default().to_http_request()), Wanted::Text);
+        assert_eq!(
+            wanted(&TestRequest::default().to_http_request()),
+            Wanted::Text
+        );
     }
 }

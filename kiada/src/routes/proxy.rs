@@ -45,10 +45,7 @@ pub async fn quiz(
         .path()
         .strip_prefix("/proxy/quiz/")
         .unwrap_or_default();
-    let target = match state
-        .backends
-        .quiz_proxy_target(tail, req.query_string())
-    {
+    let target = match state.backends.quiz_proxy_target(tail, req.query_string()) {
         Ok(target) => target,
         Err(reason) => return json_error(HttpResponse::BadRequest(), &reason),
     };

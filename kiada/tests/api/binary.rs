@@ -1,0 +1,258 @@
+//! The `kiada` binary itself: help, start-up log, status messages from standard input,
+//! start-up errors and SIGTERM.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::helpers::*;
+
+const KIADA: &str = env!("CARGO_BIN_EXE_kiada");
+
+#[test]
+fn help_documents_every_setting() {
+    let output = Command::new(KIADA).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for needle in [
+        "--listen-port",
+        "--tls-port",
+        "--tls-cert-file",
+        "--tls-key-file",
+        "--quote-url",
+        "--quiz-url",
+        "--backend-timeout",
+        "--initial-status-message",
+        "--no-stdin",
+        "LISTEN_PORT",
+        "TLS_LISTEN_PORT",
+        "TLS_CERT_FILE",
+        "TLS_KEY_FILE",
+        "QUOTE_URL",
+        "QUIZ_URL",
+        "QUOTE_SERVICE_HOST",
+        "QUIZ_SERVICE_HOST",
+        "BACKEND_TIMEOUT_SECONDS",
+        "POD_NAME",
+        "POD_IP",
+        "NODE_NAME",
+        "NODE_IP",
+        "INITIAL_STATUS_MESSAGE",
+        "kubectl attach",
+        "LOG_FORMAT",
+        "RUST_LOG",
+        "SHUTDOWN_DRAIN_SECONDS",
+        "SHUTDOWN_TIMEOUT_SECONDS",
+    ] {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+    let output = Command::new(KIADA).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("kiada {}\n", service_kit::VERSION)
+    );
+}
+
+/// Forwards a pipe's lines to a channel from a thread.
+fn lines_of(reader: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+fn next_line(lines: &mpsc::Receiver<String>, deadline: Instant) -> Option<String> {
+    lines
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .ok()
+}
+
+#[tokio::test]
+async fn status_message_from_stdin_logs_and_sigterm() {
+    let quote_url = refused_url("/quote");
+    let quiz_url = refused_url("");
+    let mut child = Command::new(KIADA)
+        .env_clear()
+        .envs([
+            ("LISTEN_PORT", "0"),
+            ("TLS_LISTEN_PORT", "0"),
+            ("LOG_FORMAT", "json"),
+            ("RUST_LOG", "info"),
+            ("POD_NAME", KIADA_POD),
+            ("NODE_NAME", KIADA_NODE),
+            ("POD_IP", KIADA_POD_IP),
+            ("NODE_IP", KIADA_NODE_IP),
+            ("INITIAL_STATUS_MESSAGE", "Starting up"),
+            ("QUOTE_URL", quote_url.as_str()),
+            ("QUIZ_URL", quiz_url.as_str()),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = lines_of(child.stdout.take().unwrap());
+    let stderr = lines_of(child.stderr.take().unwrap());
+
+    // The start-up log, up to the line with the ports.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut startup = Vec::new();
+    let port = loop {
+        let line = next_line(&stdout, deadline).expect("start-up log within 20 s");
+        let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if let Some(port) = json["http_port"].as_u64() {
+            assert!(json["https_port"].as_u64().is_some_and(|p| p > 0), "{line}");
+            break port;
+        }
+        startup.push(json);
+    };
+    let field = |name: &str| {
+        startup
+            .iter()
+            .find_map(|line| line[name].as_str().map(str::to_owned))
+            .unwrap_or_else(|| panic!("{name} in {startup:?}"))
+    };
+    assert_eq!(field("version"), service_kit::VERSION);
+    assert_eq!(field("pod_name"), KIADA_POD);
+    assert_eq!(field("node_name"), KIADA_NODE);
+    assert_eq!(field("pod_ip"), KIADA_POD_IP);
+    assert_eq!(field("node_ip"), KIADA_NODE_IP);
+    assert!(!field("hostname").is_empty());
+    assert_eq!(field("status_message"), "Starting up");
+    let urls: Vec<(String, String)> = startup
+        .iter()
+        .filter(|line| line["url"].is_string())
+        .map(|line| {
+            (
+                line["url"].as_str().unwrap().to_owned(),
+                line["source"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            (quote_url.clone(), "environment variable".to_owned()),
+            (format!("{quiz_url}/"), "environment variable".to_owned()),
+        ]
+    );
+    assert!(
+        startup.iter().any(|line| line["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("self-signed certificate"))),
+        "{startup:?}"
+    );
+
+    let client = reqwest::Client::new();
+    let page = |client: reqwest::Client| async move {
+        client
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    assert!(page(client.clone()).await.contains("\nStarting up\n"));
+
+    // A typed line replaces the message; an empty one prints a hint on stderr.
+    stdin.write_all(b"Maintenance at noon\n\n").unwrap();
+    stdin.flush().unwrap();
+    let mut body = String::new();
+    for _ in 0..100 {
+        body = page(client.clone()).await;
+        if body.contains("\nMaintenance at noon\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(body.contains("\nMaintenance at noon\n"), "{body}");
+    assert!(!body.contains("Starting up"), "{body}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let hint = loop {
+        let line = next_line(&stderr, deadline).expect("a hint on stderr");
+        if line.contains("status message") {
+            break line;
+        }
+    };
+    assert_eq!(
+        hint,
+        "Type a message and press Enter to set the status message shown on every page."
+    );
+    // The access log has one line per request, with the client IP.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let access = loop {
+        let line = next_line(&stdout, deadline).expect("an access log line");
+        let json: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if json["target"] == "access" {
+            break json;
+        }
+    };
+    assert_eq!(access["client_ip"], "127.0.0.1");
+    assert_eq!(access["path"], "/");
+
+    // SIGTERM: a clean exit.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "kiada did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(exit.code(), Some(0));
+}
+
+#[test]
+fn start_up_errors_are_clear_and_fail_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.crt");
+    let output = Command::new(KIADA)
+        .env_clear()
+        .envs([
+            ("LISTEN_PORT", "0"),
+            ("TLS_LISTEN_PORT", "0"),
+            ("TLS_CERT_FILE", missing.to_str().unwrap()),
+            ("TLS_KEY_FILE", missing.to_str().unwrap()),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "HTTPS: cannot read certificate file {}",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+
+    let output = Command::new(KIADA)
+        .env_clear()
+        .envs([("QUOTE_URL", "ftp://quote/quote")])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("QUOTE_URL"), "{stderr}");
+    assert!(stderr.contains("only http:// URLs"), "{stderr}");
+}

@@ -1,0 +1,430 @@
+//! Starting the real quote, quiz and kiada servers on free ports (127.0.0.1 only), plus
+//! a few deliberately broken stand-in backends for fault cases.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use clap::Parser;
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+
+/// Pod info kiada is started with.
+pub const KIADA_POD: &str = "kiada-test-001";
+pub const KIADA_NODE: &str = "kind-worker";
+pub const KIADA_POD_IP: &str = "10.244.1.7";
+pub const KIADA_NODE_IP: &str = "172.18.0.3";
+/// Pod info of the backends, to recognise them in the served-by line.
+pub const QUOTE_POD: &str = "quote-002";
+pub const QUOTE_NODE: &str = "kind-worker2";
+pub const QUIZ_POD: &str = "quiz";
+pub const QUIZ_NODE: &str = "kind-worker3";
+
+/// The only tip of the test quote service, so the page is predictable.
+pub const TIP: &str =
+    "Run kubectl get endpointslices to see which pods a Service sends traffic to.";
+
+/// The only question of the test quiz service (correct answer: index 2).
+pub const QUESTION_ID: u64 = 7;
+pub const QUESTION_TEXT: &str = "Which DNS name reaches the Service quiz in the namespace kiada?";
+pub const ANSWERS: [&str; 3] = [
+    "quiz.svc.kiada",
+    "kiada.quiz.cluster.local",
+    "quiz.kiada.svc.cluster.local",
+];
+pub const CORRECT_INDEX: usize = 2;
+
+pub fn questions_json(id: u64, text: &str, answers: &[&str], correct: usize) -> String {
+    serde_json::json!([{
+        "id": id,
+        "text": text,
+        "answers": answers,
+        "correctAnswerIndex": correct,
+    }])
+    .to_string()
+}
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Stops a server when the test ends (even when it panics).
+pub struct StopOnDrop(CancellationToken);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Log capture: every service's log lines (JSON) land in one buffer, so a test can
+// check what quote and quiz logged for its request id.
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_env_filter("info")
+            .with_writer(move || writer.clone())
+            .try_init();
+        capture
+    })
+}
+
+/// Every captured log line (as JSON) that has this request id.
+pub fn logs_with_request_id(id: &str) -> Vec<serde_json::Value> {
+    let buffer = capture()
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    String::from_utf8_lossy(&buffer)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["request_id"] == id)
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------
+// The real backends.
+
+pub struct Backend {
+    /// The URL kiada is given (quote: `.../quote`; quiz: the base URL).
+    pub url: String,
+    pub port: u16,
+    _stop: StopOnDrop,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn spawn_quote(tips: &str) -> Backend {
+    capture();
+    let dir = tempfile::tempdir().unwrap();
+    let tips_file = dir.path().join("tips.txt");
+    std::fs::write(&tips_file, tips).unwrap();
+    let mut config = quote::Config::load(
+        quote::Args::parse_from(["quote"]),
+        &vars(&[("POD_NAME", QUOTE_POD), ("NODE_NAME", QUOTE_NODE)]),
+    )
+    .unwrap();
+    config.server.listen_port = 0;
+    config.tips_file = Some(tips_file);
+    config.interval = Duration::from_secs(3600);
+    let app = quote::Application::build(config).await.unwrap();
+    let port = app.port();
+    let token = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(token.clone()));
+    Backend {
+        url: format!("http://127.0.0.1:{port}/quote"),
+        port,
+        _stop: StopOnDrop(token),
+        _dir: Some(dir),
+    }
+}
+
+pub async fn spawn_quiz(questions: &str) -> Backend {
+    capture();
+    let dir = tempfile::tempdir().unwrap();
+    let questions_file = dir.path().join("questions.json");
+    std::fs::write(&questions_file, questions).unwrap();
+    let mut config = quiz::Config::load(
+        quiz::Args::parse_from(["quiz"]),
+        &vars(&[("POD_NAME", QUIZ_POD), ("NODE_NAME", QUIZ_NODE)]),
+    )
+    .unwrap();
+    config.server.listen_port = 0;
+    config.db_path = dir.path().join("quiz.db");
+    config.questions_file = Some(questions_file);
+    let app = quiz::Application::build(config).await.unwrap();
+    let port = app.port();
+    let token = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(token.clone()));
+    Backend {
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+        _stop: StopOnDrop(token),
+        _dir: Some(dir),
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// kiada.
+
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub address: String,
+    pub port: u16,
+    pub tls_port: u16,
+    pub certificate_pem: Option<String>,
+    /// A client that does not follow redirects.
+    pub client: reqwest::Client,
+    _stop: StopOnDrop,
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("kiada answers")
+    }
+
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status().as_u16(), 200, "GET {path}");
+        response.text().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("kiada answers")
+    }
+}
+
+/// kiada's configuration as the pod's environment would give it, with both ports free.
+pub fn kiada_config(extra: &[(&str, &str)]) -> kiada::Config {
+    let mut pairs = vec![
+        ("POD_NAME", KIADA_POD),
+        ("NODE_NAME", KIADA_NODE),
+        ("POD_IP", KIADA_POD_IP),
+        ("NODE_IP", KIADA_NODE_IP),
+        ("LISTEN_PORT", "0"),
+        ("TLS_LISTEN_PORT", "0"),
+    ];
+    // Later values win, as they would in a pod spec.
+    pairs.retain(|(key, _)| !extra.iter().any(|(k, _)| k == key));
+    pairs.extend_from_slice(extra);
+    let mut config = kiada::Config::load(kiada::Args::parse_from(["kiada"]), &vars(&pairs))
+        .expect("valid kiada configuration");
+    config.read_stdin = false;
+    config
+}
+
+pub async fn spawn_kiada(config: kiada::Config) -> TestApp {
+    capture();
+    let app = kiada::Application::build(config)
+        .await
+        .expect("kiada starts");
+    let port = app.port();
+    let tls_port = app.tls_port();
+    let certificate_pem = app.generated_certificate_pem().map(str::to_owned);
+    let token = CancellationToken::new();
+    tokio::spawn(app.run_until_stopped(token.clone()));
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        tls_port,
+        certificate_pem,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap(),
+        _stop: StopOnDrop(token),
+    }
+}
+
+/// The three real services, kiada pointed at the other two.
+pub struct Suite {
+    pub kiada: TestApp,
+    pub quote: Backend,
+    pub quiz: Backend,
+}
+
+pub async fn spawn_suite() -> Suite {
+    spawn_suite_with(
+        TIP,
+        &questions_json(QUESTION_ID, QUESTION_TEXT, &ANSWERS, CORRECT_INDEX),
+    )
+    .await
+}
+
+pub async fn spawn_suite_with(tips: &str, questions: &str) -> Suite {
+    let quote = spawn_quote(tips).await;
+    let quiz = spawn_quiz(questions).await;
+    let kiada = spawn_kiada(kiada_config(&[
+        ("QUOTE_URL", &quote.url),
+        ("QUIZ_URL", &quiz.url),
+    ]))
+    .await;
+    Suite { kiada, quote, quiz }
+}
+
+// ---------------------------------------------------------------------------------
+// Broken backends (fault injection only; the normal path always uses the real ones).
+
+/// A URL on which nothing listens (connection refused).
+pub fn refused_url(path: &str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}{path}")
+}
+
+/// A backend that accepts connections and then never sends a byte.
+pub async fn never_answers() -> (String, StopOnDrop) {
+    raw_backend(None).await
+}
+
+/// A backend that sends headers promising 100 bytes, sends 7, and then stalls.
+pub async fn stalls_mid_body() -> (String, StopOnDrop) {
+    raw_backend(Some(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\npartial",
+    ))
+    .await
+}
+
+/// A backend that sends these bytes on every connection and then stalls.
+pub async fn raw_backend_sending(bytes: &'static [u8]) -> (String, StopOnDrop) {
+    raw_backend(Some(bytes)).await
+}
+
+async fn raw_backend(send: Option<&'static [u8]>) -> (String, StopOnDrop) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let token = CancellationToken::new();
+    let stop = token.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                accepted = listener.accept() => {
+                    let Ok((mut socket, _)) = accepted else { break };
+                    let stop = stop.clone();
+                    tokio::spawn(async move {
+                        if let Some(bytes) = send {
+                            // Answer only once the request has arrived, as a server would.
+                            read_request_head(&mut socket).await;
+                            // Cut short when the client stops reading and the test ends.
+                            tokio::select! {
+                                _ = socket.write_all(bytes) => {}
+                                () = stop.cancelled() => {}
+                            }
+                        }
+                        // Held open, never answered further, until the test ends.
+                        stop.cancelled().await;
+                        drop(socket);
+                    });
+                }
+            }
+        }
+    });
+    (format!("http://{addr}"), StopOnDrop(token))
+}
+
+async fn read_request_head(socket: &mut tokio::net::TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+        match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+        }
+    }
+}
+
+/// A backend answering every request with this status, content type and body.
+pub async fn stand_in(
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> (String, StopOnDrop) {
+    let body = web::Bytes::from(body);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = HttpServer::new(move || {
+        let body = body.clone();
+        App::new().default_service(web::to(move || {
+            let body = body.clone();
+            async move {
+                HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                    .content_type(content_type)
+                    .body(body)
+            }
+        }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    let token = CancellationToken::new();
+    let stop = token.clone();
+    tokio::spawn(async move {
+        stop.cancelled().await;
+        handle.stop(false).await;
+    });
+    (format!("http://{addr}"), StopOnDrop(token))
+}
+
+/// Where test files go.
+pub fn temp_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
+
+/// Sends a request line exactly as given (clients normalise paths like `/%2e%2e/`) and
+/// returns the status code and body.
+pub async fn raw_get(port: u16, path: &str) -> (u16, String) {
+    use tokio::io::AsyncReadExt;
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    socket
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer))
+        .await
+        .expect("kiada answers within 10 s")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("an HTTP status line");
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}

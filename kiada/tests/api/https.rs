@@ -1,0 +1,179 @@
+use std::net::SocketAddr;
+
+use crate::helpers::*;
+
+fn install_ring() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A client that trusts only `certificate_pem` and sends `name` to 127.0.0.1:`port`.
+fn client_trusting(certificate_pem: &str, name: &str, port: u16) -> reqwest::Client {
+    install_ring();
+    let certificate = reqwest::Certificate::from_pem(certificate_pem.as_bytes()).unwrap();
+    reqwest::Client::builder()
+        .tls_certs_only([certificate])
+        .resolve(name, SocketAddr::from(([127, 0, 0, 1], port)))
+        .no_proxy()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn https_with_a_generated_certificate_for_localhost_hostname_and_pod_ip() {
+    let quote = spawn_quote(TIP).await;
+    let quiz = spawn_quiz(&questions_json(
+        QUESTION_ID,
+        QUESTION_TEXT,
+        &ANSWERS,
+        CORRECT_INDEX,
+    ))
+    .await;
+    // The pod IP is 127.0.0.1 here, so that the certificate's IP entry can be checked.
+    let kiada = spawn_kiada(kiada_config(&[
+        ("QUOTE_URL", &quote.url),
+        ("QUIZ_URL", &quiz.url),
+        ("POD_IP", "127.0.0.1"),
+    ]))
+    .await;
+    let pem = kiada
+        .certificate_pem
+        .clone()
+        .expect("a generated certificate");
+    let hostname = service_kit::PodInfo::from_vars(Vec::new()).hostname;
+    let port = kiada.tls_port;
+    assert_ne!(port, kiada.port);
+
+    for name in ["localhost", hostname.as_str()] {
+        let client = client_trusting(&pem, name, port);
+        let response = client
+            .get(format!("https://{name}:{port}/"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("HTTPS to {name}: {e:?}"));
+        assert_eq!(response.status().as_u16(), 200, "{name}");
+        let body = response.text().await.unwrap();
+        assert!(
+            body.starts_with("KUBERNETES IN ACTION DEMO APPLICATION v"),
+            "{body}"
+        );
+        assert!(body.contains(TIP), "{body}");
+        assert!(body.contains("Client IP: 127.0.0.1"), "{body}");
+    }
+    // The pod IP itself.
+    let client = client_trusting(&pem, "unused.invalid", port);
+    let response = client
+        .get(format!("https://127.0.0.1:{port}/healthz/live"))
+        .send()
+        .await
+        .expect("the certificate names the pod IP");
+    assert_eq!(response.text().await.unwrap(), "live\n");
+
+    // A name the certificate does not have is refused.
+    let client = client_trusting(&pem, "kiada.example", port);
+    let error = client
+        .get(format!("https://kiada.example:{port}/"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(error.is_connect(), "{error:?}");
+
+    // Plain HTTP on the HTTPS port is not served.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/"))
+        .send()
+        .await;
+    assert!(plain.is_err() || plain.unwrap().status().as_u16() == 400);
+}
+
+fn write_certificate(
+    dir: &tempfile::TempDir,
+    name: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let generated = rcgen::generate_simple_self_signed(vec![name.to_owned()]).unwrap();
+    let cert = temp_path(dir, "tls.crt");
+    let key = temp_path(dir, "tls.key");
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    (cert, key, generated.cert.pem())
+}
+
+#[tokio::test]
+async fn https_with_given_pem_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, pem) = write_certificate(&dir, "kiada.kiada.svc");
+    let kiada = spawn_kiada(kiada_config(&[
+        ("TLS_CERT_FILE", cert.to_str().unwrap()),
+        ("TLS_KEY_FILE", key.to_str().unwrap()),
+        ("QUOTE_URL", &refused_url("/quote")),
+        ("QUIZ_URL", &refused_url("")),
+    ]))
+    .await;
+    assert_eq!(kiada.certificate_pem, None);
+    let client = client_trusting(&pem, "kiada.kiada.svc", kiada.tls_port);
+    let response = client
+        .get(format!("https://kiada.kiada.svc:{}/json", kiada.tls_port))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let page: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(page["request"]["podName"], KIADA_POD);
+}
+
+#[tokio::test]
+async fn bad_certificate_files_stop_start_up_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key, _) = write_certificate(&dir, "kiada");
+    let garbage = temp_path(&dir, "garbage.pem");
+    std::fs::write(&garbage, "this is not PEM\n").unwrap();
+    let missing = temp_path(&dir, "missing.pem");
+    let (other_cert, _, _) = {
+        let other = tempfile::tempdir().unwrap();
+        let (c, k, p) = write_certificate(&other, "other");
+        let moved = temp_path(&dir, "other.crt");
+        std::fs::copy(&c, &moved).unwrap();
+        drop(k);
+        (moved, (), p)
+    };
+
+    let cases = [
+        (
+            missing.clone(),
+            key.clone(),
+            format!("cannot read certificate file {}", missing.display()),
+        ),
+        (
+            garbage.clone(),
+            key.clone(),
+            format!(
+                "cannot read certificate file {}: no PEM certificate in the file",
+                garbage.display()
+            ),
+        ),
+        (
+            cert.clone(),
+            garbage.clone(),
+            format!("cannot read private key file {}", garbage.display()),
+        ),
+        (
+            other_cert.clone(),
+            key.clone(),
+            "certificate and private key do not form a usable TLS identity".to_owned(),
+        ),
+    ];
+    for (cert_file, key_file, expected) in cases {
+        let config = kiada_config(&[
+            ("TLS_CERT_FILE", cert_file.to_str().unwrap()),
+            ("TLS_KEY_FILE", key_file.to_str().unwrap()),
+        ]);
+        let error = match kiada::Application::build(config).await {
+            Ok(_) => panic!("{} / {} accepted", cert_file.display(), key_file.display()),
+            Err(error) => error.to_string(),
+        };
+        assert!(error.starts_with("HTTPS: "), "{error}");
+        assert!(
+            error.contains(&expected),
+            "expected {expected:?} in {error:?}"
+        );
+    }
+}

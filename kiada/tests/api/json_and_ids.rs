@@ -1,0 +1,135 @@
+use serde_json::json;
+
+use crate::helpers::*;
+
+fn expected_json(request_id: &str, client_ip: &str) -> serde_json::Value {
+    json!({
+        "version": service_kit::VERSION,
+        "tip": {
+            "text": TIP,
+            "servedBy": {"pod": QUOTE_POD, "node": QUOTE_NODE},
+        },
+        "question": {
+            "id": QUESTION_ID,
+            "text": QUESTION_TEXT,
+            "answers": ANSWERS,
+            "servedBy": {"pod": QUIZ_POD, "node": QUIZ_NODE},
+        },
+        "request": {
+            "podName": KIADA_POD,
+            "nodeName": KIADA_NODE,
+            "podIp": KIADA_POD_IP,
+            "nodeIp": KIADA_NODE_IP,
+            "hostname": service_kit::PodInfo::from_vars(Vec::new()).hostname,
+            "clientIp": client_ip,
+            "forwardedFor": null,
+            "requestId": request_id,
+        },
+        "statusMessage": null,
+    })
+}
+
+#[tokio::test]
+async fn json_form_of_the_page() {
+    let suite = spawn_suite().await;
+    for (path, accept) in [("/json", "*/*"), ("/", "application/json")] {
+        let response = suite
+            .kiada
+            .client
+            .get(format!("{}{path}", suite.kiada.address))
+            .header("accept", accept)
+            .header("x-request-id", "json-form-test")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        let page: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(page, expected_json("json-form-test", "127.0.0.1"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn json_form_reports_backend_errors() {
+    let quote_url = refused_url("/quote");
+    let kiada = spawn_kiada(kiada_config(&[
+        ("QUOTE_URL", &quote_url),
+        ("QUIZ_URL", &refused_url("")),
+    ]))
+    .await;
+    let page: serde_json::Value = kiada.get("/json").await.json().await.unwrap();
+    assert_eq!(
+        page["tip"],
+        json!({"error": format!("quote service ({quote_url}) could not be reached: Connection refused (os error 111)")})
+    );
+    assert!(
+        page["question"]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("quiz service (")
+    );
+}
+
+#[tokio::test]
+async fn request_id_reaches_both_backends_and_every_log() {
+    let suite = spawn_suite().await;
+    let id = format!("kiada-test-{}", suite.kiada.port);
+    let response = suite
+        .kiada
+        .client
+        .get(format!("{}/", suite.kiada.address))
+        .header("x-request-id", &id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], id.as_str());
+    assert_eq!(response.status().as_u16(), 200);
+
+    // Logged by kiada, quote and quiz: one access line each, found by the id.
+    let mut paths: Vec<String> = Vec::new();
+    for _ in 0..50 {
+        paths = logs_with_request_id(&id)
+            .iter()
+            .filter(|line| line["target"] == "access")
+            .map(|line| line["path"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if paths.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    paths.sort();
+    assert_eq!(paths, ["/", "/questions/random", "/quote"]);
+    let kiada_line = logs_with_request_id(&id)
+        .into_iter()
+        .find(|line| line["target"] == "access" && line["path"] == "/")
+        .unwrap();
+    assert_eq!(kiada_line["client_ip"], "127.0.0.1");
+    assert_eq!(kiada_line["status"], 200);
+    assert_eq!(kiada_line["method"], "GET");
+}
+
+#[tokio::test]
+async fn a_generated_request_id_is_passed_on_too() {
+    let suite = spawn_suite().await;
+    let response = suite.kiada.get("/proxy/quote").await;
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 36, "{id}");
+    let mut paths: Vec<String> = Vec::new();
+    for _ in 0..50 {
+        paths = logs_with_request_id(&id)
+            .iter()
+            .filter(|line| line["target"] == "access")
+            .map(|line| line["path"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if paths.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    paths.sort();
+    assert_eq!(paths, ["/proxy/quote", "/quote"]);
+}

@@ -1,0 +1,12 @@
+//! kiada against the real quote and quiz services, over real sockets on 127.0.0.1.
+
+mod answers;
+mod binary;
+mod discovery;
+mod failures;
+mod helpers;
+mod html_page;
+mod https;
+mod json_and_ids;
+mod proxy;
+mod text_page;
