@@ -13,11 +13,13 @@
 # same glibc that images/mkrootfs copies into the image.
 
 FROM docker.io/library/rust:1.95.0-slim-bookworm AS build
+# --workspace --bin: "quote" also names a crates.io dependency, and the workspace's
+# default member is the all-in-one suite binary.
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked -p quote \
+    cargo build --release --locked --workspace --bin quote \
  && images/mkrootfs service quote target/release/quote /rootfs
 
 # The runtime image: no shell, no package manager, only the binary, the C
