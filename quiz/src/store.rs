@@ -9,6 +9,10 @@
 //! acknowledged with 200 is on disk, and one fsync is shared by all the answers that
 //! arrived while the previous commit was flushing (group commit).
 //!
+//! The writer also runs SQLite's automatic checkpoints (every 1000 pages of log), which
+//! keeps the log small under sustained load; while one runs, answers queue up and go into
+//! the next, larger group.
+//!
 //! Statistics are kept in memory: loaded from the table at start-up, then updated by the
 //! writer after each successful commit, so `/stats` never waits for the disk.
 

@@ -4,7 +4,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -122,6 +123,16 @@ impl Drop for Process {
 /// among them). Answers cycle through indexes 0 to 2 of question 1. Stops starting new
 /// requests at the first connection failure (the process is gone).
 async fn post_answers(process: &Process, count: usize, concurrency: usize) -> (u64, u64) {
+    post_answers_counting(process, count, concurrency, &AtomicU64::new(0)).await
+}
+
+/// Like [`post_answers`], also counting acknowledgements in `progress` as they come.
+async fn post_answers_counting(
+    process: &Process,
+    count: usize,
+    concurrency: usize,
+    progress: &AtomicU64,
+) -> (u64, u64) {
     let client = process.client.clone();
     let url = process.url("/questions/1/answers");
     let (mut acked, mut correct, mut started) = (0, 0, 0);
@@ -150,6 +161,7 @@ async fn post_answers(process: &Process, count: usize, concurrency: usize) -> (u
         match tasks.join_next().await.map(Result::unwrap) {
             Some(Ok(Some(was_correct))) => {
                 acked += 1;
+                progress.fetch_add(1, Ordering::Relaxed);
                 correct += u64::from(was_correct);
             }
             Some(Ok(None)) | None => {}
@@ -186,20 +198,29 @@ async fn kill_9_in_the_middle_loses_no_acknowledged_answer() {
     let process = Process::start(&db);
     process.wait_until_ready().await;
     let pid = process.child.id();
-    // Kill while answers are in flight: every acknowledged one must be on disk;
-    // some of the unacknowledged ones may be too (committed, reply lost).
-    let killer = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let status = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+    // Kill while answers are in flight (once 200 have been acknowledged): every
+    // acknowledged one must be on disk; some unacknowledged ones may be too (committed,
+    // reply lost).
+    let progress = Arc::new(AtomicU64::new(0));
+    let killer = tokio::spawn({
+        let progress = progress.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while progress.load(Ordering::Relaxed) < 200 {
+                assert!(Instant::now() < deadline, "200 answers never acknowledged");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let status = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
     });
-    let (acked, _) = post_answers(&process, 100_000, 16).await;
+    let (acked, _) = post_answers_counting(&process, 100_000, 16, &progress).await;
     killer.await.unwrap();
     eprintln!("{acked} answers acknowledged before kill -9");
-    assert!(acked > 0, "some answers were acknowledged before the kill");
+    assert!(acked >= 200, "the kill came after 200 acknowledgements");
     assert!(acked < 100_000, "the kill came before the end");
     process.kill();
 
