@@ -198,12 +198,14 @@ impl fmt::Debug for Backends {
 impl Backends {
     /// One pooled client for both backends. Names are resolved by the system resolver
     /// (getaddrinfo), which follows the pod's `/etc/resolv.conf` (search list, `ndots`),
-    /// so `http://quote` finds the Service of the pod's namespace.
+    /// so `http://quote` finds the Service of the pod's namespace. Idle connections are
+    /// kept for `pool_idle` (zero: never reused).
     pub fn new(
         quote_url: Url,
         quiz_url: Url,
         timeout: Duration,
         connect_timeout: Duration,
+        pool_idle: Duration,
     ) -> reqwest::Result<Self> {
         // kiada talks plain HTTP, but when anything in the build enables reqwest's
         // rustls support without a provider (tests do, for HTTPS), building a client
@@ -211,14 +213,18 @@ impl Backends {
         if rustls::crypto::CryptoProvider::get_default().is_none() {
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .user_agent(concat!("kiada/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(connect_timeout.min(timeout))
             .timeout(timeout)
             .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()?;
+            .redirect(reqwest::redirect::Policy::none());
+        builder = if pool_idle.is_zero() {
+            builder.pool_max_idle_per_host(0)
+        } else {
+            builder.pool_idle_timeout(pool_idle)
+        };
+        let client = builder.build()?;
         Ok(Self {
             client,
             quote_url,
@@ -553,6 +559,7 @@ mod tests {
             Url::parse("http://quote/quote").unwrap(),
             Url::parse(quiz).unwrap(),
             Duration::from_secs(2),
+            Duration::from_secs(1),
             Duration::from_secs(1),
         )
         .unwrap()

@@ -16,6 +16,10 @@ pub const DEFAULT_TLS_PORT: u16 = 8443;
 pub const DEFAULT_BACKEND_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default time allowed for connecting to a backend (never more than the total).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Default time an idle backend connection stays in the pool. Short on purpose: a Service
+/// balances connections, not requests, so a long-lived connection would pin this kiada
+/// pod to one quote pod and hide the balancing the served-by line is there to show.
+pub const DEFAULT_POOL_IDLE: Duration = Duration::from_secs(1);
 /// The quote Service's URL inside the cluster (resolved through the pod's DNS search list).
 pub const DEFAULT_QUOTE_URL: &str = "http://quote/quote";
 /// The quiz Service's URL inside the cluster.
@@ -34,6 +38,9 @@ Environment variables (flags win over them):
                                    defaults http://quote/quote and http://quiz
   BACKEND_TIMEOUT_SECONDS          total time for one backend request (default 2)
   BACKEND_CONNECT_TIMEOUT_SECONDS  time to connect to a backend (default 1, at most the total)
+  BACKEND_POOL_IDLE_SECONDS        how long an idle backend connection is kept for reuse
+                                   (default 1; 0 = a new connection per request, so that
+                                   kube-proxy, which balances connections, picks a pod each time)
   POD_NAME, POD_IP, NODE_NAME,     pod identity from the Downward API (metadata.name,
   NODE_IP                          status.podIP, spec.nodeName, status.hostIP); unset = unknown
   INITIAL_STATUS_MESSAGE           status message shown until a line is typed on standard input
@@ -124,6 +131,8 @@ pub struct Config {
     pub backend_timeout: Duration,
     /// Time to establish a connection to a backend; never more than `backend_timeout`.
     pub backend_connect_timeout: Duration,
+    /// How long an idle backend connection is kept for reuse; zero disables reuse.
+    pub backend_pool_idle: Duration,
     /// Certificate chain and key files for HTTPS; `None` generates a self-signed one.
     pub tls_cert: Option<(PathBuf, PathBuf)>,
     /// Whether lines on standard input replace the status message.
@@ -144,6 +153,7 @@ struct KiadaEnv {
     initial_status_message: Option<String>,
     backend_timeout_seconds: Option<f64>,
     backend_connect_timeout_seconds: Option<f64>,
+    backend_pool_idle_seconds: Option<f64>,
 }
 
 impl Config {
@@ -232,6 +242,8 @@ impl Config {
                 .filter(|message| !message.is_empty()),
             backend_timeout,
             backend_connect_timeout: connect_timeout.min(backend_timeout),
+            backend_pool_idle: seconds("BACKEND_POOL_IDLE_SECONDS", env.backend_pool_idle_seconds)?
+                .unwrap_or(DEFAULT_POOL_IDLE),
             tls_cert,
             read_stdin: !args.no_stdin,
         })
@@ -341,6 +353,7 @@ mod tests {
         assert_eq!(config.quiz_url_source, UrlSource::Default);
         assert_eq!(config.backend_timeout, Duration::from_secs(2));
         assert_eq!(config.backend_connect_timeout, Duration::from_secs(1));
+        assert_eq!(config.backend_pool_idle, Duration::from_secs(1));
         assert_eq!(config.tls_cert, None);
         assert_eq!(config.initial_status_message, None);
         assert!(config.read_stdin);

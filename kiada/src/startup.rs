@@ -76,6 +76,7 @@ impl Application {
             config.quiz_url.clone(),
             config.backend_timeout,
             config.backend_connect_timeout,
+            config.backend_pool_idle,
         )?
         .with_metrics(health.clone());
 
@@ -191,6 +192,7 @@ fn log_startup(
         http_port = port,
         https_port = tls_port,
         backend_timeout_seconds = config.backend_timeout.as_secs_f64(),
+        backend_pool_idle_seconds = config.backend_pool_idle.as_secs_f64(),
         "listening on [::] and 0.0.0.0: HTTP port {port}, HTTPS port {tls_port}"
     );
 }

@@ -34,6 +34,8 @@ fn help_documents_every_setting() {
         "QUOTE_SERVICE_HOST",
         "QUIZ_SERVICE_HOST",
         "BACKEND_TIMEOUT_SECONDS",
+        "BACKEND_CONNECT_TIMEOUT_SECONDS",
+        "BACKEND_POOL_IDLE_SECONDS",
         "POD_NAME",
         "POD_IP",
         "NODE_NAME",
@@ -52,6 +54,18 @@ fn help_documents_every_setting() {
         String::from_utf8(output.stdout).unwrap(),
         format!("kiada {}\n", service_kit::VERSION)
     );
+}
+
+/// Kills the child if the test fails before it exits.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
 /// Forwards a pipe's lines to a channel from a thread.
@@ -98,9 +112,10 @@ async fn status_message_from_stdin_logs_and_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let stdout = lines_of(child.stdout.take().unwrap());
-    let stderr = lines_of(child.stderr.take().unwrap());
+    let mut child = KillOnDrop(child);
+    let mut stdin = child.0.stdin.take().unwrap();
+    let stdout = lines_of(child.0.stdout.take().unwrap());
+    let stderr = lines_of(child.0.stderr.take().unwrap());
 
     // The start-up log, up to the line with the ports.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -202,13 +217,13 @@ async fn status_message_from_stdin_logs_and_sigterm() {
 
     // SIGTERM: a clean exit.
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(15);
     let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
+        if let Some(exit) = child.0.try_wait().unwrap() {
             break exit;
         }
         assert!(

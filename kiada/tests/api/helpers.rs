@@ -428,3 +428,40 @@ pub async fn raw_get(port: u16, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// A TCP relay in front of `target_port` that counts the connections it accepts, to see
+/// how kiada's pool reuses connections (a Service balances connections, not requests).
+pub async fn counting_relay(
+    target_port: u16,
+) -> (u16, Arc<std::sync::atomic::AtomicUsize>, StopOnDrop) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let token = CancellationToken::new();
+    let stop = token.clone();
+    let counter = count.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                accepted = listener.accept() => {
+                    let Ok((mut inbound, _)) = accepted else { break };
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let stop = stop.clone();
+                    tokio::spawn(async move {
+                        let Ok(mut outbound) =
+                            tokio::net::TcpStream::connect(("127.0.0.1", target_port)).await
+                        else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            () = stop.cancelled() => {}
+                        }
+                    });
+                }
+            }
+        }
+    });
+    (port, count, StopOnDrop(token))
+}

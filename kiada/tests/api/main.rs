@@ -2,6 +2,7 @@
 
 mod answers;
 mod binary;
+mod connections;
 mod discovery;
 mod failures;
 mod helpers;
