@@ -90,9 +90,10 @@ fn next_line(lines: &mpsc::Receiver<String>, deadline: Instant) -> Option<String
 
 #[tokio::test]
 async fn status_message_from_stdin_logs_and_sigterm() {
+    install_crypto_provider();
     let quote_url = refused_url("/quote");
     let quiz_url = refused_url("");
-    let mut child = Command::new(KIADA)
+    let child = Command::new(KIADA)
         .env_clear()
         .envs([
             ("LISTEN_PORT", "0"),

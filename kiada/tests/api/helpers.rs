@@ -84,7 +84,14 @@ impl Write for Capture {
     }
 }
 
+/// reqwest here is built with `rustls-no-provider` (for the HTTPS tests): every client
+/// needs the process's crypto provider, ring, installed first.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 fn capture() -> &'static Capture {
+    install_crypto_provider();
     static CAPTURE: OnceLock<Capture> = OnceLock::new();
     CAPTURE.get_or_init(|| {
         let capture = Capture::default();
