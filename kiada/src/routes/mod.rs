@@ -6,7 +6,7 @@ mod pages;
 mod proxy;
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, guard, web};
 use serde_json::json;
 use service_kit::PodInfo;
 
@@ -24,23 +24,23 @@ pub struct AppState {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/")
-            .get(pages::root)
-            .default_service(web::to(|| method_not_allowed("GET"))),
+            .route(get_or_head().to(pages::root))
+            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
     )
     .service(
         web::resource("/text")
-            .get(pages::text_page)
-            .default_service(web::to(|| method_not_allowed("GET"))),
+            .route(get_or_head().to(pages::text_page))
+            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
     )
     .service(
         web::resource("/json")
-            .get(pages::json)
-            .default_service(web::to(|| method_not_allowed("GET"))),
+            .route(get_or_head().to(pages::json))
+            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
     )
     .service(
         web::resource("/html")
-            .get(pages::html)
-            .default_service(web::to(|| method_not_allowed("GET"))),
+            .route(get_or_head().to(pages::html))
+            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
     )
     .service(
         web::resource("/question/{id}/answers/{index}")
@@ -49,8 +49,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource("/proxy/quote")
-            .get(proxy::quote)
-            .default_service(web::to(|| method_not_allowed("GET"))),
+            .route(get_or_head().to(proxy::quote))
+            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
     )
     .service(
         web::resource("/proxy/quiz/{tail:.*}")
@@ -59,6 +59,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(|| method_not_allowed("GET, POST"))),
     )
     .configure(assets::configure);
+}
+
+/// GET, and HEAD (same headers, no body: `curl -I`).
+pub(crate) fn get_or_head() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 /// The answer for any path kiada does not serve.

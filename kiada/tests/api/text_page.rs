@@ -149,7 +149,22 @@ async fn unknown_paths_and_methods_get_clear_errors() {
     );
     let response = suite.kiada.post("/").await;
     assert_eq!(response.status().as_u16(), 405);
-    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
+    // HEAD (curl -I): the headers without the body.
+    let response = suite
+        .kiada
+        .client
+        .head(format!("{}/", suite.kiada.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(response.headers()["x-pod-name"], KIADA_POD);
+    assert_eq!(response.text().await.unwrap(), "");
 }
 
 #[tokio::test]
