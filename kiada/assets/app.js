@@ -14,7 +14,6 @@
     return;
   }
 
-  let question = null; // {id, text, answers} once known
   const served = { quote: null, quiz: null };
 
   function upstream(response) {
@@ -102,7 +101,6 @@
   }
 
   function renderQuestion(q) {
-    question = q;
     quiz.dataset.questionId = String(q.id);
     questionText.textContent = q.text;
     questionText.className = "question";
