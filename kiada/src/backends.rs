@@ -181,6 +181,7 @@ pub struct Backends {
     quote_url: Url,
     quiz_url: Url,
     timeout: Duration,
+    connect_timeout: Duration,
     /// Where backend call latency and failures are recorded (`/metrics`).
     health: Option<Health>,
 }
@@ -213,9 +214,10 @@ impl Backends {
         if rustls::crypto::CryptoProvider::get_default().is_none() {
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
+        let connect_timeout = connect_timeout.min(timeout);
         let mut builder = Client::builder()
             .user_agent(concat!("kiada/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(connect_timeout.min(timeout))
+            .connect_timeout(connect_timeout)
             .timeout(timeout)
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none());
@@ -230,6 +232,7 @@ impl Backends {
             quote_url,
             quiz_url,
             timeout,
+            connect_timeout,
             health: None,
         })
     }
@@ -515,7 +518,12 @@ impl Backends {
     }
 
     fn classify(&self, error: &reqwest::Error) -> Cause {
-        if error.is_timeout() {
+        if error.is_connect() && error.is_timeout() {
+            Cause::Unreachable(format!(
+                "no connection within {}s",
+                self.connect_timeout.as_secs_f64()
+            ))
+        } else if error.is_timeout() {
             Cause::Timeout(self.timeout)
         } else if error.is_connect() {
             Cause::Unreachable(root_cause(error))
