@@ -122,6 +122,8 @@ async fn connect(driver: &Driver, profile: &Path) -> Client {
                 "--disable-component-update",
                 "--disable-sync",
                 "--window-size=1200,900",
+                // Belt and braces: no name resolves, so only 127.0.0.1 is reachable.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
                 format!("--user-data-dir={}", profile.display()),
             ],
         }),

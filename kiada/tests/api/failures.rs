@@ -219,3 +219,39 @@ async fn huge_answers_are_refused_without_buffering_them() {
         )
     );
 }
+
+#[tokio::test]
+async fn backend_calls_and_failures_are_counted_in_metrics() {
+    let quote = spawn_quote(TIP).await;
+    let kiada = spawn_kiada(kiada_config(&[
+        ("QUOTE_URL", &quote.url),
+        ("QUIZ_URL", &refused_url("")),
+    ]))
+    .await;
+    kiada.get_text("/").await;
+    kiada.get_text("/").await;
+    let metrics = kiada.get_text("/metrics").await;
+    let line = |prefix: &str| {
+        metrics
+            .lines()
+            .find(|line| line.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in {metrics}"))
+            .to_owned()
+    };
+    assert_eq!(
+        line("backend_request_duration_seconds_count{backend=\"quote\"}"),
+        "backend_request_duration_seconds_count{backend=\"quote\"} 2"
+    );
+    assert_eq!(
+        line("backend_request_duration_seconds_count{backend=\"quiz\"}"),
+        "backend_request_duration_seconds_count{backend=\"quiz\"} 2"
+    );
+    assert_eq!(
+        line("backend_errors_total{backend=\"quiz\",cause=\"unreachable\"}"),
+        "backend_errors_total{backend=\"quiz\",cause=\"unreachable\"} 2"
+    );
+    assert!(
+        !metrics.contains("backend_errors_total{backend=\"quote\""),
+        "{metrics}"
+    );
+}
