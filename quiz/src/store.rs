@@ -202,9 +202,12 @@ impl Store {
         // Fails early if the table does not have the columns this build writes.
         conn.prepare_cached(INSERT_ANSWER).map_err(open_err)?;
 
+        // Only reads, but opened read-write: the last connection to close checkpoints
+        // the log and removes it, and this one closes last on a graceful stop, which
+        // leaves a single self-contained database file behind.
         let reader = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(open_err)?;
         reader.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;

@@ -254,6 +254,8 @@ async fn sigterm_stops_gracefully_and_keeps_the_answers() {
     assert!(status.success());
     let exit = wait_with_timeout(&mut process.child, Duration::from_secs(30));
     assert_eq!(exit.code(), Some(0));
+    // A graceful stop leaves one self-contained file: the log was checkpointed.
+    assert!(!dir.path().join("quiz.db-wal").exists());
 
     let conn = rusqlite::Connection::open(&db).unwrap();
     let (count, right): (i64, i64) = conn
