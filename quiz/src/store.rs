@@ -202,9 +202,8 @@ impl Store {
         // Fails early if the table does not have the columns this build writes.
         conn.prepare_cached(INSERT_ANSWER).map_err(open_err)?;
 
-        // Only reads, but opened read-write: the last connection to close checkpoints
-        // the log and removes it, and this one closes last on a graceful stop, which
-        // leaves a single self-contained database file behind.
+        // Only reads, but opened read-write so that, if it is the last connection to
+        // close, it may remove the (by then empty) log.
         let reader = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -443,6 +442,15 @@ impl Writer {
                     }
                 }
             }
+        }
+        // Copy the whole log into the database file, so that after a graceful stop the
+        // file alone holds every answer (the log is emptied; the last connection to
+        // close removes it).
+        if let Err(error) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            tracing::warn!(%error, "final checkpoint failed; the log keeps the answers");
         }
         tracing::debug!("database writer stopped");
     }
