@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use actix_web::http::header::CONTENT_LENGTH;
-use actix_web::{HttpRequest, HttpResponse, Resource, web};
+use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder, web};
 use serde::{Deserialize, Serialize};
 use service_kit::{PodInfo, RequestId};
 
@@ -25,11 +25,23 @@ pub struct AppState {
 
 /// Registers the quiz routes; needs `web::Data<AppState>`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/", "GET").route(web::get().to(index)))
-        .service(resource("/questions/random", "GET").route(web::get().to(random_question)))
-        .service(resource("/questions/{id}", "GET").route(web::get().to(question)))
+    cfg.service(readable("/", index))
+        .service(readable("/questions/random", random_question))
+        .service(readable("/questions/{id}", question))
         .service(resource("/questions/{id}/answers", "POST").route(web::post().to(answer)))
-        .service(resource("/stats", "GET").route(web::get().to(stats)));
+        .service(readable("/stats", stats));
+}
+
+/// A resource for GET, and HEAD (`curl -I`; actix leaves the body out).
+fn readable<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args> + Clone,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    resource(path, "GET, HEAD")
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
 }
 
 /// A resource that answers other methods with a JSON 405 and an `Allow` header.

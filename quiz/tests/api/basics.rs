@@ -71,14 +71,14 @@ async fn unknown_paths_are_404_json() {
 async fn wrong_methods_are_405_with_allow() {
     let app = spawn_app().await;
     let cases = [
-        (reqwest::Method::POST, "/", "GET"),
-        (reqwest::Method::DELETE, "/", "GET"),
-        (reqwest::Method::POST, "/questions/random", "GET"),
-        (reqwest::Method::PUT, "/questions/1", "GET"),
-        (reqwest::Method::DELETE, "/questions/1", "GET"),
+        (reqwest::Method::POST, "/", "GET, HEAD"),
+        (reqwest::Method::DELETE, "/", "GET, HEAD"),
+        (reqwest::Method::POST, "/questions/random", "GET, HEAD"),
+        (reqwest::Method::PUT, "/questions/1", "GET, HEAD"),
+        (reqwest::Method::DELETE, "/questions/1", "GET, HEAD"),
         (reqwest::Method::GET, "/questions/1/answers", "POST"),
         (reqwest::Method::PUT, "/questions/1/answers", "POST"),
-        (reqwest::Method::POST, "/stats", "GET"),
+        (reqwest::Method::POST, "/stats", "GET, HEAD"),
     ];
     for (method, path, allow) in cases {
         let response = app
@@ -95,4 +95,22 @@ async fn wrong_methods_are_405_with_allow() {
         )
         .await;
     }
+}
+
+#[tokio::test]
+async fn head_answers_like_get_without_a_body() {
+    let app = spawn_app().await;
+    for path in ["/", "/questions/random", "/questions/1", "/stats"] {
+        let response = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["x-pod-name"], POD, "{path}");
+        assert_eq!(response.bytes().await.unwrap().len(), 0, "{path}");
+    }
+    let response = app
+        .client
+        .head(app.url("/questions/999"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
 }
