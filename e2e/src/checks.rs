@@ -170,6 +170,7 @@ struct Run<'a> {
 const CLIENT: &str = "client";
 const QUOTE_PODS: &[&str] = &["quote-001", "quote-002", "quote-003", "quote-canary"];
 const KIADA_POD: &str = "kiada-001";
+const QUIZ_CANARY: &str = "quiz-canary";
 
 fn record(summary: &SharedSummary, result: CheckResult) {
     summary.lock().expect("summary lock").push(result);
@@ -399,6 +400,41 @@ impl Run<'_> {
         ))
     }
 
+    /// Sends rounds of 10 requests from the client pod until exactly the pods in
+    /// `want` answer (a Service change takes a moment to reach every node), bounded.
+    async fn quiz_pods_answering(
+        &self,
+        url: &str,
+        want: &BTreeSet<String>,
+    ) -> Result<parse::Tally, String> {
+        let deadline = Instant::now() + self.short();
+        let mut combined = parse::Tally::default();
+        loop {
+            let out = self.requests(CLIENT, url, 10).await?;
+            let tally = parse::tally_quiz_lines(&out);
+            let seen: BTreeSet<String> = tally.pods.keys().cloned().collect();
+            if tally.no_answer == 0 && tally.unexpected.is_empty() && seen.is_subset(want) {
+                for (pod, n) in tally.pods {
+                    *combined.pods.entry(pod).or_default() += n;
+                }
+                let seen: BTreeSet<String> = combined.pods.keys().cloned().collect();
+                if seen == *want {
+                    return Ok(combined);
+                }
+            } else {
+                // Stale routing (or no answer yet): start counting afresh.
+                combined = tally;
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{url}: expected answers from exactly {want:?}, got {}",
+                    combined.describe()
+                ));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
     async fn quiz_stats(&self) -> Result<u64, String> {
         let out = self
             .cluster
@@ -449,8 +485,44 @@ impl Run<'_> {
                 80,
             ),
         ];
+        // A canary quiz pod (rel: canary, its own empty storage) makes the selector
+        // change visible: the exposed Service's selector (rel=stable) leaves it out,
+        // app=quiz takes it in. It is deleted before the last step, so the answers
+        // counted later all live in the one quiz database.
+        let canary = match self
+            .objects
+            .get("Pod", "quiz")
+            .and_then(|quiz| manifest::canary_pod(quiz, QUIZ_CANARY))
+        {
+            Ok(canary) => canary,
+            Err(error) => {
+                self.check("quiz-steps", Err(format!("{error:#}")));
+                return;
+            }
+        };
+        let canary_ready = async {
+            self.cluster.apply(&canary).await?;
+            self.cluster
+                .wait_pods_ready(&[QUIZ_CANARY.to_owned()], self.options.timeout)
+                .await
+        }
+        .await
+        .map_err(|e| format!("the canary quiz pod: {e:#}"));
         let mut first_ip: Option<String> = None;
         for (name, object, port) in steps {
+            if name == "quiz-steps.port"
+                && let Err(error) = self
+                    .cluster
+                    .delete_pod(QUIZ_CANARY, Duration::from_secs(90))
+                    .await
+            {
+                self.check(
+                    "quiz-steps.port",
+                    Err(format!("deleting the canary quiz pod: {error:#}")),
+                );
+                return;
+            }
+            let canary_ready = canary_ready.clone();
             let result = async {
                 self.cluster
                     .apply(&object)
@@ -474,11 +546,19 @@ impl Run<'_> {
                 } else {
                     format!("http://quiz:{port}/")
                 };
-                let pod = self.quiz_answers(&url).await?;
+                canary_ready?;
+                // Which quiz pods answer: only the stable one, or the canary too.
+                let want: BTreeSet<String> = if name == "quiz-steps.selector" {
+                    ["quiz", QUIZ_CANARY].map(str::to_owned).into()
+                } else {
+                    ["quiz"].map(str::to_owned).into()
+                };
+                let tally = self.quiz_pods_answering(&url, &want).await?;
                 Ok(format!(
-                    "selector {}, port {}, {url} answered by pod {pod}, cluster IP {ip}",
+                    "selector {}, port {}, cluster IP {ip}; {url}: {}",
                     selector_text(&live),
-                    ports_text(&live)
+                    ports_text(&live),
+                    tally.describe()
                 ))
             }
             .await;

@@ -254,12 +254,14 @@ impl Cluster {
         }
     }
 
-    /// Deletes a pod and waits, bounded, until it is gone.
+    /// Deletes a pod (if it exists) and waits, bounded, until it is gone.
     pub async fn delete_pod(&self, name: &str, timeout: Duration) -> Result<()> {
         let pods = self.pods();
-        pods.delete(name, &DeleteParams::default())
-            .await
-            .with_context(|| format!("deleting pod {name}"))?;
+        match pods.delete(name, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+            Err(error) => return Err(error).with_context(|| format!("deleting pod {name}")),
+        }
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if pods.get_opt(name).await?.is_none() {

@@ -275,6 +275,36 @@ pub fn renamed_pod(manifest: &Manifest, new_name: &str) -> Result<Manifest> {
     Ok(copy)
 }
 
+/// A canary copy of a pod (`rel: canary`) whose PersistentVolumeClaim volumes become
+/// emptyDirs, so it starts next to the original without sharing its storage. Used to
+/// show by traffic which pods a Service selector picks.
+pub fn canary_pod(manifest: &Manifest, new_name: &str) -> Result<Manifest> {
+    let mut copy = renamed_pod(manifest, new_name)?;
+    copy.object
+        .metadata
+        .labels
+        .get_or_insert_with(Default::default)
+        .insert("rel".into(), "canary".into());
+    if let Some(volumes) = copy
+        .object
+        .data
+        .pointer_mut("/spec/volumes")
+        .and_then(|v| v.as_array_mut())
+    {
+        for volume in volumes {
+            if let Some(map) = volume.as_object_mut()
+                && map.remove("persistentVolumeClaim").is_some()
+            {
+                map.insert(
+                    "emptyDir".into(),
+                    serde_json::json!({ "sizeLimit": "64Mi" }),
+                );
+            }
+        }
+    }
+    Ok(copy)
+}
+
 /// Finds the manifest of a given kind and name.
 pub fn find<'a>(manifests: &'a [Manifest], kind: &str, name: &str) -> Result<&'a Manifest> {
     manifests
@@ -458,6 +488,33 @@ mod tests {
         let labels = copy.object.metadata.labels.unwrap();
         assert_eq!(labels["app.kubernetes.io/instance"], "client-env");
         assert!(renamed_pod(find(&manifests, "Service", "quiz").unwrap(), "x").is_err());
+    }
+
+    #[test]
+    fn canary_pods_get_their_own_storage() {
+        let manifests = load_kustomization(&manifests_dir()).unwrap();
+        let quiz = find(&manifests, "Pod", "quiz").unwrap();
+        let canary = canary_pod(quiz, "quiz-canary").unwrap();
+        assert_eq!(canary.name(), "quiz-canary");
+        let labels = canary.object.metadata.labels.clone().unwrap();
+        assert_eq!(labels["rel"], "canary");
+        assert_eq!(labels["app"], "quiz");
+        let pod = canary.as_pod().unwrap();
+        let volumes = pod.spec.unwrap().volumes.unwrap();
+        assert!(volumes.iter().all(|v| v.persistent_volume_claim.is_none()));
+        let data = volumes.iter().find(|v| v.name == "data").unwrap();
+        assert!(data.empty_dir.is_some());
+        // The original is untouched.
+        assert!(
+            quiz.as_pod()
+                .unwrap()
+                .spec
+                .unwrap()
+                .volumes
+                .unwrap()
+                .iter()
+                .any(|v| v.persistent_volume_claim.is_some())
+        );
     }
 
     #[test]

@@ -161,11 +161,20 @@ impl Tally {
 
 /// Counts quote identity lines in the output of a request loop.
 pub fn tally_quote_lines(output: &str) -> Tally {
+    tally_lines(output, |line| quote_identity(line).map(|(pod, _node)| pod))
+}
+
+/// Counts quiz identity lines in the output of a request loop.
+pub fn tally_quiz_lines(output: &str) -> Tally {
+    tally_lines(output, quiz_identity)
+}
+
+fn tally_lines(output: &str, pod_of: impl Fn(&str) -> Option<String>) -> Tally {
     let mut tally = Tally::default();
     for line in output.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if line == NO_ANSWER {
             tally.no_answer += 1;
-        } else if let Some((pod, _node)) = quote_identity(line) {
+        } else if let Some(pod) = pod_of(line) {
             *tally.pods.entry(pod).or_default() += 1;
         } else {
             tally.unexpected.push(line.to_owned());
@@ -550,6 +559,12 @@ HTML version of this content is available at /html
         let output = format!(
             "This is the quote service running in pod quote-001 on node n\nThis is the quote service running in pod quote-002 on node n\n{NO_ANSWER}\nThis is the quote service running in pod quote-001 on node n\n<html>oops\n\n"
         );
+        let quiz = tally_quiz_lines(&format!(
+            "This is the quiz service running in pod quiz\nThis is the quiz service running in pod quiz-canary\n{NO_ANSWER}\n"
+        ));
+        assert_eq!(quiz.pods["quiz"], 1);
+        assert_eq!(quiz.pods["quiz-canary"], 1);
+        assert_eq!(quiz.no_answer, 1);
         let tally = tally_quote_lines(&output);
         assert_eq!(tally.pods.len(), 2);
         assert_eq!(tally.pods["quote-001"], 2);
