@@ -69,3 +69,18 @@ guard_counts() {
   fwd=$(iptables -w -L FORWARD -v -n -x 2>/dev/null | awk '$3=="DROP" && $8=="10.244.0.0/16" {s+=$1} END{print s+0}')
   echo "metadata_guard_packets=$meta pod_egress_guard_packets=$fwd"
 }
+
+# Serialise up/down (a developer and a CI run, or two shells). Nested calls
+# (up -> down) inherit the lock through KIADA_CLUSTER_LOCKED.
+take_lock() {
+  [[ "${KIADA_CLUSTER_LOCKED:-0}" == 1 ]] && return 0
+  command -v flock >/dev/null || return 0
+  local lock="${KIADA_CLUSTER_LOCK:-/run/lock/kiada-cluster.lock}"
+  mkdir -p "$(dirname "$lock")"
+  exec 9>"$lock"
+  if ! flock -n 9; then
+    log "another up/down holds the cluster lock; waiting (at most 30 min)"
+    flock -w 1800 9 || die "timed out waiting for the cluster lock"
+  fi
+  export KIADA_CLUSTER_LOCKED=1
+}
