@@ -1,17 +1,26 @@
+use std::process::ExitCode;
+
 use anyhow::Context;
 use clap::Parser;
 use kiada::{Application, Args, Config};
+use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+async fn main() -> ExitCode {
+    // First, so that a SIGTERM during start-up is never lost.
+    let shutdown = service_kit::shutdown_on_signals();
+    service_kit::exit_code("kiada", run(shutdown).await)
+}
+
+async fn run(shutdown: CancellationToken) -> anyhow::Result<()> {
     let vars: Vec<(String, String)> = std::env::vars().collect();
-    let config = Config::load(args, &vars).context("invalid configuration")?;
+    let config = Config::load(Args::parse(), &vars).context("invalid configuration")?;
     service_kit::telemetry::init(config.server.log_format);
     let application = Application::build(config)
         .await
-        .context("kiada could not start")?;
-    let shutdown = service_kit::shutdown_on_signals();
-    application.run_until_stopped(shutdown).await?;
-    Ok(())
+        .context("kiada cannot start")?;
+    application
+        .run_until_stopped(shutdown)
+        .await
+        .context("kiada failed")
 }

@@ -3,24 +3,19 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use quiz::{Application, Args, Config};
+use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("quiz: {}", describe(&error));
-            ExitCode::FAILURE
-        }
-    }
+    // First, so that a SIGTERM during start-up is never lost.
+    let shutdown = service_kit::shutdown_on_signals();
+    service_kit::exit_code("quiz", run(shutdown).await)
 }
 
-async fn run() -> anyhow::Result<()> {
-    let args = Args::parse();
+async fn run(shutdown: CancellationToken) -> anyhow::Result<()> {
     let vars: Vec<(String, String)> = std::env::vars().collect();
-    let config = Config::load(args, &vars).context("invalid configuration")?;
+    let config = Config::load(Args::parse(), &vars).context("invalid configuration")?;
     service_kit::telemetry::init(config.server.log_format);
-    let shutdown = service_kit::shutdown_on_signals();
     let application = Application::build(config)
         .await
         .context("the quiz service cannot start")?;
@@ -28,21 +23,4 @@ async fn run() -> anyhow::Result<()> {
         .run_until_stopped(shutdown)
         .await
         .context("the quiz service failed")
-}
-
-/// One line with the chain of causes, without a backtrace, leaving out a cause that an
-/// outer message already quotes.
-fn describe(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let part = cause.to_string();
-        if text.contains(&part) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&part);
-    }
-    text
 }

@@ -1,18 +1,26 @@
+use std::process::ExitCode;
+
 use anyhow::Context;
 use clap::Parser;
+use quote::{Application, Args, Config};
+use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    // First, so that a SIGTERM during start-up is never lost.
     let shutdown = service_kit::shutdown_on_signals();
+    service_kit::exit_code("quote", run(shutdown).await)
+}
+
+async fn run(shutdown: CancellationToken) -> anyhow::Result<()> {
     let vars: Vec<(String, String)> = std::env::vars().collect();
-    let config =
-        quote::Config::load(quote::Args::parse(), &vars).context("invalid configuration")?;
+    let config = Config::load(Args::parse(), &vars).context("invalid configuration")?;
     service_kit::telemetry::init(config.server.log_format);
-    let app = quote::Application::build(config)
+    let application = Application::build(config)
         .await
-        .context("quote service failed to start")?;
-    app.run_until_stopped(shutdown)
+        .context("the quote service cannot start")?;
+    application
+        .run_until_stopped(shutdown)
         .await
-        .context("quote service failed")?;
-    Ok(())
+        .context("the quote service failed")
 }

@@ -14,6 +14,12 @@ pub const DEFAULT_LISTEN_PORT: u16 = 8080;
 pub enum ConfigError {
     #[error("invalid environment variable: {0}")]
     Env(#[from] envy::Error),
+    #[error("invalid environment variable {name}={value:?}: {reason}")]
+    EnvVar {
+        name: String,
+        value: String,
+        reason: String,
+    },
     #[error("invalid setting {name}: {reason}")]
     Invalid { name: &'static str, reason: String },
 }
@@ -125,8 +131,29 @@ impl ServerSettings {
 /// upper-case field names).
 pub fn from_vars<T: DeserializeOwned>(vars: &[(String, String)]) -> Result<T, ConfigError> {
     // Empty values mean "unset", as they do for Kubernetes env entries left blank.
-    let set = vars.iter().filter(|(_, v)| !v.is_empty()).cloned();
-    Ok(envy::from_iter(set)?)
+    let set: Vec<(String, String)> = vars
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .cloned()
+        .collect();
+    envy::from_iter::<_, T>(set.clone()).map_err(|error| {
+        // envy does not always say which variable was wrong (an unknown enum value, for
+        // one); find it by leaving each out in turn. Only on this error path.
+        let culprit = set.iter().find(|(name, _)| {
+            let others = set.iter().filter(|(other, _)| other != name).cloned();
+            envy::from_iter::<_, T>(others).is_ok()
+        });
+        match culprit {
+            Some((name, value)) if !error.to_string().contains(name.as_str()) => {
+                ConfigError::EnvVar {
+                    name: name.clone(),
+                    value: value.chars().take(100).collect(),
+                    reason: error.to_string(),
+                }
+            }
+            _ => ConfigError::Env(error),
+        }
+    })
 }
 
 /// Parses a number of seconds, rejecting what `Duration` cannot hold.
@@ -217,6 +244,23 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("SHUTDOWN_DRAIN_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_that_envy_does_not_name_is_found() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Colours {
+            colour: Option<LogFormat>,
+            port: Option<u16>,
+        }
+        let error = from_vars::<Colours>(&vars(&[("PORT", "80"), ("COLOUR", "pink")]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "invalid environment variable COLOUR=\"pink\": unknown variant `pink`, expected `text` or `json`"
+        );
     }
 
     #[test]
