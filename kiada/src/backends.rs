@@ -4,12 +4,13 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use actix_web::FromRequest;
 use actix_web::web::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 use reqwest::{Client, Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
-use service_kit::http::{NODE_NAME_HEADER, POD_NAME_HEADER, REQUEST_ID_HEADER};
-use service_kit::{Health, RequestId};
+use service_kit::http::{NODE_NAME_HEADER, POD_NAME_HEADER, REQUEST_ID_HEADER, SEED_HEADER};
+use service_kit::{Health, RequestId, Seed};
 
 use crate::text::clean_line;
 
@@ -174,6 +175,33 @@ struct ErrorBody {
     error: String,
 }
 
+/// What kiada passes on to the backends from the request it answers: the request id
+/// (so one id ties the log lines together) and the deterministic-mode seed.
+#[derive(Debug, Clone)]
+pub struct Forwarded {
+    pub request_id: RequestId,
+    pub seed: Option<u64>,
+}
+
+impl FromRequest for Forwarded {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        // Both extractors answer at once (std::future::Ready).
+        let result = RequestId::from_request(req, payload)
+            .into_inner()
+            .and_then(|request_id| {
+                let Seed(seed) = Seed::from_request(req, payload).into_inner()?;
+                Ok(Self { request_id, seed })
+            });
+        std::future::ready(result)
+    }
+}
+
 /// The two backends and the one client used for both. Cheap to clone.
 #[derive(Clone)]
 pub struct Backends {
@@ -262,17 +290,17 @@ impl Backends {
     }
 
     /// The tip of the minute.
-    pub async fn tip(&self, request_id: &RequestId) -> Result<Fetched<String>, BackendError> {
+    pub async fn tip(&self, forwarded: &Forwarded) -> Result<Fetched<String>, BackendError> {
         let started = Instant::now();
-        let result = self.fetch_tip(request_id).await;
+        let result = self.fetch_tip(forwarded).await;
         self.record(Service::Quote, started, &result);
         result
     }
 
-    async fn fetch_tip(&self, request_id: &RequestId) -> Result<Fetched<String>, BackendError> {
+    async fn fetch_tip(&self, forwarded: &Forwarded) -> Result<Fetched<String>, BackendError> {
         let url = self.quote_url.clone();
         let answer = self
-            .call(Service::Quote, Method::GET, url.clone(), request_id, None)
+            .call(Service::Quote, Method::GET, url.clone(), forwarded, None)
             .await?;
         let fail = |cause| error(Service::Quote, &url, cause);
         if !answer.status.is_success() {
@@ -293,27 +321,27 @@ impl Backends {
     /// A random question.
     pub async fn random_question(
         &self,
-        request_id: &RequestId,
+        forwarded: &Forwarded,
     ) -> Result<Fetched<Question>, BackendError> {
-        self.question("questions/random", request_id).await
+        self.question("questions/random", forwarded).await
     }
 
     /// The question with this id.
     pub async fn question_by_id(
         &self,
         id: u64,
-        request_id: &RequestId,
+        forwarded: &Forwarded,
     ) -> Result<Fetched<Question>, BackendError> {
-        self.question(&format!("questions/{id}"), request_id).await
+        self.question(&format!("questions/{id}"), forwarded).await
     }
 
     async fn question(
         &self,
         path: &str,
-        request_id: &RequestId,
+        forwarded: &Forwarded,
     ) -> Result<Fetched<Question>, BackendError> {
         let started = Instant::now();
-        let result = self.fetch_question(path, request_id).await;
+        let result = self.fetch_question(path, forwarded).await;
         self.record(Service::Quiz, started, &result);
         result
     }
@@ -321,11 +349,11 @@ impl Backends {
     async fn fetch_question(
         &self,
         path: &str,
-        request_id: &RequestId,
+        forwarded: &Forwarded,
     ) -> Result<Fetched<Question>, BackendError> {
         let url = self.quiz_endpoint(path);
         let answer = self
-            .call(Service::Quiz, Method::GET, url.clone(), request_id, None)
+            .call(Service::Quiz, Method::GET, url.clone(), forwarded, None)
             .await?;
         let fail = |cause| error(Service::Quiz, &url, cause);
         if !answer.status.is_success() {
@@ -350,12 +378,10 @@ impl Backends {
         &self,
         question_id: u64,
         answer_index: usize,
-        request_id: &RequestId,
+        forwarded: &Forwarded,
     ) -> Result<Fetched<AnswerOutcome>, BackendError> {
         let started = Instant::now();
-        let result = self
-            .send_answer(question_id, answer_index, request_id)
-            .await;
+        let result = self.send_answer(question_id, answer_index, forwarded).await;
         self.record(Service::Quiz, started, &result);
         result
     }
@@ -364,7 +390,7 @@ impl Backends {
         &self,
         question_id: u64,
         answer_index: usize,
-        request_id: &RequestId,
+        forwarded: &Forwarded,
     ) -> Result<Fetched<AnswerOutcome>, BackendError> {
         let url = self.quiz_endpoint(&format!("questions/{question_id}/answers"));
         let body = serde_json::json!({ "questionId": question_id, "answerIndex": answer_index });
@@ -373,7 +399,7 @@ impl Backends {
                 Service::Quiz,
                 Method::POST,
                 url.clone(),
-                request_id,
+                forwarded,
                 Some((
                     "application/json".into(),
                     Bytes::from(body.to_string().into_bytes()),
@@ -408,12 +434,12 @@ impl Backends {
         &self,
         method: Method,
         target: Url,
-        request_id: &RequestId,
+        forwarded: &Forwarded,
         body: Option<(String, Bytes)>,
     ) -> Result<RawAnswer, BackendError> {
         let started = Instant::now();
         let result = self
-            .call(Service::Quiz, method, target, request_id, body)
+            .call(Service::Quiz, method, target, forwarded, body)
             .await;
         self.record(Service::Quiz, started, &result);
         result
@@ -445,6 +471,29 @@ impl Backends {
         Ok(target)
     }
 
+    /// Readiness of both backends (`/healthz/ready`), checked at the same time; for
+    /// `READINESS_REQUIRES_BACKENDS`.
+    pub async fn check_ready(&self) -> Result<(), String> {
+        let mut quote = self.quote_url.clone();
+        quote.set_path("/healthz/ready");
+        quote.set_query(None);
+        let quiz = self.quiz_endpoint("healthz/ready");
+        let probe = |service: Service, url: Url| async move {
+            let cause = match self.client.get(url.clone()).send().await {
+                Ok(response) if response.status().is_success() => return Ok(()),
+                Ok(response) => Cause::Status(response.status(), None),
+                Err(failure) => self.classify(&failure),
+            };
+            Err(error(service, &url, cause).to_string())
+        };
+        let (quote, quiz) = tokio::join!(probe(Service::Quote, quote), probe(Service::Quiz, quiz));
+        match (quote, quiz) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(one), Ok(())) | (Ok(()), Err(one)) => Err(one),
+            (Err(quote), Err(quiz)) => Err(format!("{quote}; {quiz}")),
+        }
+    }
+
     fn quiz_endpoint(&self, path: &str) -> Url {
         let mut url = self.quiz_url.clone();
         let prefix = url.path().trim_end_matches('/').to_owned();
@@ -458,14 +507,14 @@ impl Backends {
         service: Service,
         method: Method,
         url: Url,
-        request_id: &RequestId,
+        forwarded: &Forwarded,
         body: Option<(String, Bytes)>,
     ) -> Result<RawAnswer, BackendError> {
         let fail = |cause| error(service, &url, cause);
         let mut request = self
             .client
             .request(method, url.clone())
-            .header(REQUEST_ID_HEADER, request_id.as_str())
+            .header(REQUEST_ID_HEADER, forwarded.request_id.as_str())
             .header(
                 ACCEPT,
                 match service {
@@ -473,6 +522,9 @@ impl Backends {
                     Service::Quiz => "application/json",
                 },
             );
+        if let Some(seed) = forwarded.seed {
+            request = request.header(SEED_HEADER, seed.to_string());
+        }
         if let Some((content_type, body)) = body {
             request = request.header(CONTENT_TYPE, content_type).body(body);
         }
@@ -506,7 +558,7 @@ impl Backends {
             %url,
             status = status.as_u16(),
             pod = %served_by.pod,
-            request_id = request_id.as_str(),
+            request_id = forwarded.request_id.as_str(),
             "backend answered"
         );
         Ok(RawAnswer {

@@ -49,7 +49,42 @@ Environment variables (flags win over them):
   RUST_LOG                         log levels (default info)
   SHUTDOWN_DRAIN_SECONDS           after SIGTERM, how long readiness fails before the server
                                    stops accepting (default 0)
-  SHUTDOWN_TIMEOUT_SECONDS         how long in-flight requests may finish (default 20)";
+  SHUTDOWN_TIMEOUT_SECONDS         how long in-flight requests may finish (default 20)
+  UI_COLOR                         accent colour of the HTML page, also in /json: blue (default),
+                                   green, orange, red, purple, teal or gray (tell versions apart
+                                   during a rolling update)
+  READINESS_REQUIRES_BACKENDS      true: ready only while quote and quiz are ready (default false)
+  FAIL_AFTER_SECONDS, PROBE_CONTROLS_ENABLED, FAULTS_ENABLED, PROBE_FAIL_DIR, READY_FILE
+                                   teaching controls shared by every Kiada service (see README)";
+
+/// Accent colours of the HTML page; a fixed palette, so the page's strict
+/// Content-Security-Policy needs no inline style.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UiColor {
+    #[default]
+    Blue,
+    Green,
+    Orange,
+    Red,
+    Purple,
+    Teal,
+    Gray,
+}
+
+impl UiColor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Blue => "blue",
+            Self::Green => "green",
+            Self::Orange => "orange",
+            Self::Red => "red",
+            Self::Purple => "purple",
+            Self::Teal => "teal",
+            Self::Gray => "gray",
+        }
+    }
+}
 
 /// kiada's command line.
 #[derive(Debug, Clone, Default, clap::Parser)]
@@ -137,6 +172,11 @@ pub struct Config {
     pub tls_cert: Option<(PathBuf, PathBuf)>,
     /// Whether lines on standard input replace the status message.
     pub read_stdin: bool,
+    /// Accent colour of the HTML page (`UI_COLOR`).
+    pub ui_color: UiColor,
+    /// Whether readiness also requires quote and quiz to be ready
+    /// (`READINESS_REQUIRES_BACKENDS`).
+    pub readiness_requires_backends: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -154,6 +194,8 @@ struct KiadaEnv {
     backend_timeout_seconds: Option<f64>,
     backend_connect_timeout_seconds: Option<f64>,
     backend_pool_idle_seconds: Option<f64>,
+    ui_color: Option<UiColor>,
+    readiness_requires_backends: Option<bool>,
 }
 
 impl Config {
@@ -246,6 +288,8 @@ impl Config {
                 .unwrap_or(DEFAULT_POOL_IDLE),
             tls_cert,
             read_stdin: !args.no_stdin,
+            ui_color: env.ui_color.unwrap_or_default(),
+            readiness_requires_backends: env.readiness_requires_backends.unwrap_or(false),
         })
     }
 }

@@ -6,7 +6,7 @@ use actix_web::HttpRequest;
 use serde::Serialize;
 use service_kit::{PodInfo, RequestId};
 
-use crate::backends::{Backends, Fetched, Question, ServedBy};
+use crate::backends::{Backends, Fetched, Forwarded, Question, ServedBy};
 use crate::status::StatusMessage;
 use crate::text::{clean_block, clean_line};
 
@@ -100,6 +100,9 @@ impl RequestInfo {
 #[serde(rename_all = "camelCase")]
 pub struct Page {
     pub version: &'static str,
+    /// The accent colour configured for this kiada (`UI_COLOR`), so a rolling update
+    /// shows which version answered.
+    pub color: &'static str,
     pub tip: Part<Tip>,
     pub question: Part<Question>,
     pub request: RequestInfo,
@@ -113,12 +116,10 @@ impl Page {
         backends: &Backends,
         request: RequestInfo,
         status: &StatusMessage,
-        request_id: &RequestId,
+        forwarded: &Forwarded,
     ) -> Self {
-        let (tip, question) = tokio::join!(
-            backends.tip(request_id),
-            backends.random_question(request_id)
-        );
+        let (tip, question) =
+            tokio::join!(backends.tip(forwarded), backends.random_question(forwarded));
         let tip = tip.map(|fetched| Fetched {
             value: Tip {
                 text: clean_block(&fetched.value),
@@ -140,6 +141,7 @@ impl Page {
         });
         Self {
             version: service_kit::VERSION,
+            color: crate::config::UiColor::default().as_str(),
             tip: Part::from_result(tip),
             question: Part::from_result(question),
             request,

@@ -79,11 +79,21 @@ impl Application {
             config.backend_pool_idle,
         )?
         .with_metrics(health.clone());
+        let health = if config.readiness_requires_backends {
+            let backends = backends.clone();
+            health.with_readiness_check(move || {
+                let backends = backends.clone();
+                async move { backends.check_ready().await }
+            })
+        } else {
+            health
+        };
 
         let state = web::Data::new(AppState {
             backends,
             pod: config.pod.clone(),
             status: status.clone(),
+            ui_color: config.ui_color,
         });
         let health_data = web::Data::new(health.clone());
         let pod = config.pod.clone();

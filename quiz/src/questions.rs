@@ -169,6 +169,11 @@ impl QuestionSet {
             .expect("a validated question set is never empty")
     }
 
+    /// The question `seed` picks, the same in every process (deterministic mode).
+    pub fn for_seed(&self, seed: u64) -> &Question {
+        &self.questions[service_kit::http::index_for_seed(seed, self.questions.len())]
+    }
+
     pub fn all(&self) -> &[Question] {
         &self.questions
     }

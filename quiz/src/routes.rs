@@ -68,8 +68,13 @@ async fn index(state: web::Data<AppState>) -> HttpResponse {
         ))
 }
 
-async fn random_question(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(state.questions.random().public())
+/// A random question, or with `X-Kiada-Seed` the question the seed picks.
+async fn random_question(state: web::Data<AppState>, seed: service_kit::Seed) -> HttpResponse {
+    let question = match seed.0 {
+        Some(seed) => state.questions.for_seed(seed),
+        None => state.questions.random(),
+    };
+    HttpResponse::Ok().json(question.public())
 }
 
 async fn question(
@@ -82,7 +87,7 @@ async fn question(
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AnswerRequest {
+pub struct AnswerRequest {
     question_id: i64,
     answer_index: i64,
 }
@@ -190,7 +195,7 @@ async fn stats(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Parses an answer body: JSON syntax first, then the shape, each with its own message.
-fn parse_answer(body: &[u8]) -> Result<AnswerRequest, ApiError> {
+pub fn parse_answer(body: &[u8]) -> Result<AnswerRequest, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::BadRequest(format!("the body is not valid JSON: {e}; {BODY_FORMAT}"))
     })?;
@@ -211,7 +216,8 @@ fn find<'a>(questions: &'a QuestionSet, raw: &str) -> Result<&'a Question, ApiEr
         .ok_or_else(|| ApiError::NotFound(format!("there is no question with id {id}")))
 }
 
-fn parse_id(raw: &str) -> Result<u32, ApiError> {
+/// A question id from a path segment: 400 with a message for anything but a `u32`.
+pub fn parse_id(raw: &str) -> Result<u32, ApiError> {
     raw.parse::<u32>().map_err(|error| {
         let shown: String = raw.chars().take(40).collect();
         ApiError::BadRequest(match error.kind() {

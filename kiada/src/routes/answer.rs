@@ -3,16 +3,15 @@
 use std::fmt::Write as _;
 
 use actix_web::{HttpResponse, web};
-use service_kit::RequestId;
 
 use super::{AppState, text};
-use crate::backends::AnswerOutcome;
+use crate::backends::{AnswerOutcome, Forwarded};
 use crate::text::clean_line;
 
 pub async fn submit(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
-    request_id: RequestId,
+    forwarded: Forwarded,
 ) -> HttpResponse {
     let (raw_id, raw_index) = path.into_inner();
     let Ok(id) = raw_id.parse::<u64>() else {
@@ -36,8 +35,8 @@ pub async fn submit(
 
     // The question is fetched alongside, only to print the answers' text.
     let (outcome, question) = tokio::join!(
-        state.backends.post_answer(id, index, &request_id),
-        state.backends.question_by_id(id, &request_id)
+        state.backends.post_answer(id, index, &forwarded),
+        state.backends.question_by_id(id, &forwarded)
     );
     let outcome = match outcome {
         Ok(fetched) => fetched.value,

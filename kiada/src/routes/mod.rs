@@ -18,6 +18,7 @@ pub struct AppState {
     pub backends: Backends,
     pub pod: PodInfo,
     pub status: StatusMessage,
+    pub ui_color: crate::config::UiColor,
 }
 
 /// Registers every route of kiada except the probes.

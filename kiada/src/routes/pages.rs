@@ -3,10 +3,9 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use service_kit::RequestId;
 
 use super::{AppState, text};
-use crate::backends::Question;
+use crate::backends::{Forwarded, Question};
 use crate::page::{Page, Part, RequestInfo};
 
 /// What a client asked for with its `Accept` header.
@@ -40,26 +39,28 @@ fn wanted(req: &HttpRequest) -> Wanted {
     }
 }
 
-async fn gather(req: &HttpRequest, state: &AppState, request_id: &RequestId) -> Page {
-    let info = RequestInfo::new(req, &state.pod, request_id);
-    Page::gather(&state.backends, info, &state.status, request_id).await
+async fn gather(req: &HttpRequest, state: &AppState, forwarded: &Forwarded) -> Page {
+    let info = RequestInfo::new(req, &state.pod, &forwarded.request_id);
+    let mut page = Page::gather(&state.backends, info, &state.status, forwarded).await;
+    page.color = state.ui_color.as_str();
+    page
 }
 
 /// `GET /`: browsers go to `/html`; JSON clients get JSON; everyone else gets text.
 pub async fn root(
     req: HttpRequest,
     state: web::Data<AppState>,
-    request_id: RequestId,
+    forwarded: Forwarded,
 ) -> HttpResponse {
     match wanted(&req) {
         Wanted::Html => HttpResponse::Found()
             .insert_header((header::LOCATION, "/html"))
             .content_type("text/plain; charset=utf-8")
             .body("Redirecting to /html\n"),
-        Wanted::Json => json_page(gather(&req, &state, &request_id).await),
+        Wanted::Json => json_page(gather(&req, &state, &forwarded).await),
         Wanted::Text => text(
             HttpResponse::Ok(),
-            gather(&req, &state, &request_id).await.to_text(),
+            gather(&req, &state, &forwarded).await.to_text(),
         ),
     }
 }
@@ -68,11 +69,11 @@ pub async fn root(
 pub async fn text_page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    request_id: RequestId,
+    forwarded: Forwarded,
 ) -> HttpResponse {
     text(
         HttpResponse::Ok(),
-        gather(&req, &state, &request_id).await.to_text(),
+        gather(&req, &state, &forwarded).await.to_text(),
     )
 }
 
@@ -80,9 +81,9 @@ pub async fn text_page(
 pub async fn json(
     req: HttpRequest,
     state: web::Data<AppState>,
-    request_id: RequestId,
+    forwarded: Forwarded,
 ) -> HttpResponse {
-    json_page(gather(&req, &state, &request_id).await)
+    json_page(gather(&req, &state, &forwarded).await)
 }
 
 fn json_page(page: Page) -> HttpResponse {
@@ -96,6 +97,7 @@ fn json_page(page: Page) -> HttpResponse {
 #[template(path = "index.html")]
 struct HtmlPage<'a> {
     version: &'a str,
+    color: &'a str,
     tip: Option<&'a str>,
     tip_error: Option<&'a str>,
     question: Option<&'a Question>,
@@ -114,9 +116,9 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
 pub async fn html(
     req: HttpRequest,
     state: web::Data<AppState>,
-    request_id: RequestId,
+    forwarded: Forwarded,
 ) -> HttpResponse {
-    let page = gather(&req, &state, &request_id).await;
+    let page = gather(&req, &state, &forwarded).await;
     let (tip, tip_error) = match &page.tip {
         Part::Ok { value, .. } => (Some(value.text.as_str()), None),
         Part::Failed { error } => (None, Some(error.as_str())),
@@ -127,6 +129,7 @@ pub async fn html(
     };
     let template = HtmlPage {
         version: page.version,
+        color: page.color,
         tip,
         tip_error,
         question,

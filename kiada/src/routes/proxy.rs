@@ -6,10 +6,9 @@ use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use reqwest::Method;
-use service_kit::RequestId;
 
 use super::{AppState, json_error};
-use crate::backends::{BackendError, ServedBy};
+use crate::backends::{BackendError, Forwarded, ServedBy};
 
 /// Largest request body forwarded to quiz.
 pub const MAX_PROXY_BODY: usize = 4 * 1024;
@@ -20,8 +19,8 @@ const UPSTREAM_POD_HEADER: &str = "x-upstream-pod-name";
 const UPSTREAM_NODE_HEADER: &str = "x-upstream-node-name";
 
 /// `GET /proxy/quote`: the tip as a JSON string.
-pub async fn quote(state: web::Data<AppState>, request_id: RequestId) -> HttpResponse {
-    match state.backends.tip(&request_id).await {
+pub async fn quote(state: web::Data<AppState>, forwarded: Forwarded) -> HttpResponse {
+    match state.backends.tip(&forwarded).await {
         Ok(tip) => {
             let mut response = HttpResponse::Ok();
             response.insert_header((header::CACHE_CONTROL, "no-store"));
@@ -38,7 +37,7 @@ pub async fn quiz(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-    request_id: RequestId,
+    forwarded: Forwarded,
 ) -> HttpResponse {
     let tail = req
         .uri()
@@ -66,7 +65,7 @@ pub async fn quiz(
     };
     match state
         .backends
-        .forward_to_quiz(method, target, &request_id, body)
+        .forward_to_quiz(method, target, &forwarded, body)
         .await
     {
         Ok(answer) => {

@@ -3,6 +3,7 @@
 mod answers;
 mod binary;
 mod connections;
+mod controls;
 mod discovery;
 mod failures;
 mod helpers;

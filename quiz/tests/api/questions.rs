@@ -1,7 +1,7 @@
 use quiz::QuestionSet;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, spawn_app};
+use crate::helpers::{assert_error, client, spawn_app};
 
 #[tokio::test]
 async fn a_question_by_id_has_text_and_answers_but_no_solution() {
@@ -91,4 +91,39 @@ async fn an_id_that_is_not_a_number_is_400() {
             .await;
         assert_error(response, 400, message).await;
     }
+}
+
+#[tokio::test]
+async fn a_seed_picks_the_same_question_on_every_instance() {
+    let first = spawn_app().await;
+    let second = spawn_app().await;
+    let questions = quiz::QuestionSet::built_in().unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for seed in 0..20u64 {
+        let mut bodies = Vec::new();
+        for app in [&first, &second] {
+            let response = client()
+                .get(app.url("/questions/random"))
+                .header("x-kiada-seed", seed.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            bodies.push(response.json::<serde_json::Value>().await.unwrap());
+        }
+        assert_eq!(bodies[0], bodies[1], "seed {seed}");
+        let expected = questions.for_seed(seed);
+        assert_eq!(bodies[0]["id"], expected.id);
+        assert_eq!(bodies[0]["text"], expected.text.as_str());
+        seen.insert(expected.id);
+    }
+    assert!(seen.len() > 5, "seeds should spread over the questions");
+
+    let response = client()
+        .get(first.url("/questions/random"))
+        .header("x-kiada-seed", "not-a-number")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
 }
