@@ -79,6 +79,9 @@ pub struct Options {
     pub timeout: Duration,
     /// Check groups or names to run (empty: all).
     pub only: Vec<String>,
+    /// Where to reach the node ports instead of the node's InternalIP (e.g. 127.0.0.1
+    /// for kind with extraPortMappings on a machine that cannot reach the node).
+    pub node_address: Option<String>,
 }
 
 impl Options {
@@ -1075,10 +1078,15 @@ impl Run<'_> {
             .node_internal_ips()
             .await
             .map_err(|e| format!("{e:#}"))?;
-        let ip = ips
-            .get(&node)
-            .cloned()
-            .ok_or_else(|| format!("node {node} has no InternalIP address"))?;
+        let (ip, source) = match &self.options.node_address {
+            Some(address) => (address.clone(), "--node-address".to_owned()),
+            None => (
+                ips.get(&node)
+                    .cloned()
+                    .ok_or_else(|| format!("node {node} has no InternalIP address"))?,
+                format!("node {node} InternalIP"),
+            ),
+        };
         let address = format!("{}:{node_port}", url_host(&ip));
         let deadline = Instant::now() + self.short();
         let mut answered = BTreeMap::<String, usize>::new();
@@ -1125,7 +1133,7 @@ impl Run<'_> {
         }
         let pods: Vec<String> = answered.iter().map(|(p, n)| format!("{p}×{n}")).collect();
         Ok(format!(
-            "http://{address}/text (node {node} InternalIP) answered by {}",
+            "http://{address}/text ({source}) answered by {}",
             pods.join(", ")
         ))
     }
@@ -1545,6 +1553,7 @@ mod tests {
             manifests_dir: "manifests".into(),
             timeout: Duration::from_secs(1),
             only: vec!["dns".into(), "kiada.https".into()],
+            node_address: None,
         };
         assert!(options.selected("deploy"));
         assert!(options.selected("dns.short"));

@@ -40,6 +40,10 @@ struct Args {
     /// Run only these checks (repeat, or separate with commas); deploy always runs.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Reach the node ports at this address instead of the node's InternalIP (e.g.
+    /// 127.0.0.1 for a kind cluster whose node ports are mapped to the host).
+    #[arg(long, value_name = "IP")]
+    node_address: Option<String>,
     /// Load and print the objects that would be applied, without a cluster.
     #[arg(long)]
     dry_run: bool,
@@ -115,6 +119,7 @@ async fn run(args: Args, namespace: String) -> ExitCode {
         manifests_dir: args.manifests.clone(),
         timeout: Duration::from_secs(args.timeout_seconds.max(10)),
         only: args.only.clone(),
+        node_address: args.node_address.clone(),
     };
     // The checks run in their own task, so a panic or Ctrl-C still reaches the
     // diagnostics and the cleanup below.
