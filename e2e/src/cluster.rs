@@ -69,6 +69,34 @@ pub async fn connect(timeout: Duration) -> Result<(Client, String, String)> {
             )
         })?
         .with_context(|| format!("the API server at {server} is not reachable"))?;
+    // Reachable is not enough: an API server without its storage answers /version but
+    // nothing else. /readyz is public on conformant clusters; a 401/403 is not a
+    // reason to stop.
+    let readyz = ::http::Request::get("/readyz").body(Vec::new())?;
+    match tokio::time::timeout(timeout, client.request_text(readyz)).await {
+        Err(_) => bail!(
+            "the API server at {server} did not say whether it is ready within {} s",
+            timeout.as_secs()
+        ),
+        Ok(Err(kube::Error::Api(status))) if status.code == 401 || status.code == 403 => {}
+        Ok(Err(error)) => {
+            let failed: Vec<String> = error
+                .to_string()
+                .split("\\n")
+                .filter(|line| line.starts_with("[-]"))
+                .map(str::to_owned)
+                .collect();
+            bail!(
+                "the API server at {server} is not ready: {}",
+                if failed.is_empty() {
+                    error.to_string()
+                } else {
+                    failed.join(", ")
+                }
+            )
+        }
+        Ok(Ok(_)) => {}
+    }
     Ok((client, server, version.git_version))
 }
 

@@ -97,15 +97,20 @@ async fn run(args: Args, namespace: String) -> ExitCode {
         Ok(connected) => connected,
         Err(error) => {
             // The outer message and the root cause; the chain in between repeats itself.
-            let reason = format!("{error}: {}", error.root_cause());
-            eprintln!("kiada-e2e: no reachable Kubernetes cluster: {reason}");
+            let root = error.root_cause().to_string();
+            let reason = if root == error.to_string() {
+                root
+            } else {
+                format!("{error}: {root}")
+            };
+            eprintln!("kiada-e2e: no usable Kubernetes cluster: {reason}");
             eprintln!(
                 "kiada-e2e: point KUBECONFIG (or the current context) at a running cluster, e.g. one made with `kind create cluster`, and try again"
             );
             let summary = Summary {
                 results: vec![CheckResult::fail(
                     "cluster",
-                    format!("no reachable Kubernetes cluster: {reason}"),
+                    format!("no usable Kubernetes cluster: {reason}"),
                 )],
             };
             print!("{}", summary.render());
