@@ -252,8 +252,10 @@ impl Cluster {
     pub async fn wait_pods_ready(&self, names: &[String], timeout: Duration) -> Result<()> {
         let pods = self.pods();
         let deadline = Instant::now() + timeout;
+        let mut failed_polls = 0;
         loop {
             let mut waiting = Vec::new();
+            let mut api_errors = Vec::new();
             for name in names {
                 match pods.get_opt(name).await {
                     Ok(Some(pod)) => {
@@ -265,11 +267,26 @@ impl Cluster {
                         }
                     }
                     Ok(None) => waiting.push(format!("{name} (not found)")),
-                    Err(error) => waiting.push(format!("{name} (get failed: {error})")),
+                    Err(error) => {
+                        waiting.push(format!("{name} (get failed: {error})"));
+                        api_errors.push(error.to_string());
+                    }
                 }
             }
             if waiting.is_empty() {
                 return Ok(());
+            }
+            // An API server that stopped answering will not say the pods got ready.
+            if api_errors.len() == names.len() {
+                failed_polls += 1;
+                if failed_polls >= 5 {
+                    bail!(
+                        "the API server stopped answering while waiting for pods: {}",
+                        api_errors[0]
+                    );
+                }
+            } else {
+                failed_polls = 0;
             }
             if Instant::now() >= deadline {
                 bail!(
