@@ -421,7 +421,8 @@ impl Run<'_> {
                     }
                     last = format!("answer: {:?}", out.trim());
                 }
-                Err(error) => last = error,
+                // The exec itself failed (an API problem, not a Service one).
+                Err(error) => return Err(error),
             }
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
@@ -1120,7 +1121,14 @@ impl Run<'_> {
         let mut answered = BTreeMap::<String, usize>::new();
         let mut last_error = String::new();
         let mut attempts = 0;
-        while answered.values().sum::<usize>() < 5 && Instant::now() < deadline && attempts < 30 {
+        let mut failures_in_a_row = 0;
+        // Bounded in time and count; after 5 failures in a row the port is not coming
+        // (and the address may have gone with the cluster: stop knocking).
+        while answered.values().sum::<usize>() < 5
+            && Instant::now() < deadline
+            && attempts < 30
+            && failures_in_a_row < 5
+        {
             attempts += 1;
             let attempt = async {
                 let stream = tokio::time::timeout(
@@ -1147,10 +1155,14 @@ impl Run<'_> {
             }
             .await;
             match attempt {
-                Ok(pod) => *answered.entry(pod).or_default() += 1,
+                Ok(pod) => {
+                    failures_in_a_row = 0;
+                    *answered.entry(pod).or_default() += 1;
+                }
                 Err(error) => {
+                    failures_in_a_row += 1;
                     last_error = error;
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
                 }
             }
         }

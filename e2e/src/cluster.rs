@@ -24,6 +24,13 @@ use crate::manifest::Manifest;
 /// The field manager of every apply the suite makes.
 pub const FIELD_MANAGER: &str = "kiada-e2e";
 
+/// Consecutive failed API calls after which a wait gives up: the API server is gone
+/// (and its address may no longer exist on this machine, so stop knocking).
+const MAX_FAILED_POLLS: u32 = 3;
+
+/// How long a new connection to the API server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Waiting reasons after which a pod will not become ready by itself.
 const FATAL_WAITING_REASONS: &[&str] = &[
     "ErrImagePull",
@@ -57,7 +64,7 @@ pub async fn connect(timeout: Duration) -> Result<(Client, String, String)> {
         )?;
     let server = config.cluster_url.to_string();
     let mut config = config;
-    config.connect_timeout = Some(timeout);
+    config.connect_timeout = Some(CONNECT_TIMEOUT.min(timeout));
     config.read_timeout = Some(Duration::from_secs(60));
     let client = Client::try_from(config).context("building a client from the kubeconfig")?;
     let version = tokio::time::timeout(timeout, client.apiserver_version())
@@ -145,7 +152,7 @@ impl Cluster {
     }
 
     /// Deletes the run's namespace (and so everything in it) and waits, bounded, until
-    /// it is gone.
+    /// it is gone; gives up early when the API server stops answering.
     pub async fn delete_namespace(&self, timeout: Duration) -> Result<()> {
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
         match namespaces
@@ -157,11 +164,19 @@ impl Cluster {
             Err(error) => return Err(error).context("deleting the namespace"),
         }
         let deadline = Instant::now() + timeout;
+        let mut failed_polls = 0;
         while Instant::now() < deadline {
             match namespaces.get_opt(&self.namespace).await {
                 Ok(None) => return Ok(()),
-                Ok(Some(_)) | Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+                Ok(Some(_)) => failed_polls = 0,
+                Err(error) => {
+                    failed_polls += 1;
+                    if failed_polls >= MAX_FAILED_POLLS {
+                        bail!("the API server stopped answering: {error}");
+                    }
+                }
             }
+            tokio::time::sleep(Duration::from_secs(2)).await;
         }
         bail!(
             "namespace {} still terminating after {} s (it will go away by itself)",
@@ -248,45 +263,47 @@ impl Cluster {
     }
 
     /// Waits until every named pod is Ready, at most `timeout`. Fails early when a
-    /// pod cannot start (image missing, crash loop, config error).
+    /// pod cannot start (image missing, crash loop, config error) or the API server
+    /// stops answering.
     pub async fn wait_pods_ready(&self, names: &[String], timeout: Duration) -> Result<()> {
         let pods = self.pods();
         let deadline = Instant::now() + timeout;
         let mut failed_polls = 0;
         loop {
+            // One list per poll, so a vanished API server costs one request a poll.
+            let listed = match pods.list(&ListParams::default()).await {
+                Ok(list) => {
+                    failed_polls = 0;
+                    list.items
+                }
+                Err(error) => {
+                    failed_polls += 1;
+                    if failed_polls >= MAX_FAILED_POLLS {
+                        bail!("the API server stopped answering while waiting for pods: {error}");
+                    }
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    continue;
+                }
+            };
             let mut waiting = Vec::new();
-            let mut api_errors = Vec::new();
             for name in names {
-                match pods.get_opt(name).await {
-                    Ok(Some(pod)) => {
-                        if let Some(problem) = fatal_problem(&pod) {
+                match listed
+                    .iter()
+                    .find(|p| p.metadata.name.as_deref() == Some(name))
+                {
+                    Some(pod) => {
+                        if let Some(problem) = fatal_problem(pod) {
                             bail!("pod {name} cannot start: {problem}");
                         }
-                        if !is_ready(&pod) {
-                            waiting.push(format!("{name} ({})", pod_state(&pod)));
+                        if !is_ready(pod) {
+                            waiting.push(format!("{name} ({})", pod_state(pod)));
                         }
                     }
-                    Ok(None) => waiting.push(format!("{name} (not found)")),
-                    Err(error) => {
-                        waiting.push(format!("{name} (get failed: {error})"));
-                        api_errors.push(error.to_string());
-                    }
+                    None => waiting.push(format!("{name} (not found)")),
                 }
             }
             if waiting.is_empty() {
                 return Ok(());
-            }
-            // An API server that stopped answering will not say the pods got ready.
-            if api_errors.len() == names.len() {
-                failed_polls += 1;
-                if failed_polls >= 5 {
-                    bail!(
-                        "the API server stopped answering while waiting for pods: {}",
-                        api_errors[0]
-                    );
-                }
-            } else {
-                failed_polls = 0;
             }
             if Instant::now() >= deadline {
                 bail!(

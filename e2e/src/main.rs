@@ -141,27 +141,39 @@ async fn run(args: Args, namespace: String) -> ExitCode {
             Err(error) if error.is_panic() => Some(format!("the suite panicked: {error}")),
             Err(error) => Some(format!("the suite stopped: {error}")),
         },
-        _ = tokio::signal::ctrl_c() => {
+        signal = stop_signal() => {
             abort.abort();
-            Some("interrupted (Ctrl-C)".to_owned())
+            Some(format!("interrupted ({signal})"))
         }
     };
     let mut summary = summary.lock().map(|s| s.clone()).unwrap_or_default();
     if let Some(reason) = outcome {
         summary.push(CheckResult::fail("run", reason));
     }
+    let api_alive =
+        tokio::time::timeout(Duration::from_secs(10), cluster.client.apiserver_version())
+            .await
+            .is_ok_and(|answer| answer.is_ok());
     if !summary.all_passed() {
-        eprintln!("{}", cluster.diagnostics().await);
+        if api_alive {
+            eprintln!("{}", cluster.diagnostics().await);
+        } else {
+            eprintln!("[e2e] no diagnostics: the API server is not answering");
+        }
     }
     if args.keep_namespace {
         eprintln!(
             "[e2e] keeping namespace {namespace} (delete it with: kubectl delete namespace {namespace})"
         );
+    } else if !api_alive {
+        eprintln!(
+            "[e2e] cannot delete namespace {namespace}: the API server is not answering (delete it later: kubectl delete namespace {namespace})"
+        );
     } else {
         eprintln!("[e2e] deleting namespace {namespace}");
         let cleanup = tokio::select! {
             result = cluster.delete_namespace(Duration::from_secs(120)) => result,
-            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("cleanup interrupted")),
+            signal = stop_signal() => Err(anyhow::anyhow!("cleanup interrupted ({signal})")),
         };
         if let Err(error) = cleanup {
             eprintln!("[e2e] cleanup: {error:#}");
@@ -173,5 +185,29 @@ async fn run(args: Args, namespace: String) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(FAILED)
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM, naming the signal.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut interrupt), Ok(mut terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            std::future::pending::<()>().await;
+            unreachable!()
+        };
+        tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
     }
 }
