@@ -157,7 +157,7 @@ fn start_suite(release: &Path, work: &Path) -> anyhow::Result<Suite> {
 
 fn build_release() -> anyhow::Result<()> {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--workspace", "--examples"])
+        .args(["build", "--release", "--workspace", "--bins", "--examples"])
         .status()?;
     ensure!(status.success(), "release build failed");
     Ok(())
