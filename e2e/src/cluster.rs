@@ -9,6 +9,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use k8s_openapi::api::core::v1::{
     Event, Namespace, Node, PersistentVolumeClaim, Pod, Secret, Service,
 };
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{
     Api, ApiResource, AttachParams, DeleteParams, DynamicObject, ListParams, LogParams, Patch,
     PatchParams, PostParams,
@@ -537,6 +539,77 @@ impl Cluster {
                     pvc.metadata.name.unwrap_or_default(),
                     pvc.status.and_then(|s| s.phase).unwrap_or_default()
                 );
+            }
+        }
+        if let Ok(list) = self.services().list(&ListParams::default()).await {
+            let _ = writeln!(out, "---- services");
+            for service in list.items {
+                let spec = service.spec.unwrap_or_default();
+                let ports: Vec<String> = spec
+                    .ports
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}->{}{}",
+                            p.port,
+                            match &p.target_port {
+                                Some(IntOrString::Int(n)) => n.to_string(),
+                                Some(IntOrString::String(s)) => s.clone(),
+                                None => p.port.to_string(),
+                            },
+                            p.node_port
+                                .map(|n| format!(" (node {n})"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                let selector: Vec<String> = spec
+                    .selector
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{} {} {} ports [{}] selector {} affinity {}",
+                    service.metadata.name.unwrap_or_default(),
+                    spec.type_.unwrap_or_default(),
+                    spec.cluster_ip.unwrap_or_default(),
+                    ports.join(", "),
+                    selector.join(","),
+                    spec.session_affinity.unwrap_or_default()
+                );
+            }
+        }
+        let slices: Api<EndpointSlice> = Api::namespaced(self.client.clone(), &self.namespace);
+        if let Ok(list) = slices.list(&ListParams::default()).await {
+            let _ = writeln!(out, "---- endpoint slices");
+            for slice in list.items {
+                let service = slice
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("kubernetes.io/service-name").cloned())
+                    .unwrap_or_default();
+                let endpoints: Vec<String> = slice
+                    .endpoints
+                    .iter()
+                    .map(|e| {
+                        let ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(false);
+                        let target = e
+                            .target_ref
+                            .as_ref()
+                            .and_then(|t| t.name.clone())
+                            .unwrap_or_default();
+                        format!(
+                            "{} {target}{}",
+                            e.addresses.join(","),
+                            if ready { "" } else { " (not ready)" }
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(out, "{service}: {}", endpoints.join("; "));
             }
         }
         let events: Api<Event> = Api::namespaced(self.client.clone(), &self.namespace);
