@@ -5,6 +5,7 @@ use crate::helpers::*;
 fn expected_json(request_id: &str, client_ip: &str) -> serde_json::Value {
     json!({
         "version": service_kit::VERSION,
+        "color": "blue",
         "tip": {
             "text": TIP,
             "servedBy": {"pod": QUOTE_POD, "node": QUOTE_NODE},
