@@ -7,14 +7,7 @@ use std::time::Duration;
 use crate::helpers::*;
 
 async fn connections_for_three_pages(pool_idle: &str) -> usize {
-    let quote = spawn_quote(TIP).await;
-    let quiz = spawn_quiz(&questions_json(
-        QUESTION_ID,
-        QUESTION_TEXT,
-        &ANSWERS,
-        CORRECT_INDEX,
-    ))
-    .await;
+    let (quote, quiz) = spawn_backends().await;
     let (relay_port, count, _relay) = counting_relay(quote.port).await;
     let kiada = spawn_kiada(kiada_config(&[
         ("QUOTE_URL", &format!("http://127.0.0.1:{relay_port}/quote")),

@@ -68,14 +68,7 @@ async fn a_seed_makes_the_tip_and_question_deterministic() {
 
 #[tokio::test]
 async fn ui_color_reaches_the_html_page_and_the_json_form() {
-    let quote = spawn_quote(TIP).await;
-    let quiz = spawn_quiz(&questions_json(
-        QUESTION_ID,
-        QUESTION_TEXT,
-        &ANSWERS,
-        CORRECT_INDEX,
-    ))
-    .await;
+    let (quote, quiz) = spawn_backends().await;
     let green = spawn_kiada(kiada_config(&[
         ("QUOTE_URL", &quote.url),
         ("QUIZ_URL", &quiz.url),

@@ -2,14 +2,7 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn kubernetes_service_variables_are_used_when_no_url_is_set() {
-    let quote = spawn_quote(TIP).await;
-    let quiz = spawn_quiz(&questions_json(
-        QUESTION_ID,
-        QUESTION_TEXT,
-        &ANSWERS,
-        CORRECT_INDEX,
-    ))
-    .await;
+    let (quote, quiz) = spawn_backends().await;
     let (quote_port, quiz_port) = (quote.port.to_string(), quiz.port.to_string());
     let config = kiada_config(&[
         ("QUOTE_SERVICE_HOST", "127.0.0.1"),
@@ -42,14 +35,7 @@ async fn kubernetes_service_variables_are_used_when_no_url_is_set() {
 
 #[tokio::test]
 async fn explicit_urls_win_over_service_variables() {
-    let quote = spawn_quote(TIP).await;
-    let quiz = spawn_quiz(&questions_json(
-        QUESTION_ID,
-        QUESTION_TEXT,
-        &ANSWERS,
-        CORRECT_INDEX,
-    ))
-    .await;
+    let (quote, quiz) = spawn_backends().await;
     let dead = refused_url("");
     let dead_port = dead.rsplit(':').next().unwrap().to_owned();
     let config = kiada_config(&[
@@ -71,14 +57,7 @@ async fn explicit_urls_win_over_service_variables() {
 async fn host_names_go_through_the_system_resolver() {
     // "localhost" is resolved by getaddrinfo (the resolver that reads /etc/hosts and the
     // pod's /etc/resolv.conf search list and ndots), not by a built-in one.
-    let quote = spawn_quote(TIP).await;
-    let quiz = spawn_quiz(&questions_json(
-        QUESTION_ID,
-        QUESTION_TEXT,
-        &ANSWERS,
-        CORRECT_INDEX,
-    ))
-    .await;
+    let (quote, quiz) = spawn_backends().await;
     let kiada = spawn_kiada(kiada_config(&[
         (
             "QUOTE_URL",

@@ -278,6 +278,19 @@ pub async fn spawn_suite() -> Suite {
     .await
 }
 
+/// quote with [`TIP`] and quiz with the one test question.
+pub async fn spawn_backends() -> (Backend, Backend) {
+    let quote = spawn_quote(TIP).await;
+    let quiz = spawn_quiz(&questions_json(
+        QUESTION_ID,
+        QUESTION_TEXT,
+        &ANSWERS,
+        CORRECT_INDEX,
+    ))
+    .await;
+    (quote, quiz)
+}
+
 pub async fn spawn_suite_with(tips: &str, questions: &str) -> Suite {
     let quote = spawn_quote(tips).await;
     let quiz = spawn_quiz(questions).await;

@@ -57,14 +57,7 @@ async fn https_get(
 
 #[tokio::test]
 async fn https_with_a_generated_certificate_for_localhost_hostname_and_pod_ip() {
-    let quote = spawn_quote(TIP).await;
-    let quiz = spawn_quiz(&questions_json(
-        QUESTION_ID,
-        QUESTION_TEXT,
-        &ANSWERS,
-        CORRECT_INDEX,
-    ))
-    .await;
+    let (quote, quiz) = spawn_backends().await;
     // The pod IP is 127.0.0.1 here, so that the certificate's IP entry can be checked.
     let kiada = spawn_kiada(kiada_config(&[
         ("QUOTE_URL", &quote.url),

@@ -75,14 +75,7 @@ async fn text_page_has_every_section_in_order() {
 
 #[tokio::test]
 async fn status_message_ends_the_request_info() {
-    let quote = spawn_quote(TIP).await;
-    let quiz = spawn_quiz(&questions_json(
-        QUESTION_ID,
-        QUESTION_TEXT,
-        &ANSWERS,
-        CORRECT_INDEX,
-    ))
-    .await;
+    let (quote, quiz) = spawn_backends().await;
     let kiada = spawn_kiada(kiada_config(&[
         ("QUOTE_URL", &quote.url),
         ("QUIZ_URL", &quiz.url),
