@@ -441,6 +441,7 @@ impl Run<'_> {
     ) -> Result<parse::Tally, String> {
         let deadline = Instant::now() + self.short();
         let mut combined = parse::Tally::default();
+        let mut last_bad = "none".to_owned();
         loop {
             let out = self.requests(CLIENT, url, 10).await?;
             let tally = parse::tally_quiz_lines(&out);
@@ -455,11 +456,12 @@ impl Run<'_> {
                 }
             } else {
                 // Stale routing (or no answer yet): start counting afresh.
-                combined = tally;
+                last_bad = tally.describe();
+                combined = parse::Tally::default();
             }
             if Instant::now() >= deadline {
                 return Err(format!(
-                    "{url}: expected answers from exactly {want:?}, got {}",
+                    "{url}: expected answers from exactly {want:?}, got {} (last incomplete round: {last_bad})",
                     combined.describe()
                 ));
             }
