@@ -68,13 +68,8 @@ async fn a_seed_makes_the_tip_and_question_deterministic() {
 
 #[tokio::test]
 async fn ui_color_reaches_the_html_page_and_the_json_form() {
-    let (quote, quiz) = spawn_backends().await;
-    let green = spawn_kiada(kiada_config(&[
-        ("QUOTE_URL", &quote.url),
-        ("QUIZ_URL", &quiz.url),
-        ("UI_COLOR", "green"),
-    ]))
-    .await;
+    let suite = spawn_suite_env(&[("UI_COLOR", "green")]).await;
+    let green = &suite.kiada;
     let html = green.get_text("/html").await;
     assert!(
         html.contains(r#"<body class="theme-green" data-version="0.1.0">"#),
@@ -85,8 +80,8 @@ async fn ui_color_reaches_the_html_page_and_the_json_form() {
     assert_eq!(json["version"], "0.1.0");
 
     let default = spawn_kiada(kiada_config(&[
-        ("QUOTE_URL", &quote.url),
-        ("QUIZ_URL", &quiz.url),
+        ("QUOTE_URL", &suite.quote.url),
+        ("QUIZ_URL", &suite.quiz.url),
     ]))
     .await;
     let json: Value = default.get("/json").await.json().await.unwrap();

@@ -291,6 +291,19 @@ pub async fn spawn_backends() -> (Backend, Backend) {
     (quote, quiz)
 }
 
+/// The three real services with the default test data, kiada given `extra`
+/// environment variables besides the backend URLs.
+pub async fn spawn_suite_env(extra: &[(&str, &str)]) -> Suite {
+    let (quote, quiz) = spawn_backends().await;
+    let mut env = vec![
+        ("QUOTE_URL", quote.url.as_str()),
+        ("QUIZ_URL", quiz.url.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    let kiada = spawn_kiada(kiada_config(&env)).await;
+    Suite { kiada, quote, quiz }
+}
+
 pub async fn spawn_suite_with(tips: &str, questions: &str) -> Suite {
     let quote = spawn_quote(tips).await;
     let quiz = spawn_quiz(questions).await;

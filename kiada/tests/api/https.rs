@@ -57,14 +57,8 @@ async fn https_get(
 
 #[tokio::test]
 async fn https_with_a_generated_certificate_for_localhost_hostname_and_pod_ip() {
-    let (quote, quiz) = spawn_backends().await;
     // The pod IP is 127.0.0.1 here, so that the certificate's IP entry can be checked.
-    let kiada = spawn_kiada(kiada_config(&[
-        ("QUOTE_URL", &quote.url),
-        ("QUIZ_URL", &quiz.url),
-        ("POD_IP", "127.0.0.1"),
-    ]))
-    .await;
+    let Suite { kiada, .. } = &spawn_suite_env(&[("POD_IP", "127.0.0.1")]).await;
     let pem = kiada
         .certificate_pem
         .clone()

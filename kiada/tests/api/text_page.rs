@@ -75,14 +75,8 @@ async fn text_page_has_every_section_in_order() {
 
 #[tokio::test]
 async fn status_message_ends_the_request_info() {
-    let (quote, quiz) = spawn_backends().await;
-    let kiada = spawn_kiada(kiada_config(&[
-        ("QUOTE_URL", &quote.url),
-        ("QUIZ_URL", &quiz.url),
-        ("INITIAL_STATUS_MESSAGE", "Quiz night starts at 8!"),
-    ]))
-    .await;
-    let body = kiada.get_text("/").await;
+    let suite = spawn_suite_env(&[("INITIAL_STATUS_MESSAGE", "Quiz night starts at 8!")]).await;
+    let body = suite.kiada.get_text("/").await;
     let expected = expected_page("127.0.0.1", &[]).replace(
         "\n\nHTML version",
         "\nQuiz night starts at 8!\n\nHTML version",
