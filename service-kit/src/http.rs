@@ -1,15 +1,23 @@
 //! Request plumbing shared by every service: request ids, the access log line, the
 //! pod identity headers and the client address.
 
+use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::body::{BodySize, BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
+use actix_web::web::Bytes;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use futures_util::Stream;
 
 use crate::health::Health;
 use crate::metrics::InFlight;
@@ -112,13 +120,119 @@ fn is_control_path(path: &str) -> bool {
         || path.starts_with("/admin/")
 }
 
+/// A request's body, shared by the handler that reads it (through [`BodyDeadline`]) and
+/// [`request_telemetry`], which keeps it open until the answer is sent (see
+/// [`HeldBody`]).
+struct SharedBody {
+    payload: RefCell<Payload>,
+    timed_out: Cell<bool>,
+}
+
+/// The body as the handler sees it: it must arrive within [`CLIENT_REQUEST_TIMEOUT`]
+/// of the first read that has to wait. actix bounds only the head, so without this a
+/// client that stalls (or trickles) its body holds the connection and the handler for
+/// as long as it likes. Past the deadline the read fails and `timed_out` is set.
+///
+/// [`CLIENT_REQUEST_TIMEOUT`]: crate::server::CLIENT_REQUEST_TIMEOUT
+struct BodyDeadline {
+    body: Rc<SharedBody>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Stream for BodyDeadline {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.body.timed_out.get() {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(item) = Pin::new(&mut *this.body.payload.borrow_mut()).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        let deadline = this.deadline.get_or_insert_with(|| {
+            Box::pin(tokio::time::sleep(crate::server::CLIENT_REQUEST_TIMEOUT))
+        });
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                this.body.timed_out.set(true);
+                Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the request body did not arrive in time",
+                )))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Puts a [`BodyDeadline`] on the request's body, if it has one.
+fn limit_body_time(req: &mut ServiceRequest) -> Option<Rc<SharedBody>> {
+    let payload = req.take_payload();
+    if matches!(payload, Payload::None) {
+        return None;
+    }
+    let body = Rc::new(SharedBody {
+        payload: RefCell::new(payload),
+        timed_out: Cell::new(false),
+    });
+    let limited: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
+        Box::pin(BodyDeadline {
+            body: body.clone(),
+            deadline: None,
+        });
+    req.set_payload(Payload::from(limited));
+    Some(body)
+}
+
+/// An answer that keeps the request's body open until it has been sent. actix drains a
+/// chunked body the handler left unread, with no time limit, to keep the connection
+/// alive; a client that stalls that body would hold the connection for ever. A body
+/// still open when the answer is done makes actix close the connection instead, after
+/// its short disconnect timeout. A body that was read to the end changes nothing.
+struct HeldBody {
+    answer: BoxBody,
+    _request_body: Rc<SharedBody>,
+}
+
+impl MessageBody for HeldBody {
+    type Error = Box<dyn std::error::Error>;
+
+    fn size(&self) -> BodySize {
+        self.answer.size()
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        Pin::new(&mut self.get_mut().answer).poll_next(cx)
+    }
+}
+
+/// The answer for a request whose body ran out of time, whatever the handler made of
+/// the failed read: 408, and the connection is closed (the rest of the body is unread).
+fn body_timeout_response() -> HttpResponse {
+    HttpResponse::RequestTimeout()
+        .force_close()
+        .json(serde_json::json!({
+            "error": format!(
+                "the request body did not arrive within {} seconds",
+                crate::server::CLIENT_REQUEST_TIMEOUT.as_secs()
+            )
+        }))
+}
+
 /// Middleware: assigns the request id, echoes it in the response, applies injected
-/// faults and `FAIL_AFTER_SECONDS`, records metrics, and writes one log line per request
-/// with method, path, status, latency, client IP and request id. Faults and metrics
-/// need `web::Data<Health>` in the app.
+/// faults and `FAIL_AFTER_SECONDS`, bounds the time a client may take to send the body
+/// (408 past [`CLIENT_REQUEST_TIMEOUT`]), records metrics, and writes one log line per
+/// request with method, path, status, latency, client IP and request id. Faults and
+/// metrics need `web::Data<Health>` in the app.
+///
+/// [`CLIENT_REQUEST_TIMEOUT`]: crate::server::CLIENT_REQUEST_TIMEOUT
 pub async fn request_telemetry(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let started = Instant::now();
     let request_id = RequestId::from_request(&req);
@@ -146,6 +260,7 @@ pub async fn request_telemetry(
         }
     }
 
+    let request_body = limit_body_time(&mut req);
     let result = match fail_with {
         Some((status, reason)) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -158,6 +273,32 @@ pub async fn request_telemetry(
             .call(req)
             .await
             .map(ServiceResponse::map_into_left_body),
+    };
+    let result = match (result, request_body) {
+        (Ok(response), Some(request_body)) => {
+            let response = if request_body.timed_out.get() {
+                let mut timeout = body_timeout_response();
+                for name in [POD_NAME_HEADER, NODE_NAME_HEADER] {
+                    if let Some(value) = response.headers().get(name) {
+                        let value = value.clone();
+                        timeout
+                            .headers_mut()
+                            .insert(HeaderName::from_static(name), value);
+                    }
+                }
+                response.into_response(timeout)
+            } else {
+                response.map_into_boxed_body()
+            };
+            Ok(response
+                .map_body(|_, answer| HeldBody {
+                    answer,
+                    _request_body: request_body,
+                })
+                .map_into_boxed_body()
+                .map_into_right_body())
+        }
+        (result, _) => result.map(ServiceResponse::map_into_left_body),
     };
     let status = match &result {
         Ok(response) => response.status(),

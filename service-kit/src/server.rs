@@ -17,6 +17,12 @@ pub enum BindError {
     Other { port: u16, source: io::Error },
 }
 
+/// How long a client may take to send a request's head (actix closes the connection with
+/// 408 after it) and, separately, its body once a handler reads it (see
+/// [`crate::http::request_telemetry`]): a slow or stalled client cannot hold a
+/// connection and a handler for longer.
+pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Binds `port` on all IPv6 and IPv4 addresses with one dual-stack socket; where IPv6
 /// is unavailable (disabled in the kernel or the pod), binds IPv4 only. Port 0 picks a
 /// free port (tests).
@@ -132,7 +138,7 @@ macro_rules! http_server {
         let server = ::actix_web::HttpServer::new($factory)
             .disable_signals()
             .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1))
-            .client_request_timeout(::std::time::Duration::from_secs(10))
+            .client_request_timeout($crate::server::CLIENT_REQUEST_TIMEOUT)
             .client_disconnect_timeout(::std::time::Duration::from_secs(2))
             .listen($listener)?;
         $(let server = server.listen_rustls_0_23($tls_listener, $tls_config)?;)?

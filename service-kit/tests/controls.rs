@@ -1,23 +1,18 @@
 //! The teaching and testing controls over real HTTP: forced probe failures with expiry,
 //! failure files, FAIL_AFTER_SECONDS, faults, metrics and the admin status.
 
+mod support;
+
 use std::time::Duration;
 
-use actix_web::{App, HttpResponse, middleware, web};
+use actix_web::{HttpResponse, web};
 use serde_json::Value;
-use service_kit::{ControlSettings, Health, ServerSettings, Service};
-use tokio_util::sync::CancellationToken;
+use service_kit::{ControlSettings, Health};
 
 struct TestServer {
     base: String,
     client: reqwest::Client,
-    shutdown: CancellationToken,
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
+    _stop: tokio_util::sync::DropGuard,
 }
 
 async fn hello() -> HttpResponse {
@@ -25,33 +20,13 @@ async fn hello() -> HttpResponse {
 }
 
 fn start(controls: ControlSettings) -> TestServer {
-    let listener = service_kit::bind_dual_stack(0).expect("bind");
-    let port = listener.local_addr().unwrap().port();
-    let settings = ServerSettings::default();
-    let health = Health::with_controls(controls);
-    let data = web::Data::new(health.clone());
-    let build = || -> std::io::Result<actix_web::dev::Server> {
-        Ok(service_kit::http_server!(
-            move || {
-                App::new()
-                    .wrap(middleware::from_fn(service_kit::http::request_telemetry))
-                    .app_data(data.clone())
-                    .configure(service_kit::health::routes)
-                    .route("/hello", web::get().to(hello))
-            },
-            &settings,
-            listener
-        ))
-    };
-    let server = build().expect("server");
-    let shutdown = CancellationToken::new();
-    tokio::spawn(
-        Service::new("test", server, health, Duration::ZERO).run_until_stopped(shutdown.clone()),
-    );
+    let (port, stop) = support::server::serve(Health::with_controls(controls), |routes| {
+        routes.route("/hello", web::get().to(hello));
+    });
     TestServer {
         base: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
-        shutdown,
+        _stop: stop,
     }
 }
 
