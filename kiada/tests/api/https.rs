@@ -16,6 +16,20 @@ async fn https_get(
     port: u16,
     path: &str,
 ) -> std::io::Result<(u16, String)> {
+    let (_, status, body) =
+        https_get_with(rustls::DEFAULT_VERSIONS, certificate_pem, name, port, path).await?;
+    Ok((status, body))
+}
+
+/// [`https_get`] offering only the TLS `versions` given; answers the version kiada
+/// chose too.
+pub(crate) async fn https_get_with(
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    certificate_pem: &str,
+    name: &str,
+    port: u16,
+    path: &str,
+) -> std::io::Result<(rustls::ProtocolVersion, u16, String)> {
     let mut roots = RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_slice(certificate_pem.as_bytes()).unwrap())
@@ -23,7 +37,7 @@ async fn https_get(
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
-    .with_safe_default_protocol_versions()
+    .with_protocol_versions(versions)
     .unwrap()
     .with_root_certificates(roots)
     .with_no_client_auth();
@@ -35,6 +49,11 @@ async fn https_get(
         connector.connect(server_name, tcp),
     )
     .await??;
+    let version = tls
+        .get_ref()
+        .1
+        .protocol_version()
+        .expect("a negotiated version");
     tls.write_all(
         format!("GET {path} HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n").as_bytes(),
     )
@@ -52,7 +71,7 @@ async fn https_get(
         .nth(1)
         .and_then(|code| code.parse().ok())
         .expect("a status line");
-    Ok((status, body.to_owned()))
+    Ok((version, status, body.to_owned()))
 }
 
 #[tokio::test]

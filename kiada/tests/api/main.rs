@@ -11,4 +11,7 @@ mod html_page;
 mod https;
 mod json_and_ids;
 mod proxy;
+#[path = "../../../service-kit/tests/support/mod.rs"]
+mod support;
 mod text_page;
+mod tls_versions;
