@@ -370,12 +370,7 @@ async fn run_scenario(client: &Client, suite: &Suite) -> Result<(), String> {
     );
 
     // quiz recorded both answers, one of them correct.
-    let stats: serde_json::Value = reqwest::get(format!("{}/stats", suite.quiz.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = quiz_stats(&suite.quiz).await;
     assert_eq!(stats["totals"]["answers"], 2, "{stats}");
     assert_eq!(stats["totals"]["correct"], 1, "{stats}");
     Ok(())

@@ -37,12 +37,7 @@ async fn a_wrong_answer_names_the_correct_one() {
         )
     );
     // quiz recorded both posted answers... here, the one.
-    let stats: serde_json::Value = reqwest::get(format!("{}/stats", suite.quiz.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = quiz_stats(&suite.quiz).await;
     assert_eq!(stats["totals"]["answers"], 1, "{stats}");
     assert_eq!(stats["totals"]["correct"], 0, "{stats}");
 }

@@ -156,6 +156,16 @@ pub async fn spawn_quote(tips: &str) -> Backend {
     }
 }
 
+/// quiz's `/stats`: answers and correct answers, per question and in total.
+pub async fn quiz_stats(quiz: &Backend) -> serde_json::Value {
+    reqwest::get(format!("{}/stats", quiz.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 pub async fn spawn_quiz(questions: &str) -> Backend {
     capture();
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! kiada against the real quote and quiz services, over real sockets on 127.0.0.1.
 
 mod answers;
+mod bad_input;
 mod binary;
 mod connections;
 mod controls;
@@ -10,7 +11,9 @@ mod helpers;
 mod html_page;
 mod https;
 mod json_and_ids;
+mod oversized_requests;
 mod proxy;
+mod slow_clients;
 #[path = "../../../service-kit/tests/support/mod.rs"]
 mod support;
 mod text_page;

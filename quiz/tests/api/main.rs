@@ -2,6 +2,7 @@
 //! its own temporary database and talks to it over real sockets.
 
 mod answers;
+mod bad_input;
 mod basics;
 mod health;
 mod helpers;
