@@ -13,6 +13,7 @@ mod https;
 mod json_and_ids;
 mod oversized_requests;
 mod proxy;
+mod shutdown_under_load;
 mod slow_clients;
 #[path = "../../../service-kit/tests/support/mod.rs"]
 mod support;

@@ -1,0 +1,30 @@
+//! The real `kiada` binary stops gracefully under a steady load of full pages (each one
+//! fetched from the real quote and quiz): see service-kit/tests/support/shutdown.rs for
+//! what is measured and why.
+
+use std::sync::Arc;
+
+use crate::helpers::*;
+use crate::support::{raw, shutdown};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_loses_no_accepted_request() {
+    let (quote, quiz) = spawn_backends().await;
+    let service = shutdown::Service::start(
+        env!("CARGO_BIN_EXE_kiada"),
+        &["--no-stdin"],
+        &[
+            ("TLS_LISTEN_PORT", "0"),
+            ("QUOTE_URL", quote.url.as_str()),
+            ("QUIZ_URL", quiz.url.as_str()),
+        ],
+    );
+    let report = shutdown::sigterm_under_load(
+        service,
+        shutdown::grace_period("kiada"),
+        Arc::new(|id: &str| raw::request("GET", "/", &format!("X-Request-Id: {id}\r\n"))),
+    )
+    .await;
+    eprintln!("kiada: {}\n{}", report.summary(), report.lost());
+    report.assert_graceful();
+}

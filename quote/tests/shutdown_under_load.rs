@@ -1,0 +1,22 @@
+//! The real `quote` binary stops gracefully under a steady load: see
+//! service-kit/tests/support/shutdown.rs for what is measured and why.
+
+#[path = "../../service-kit/tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+
+use support::{raw, shutdown};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_loses_no_accepted_request() {
+    let service = shutdown::Service::start(env!("CARGO_BIN_EXE_quote"), &[], &[]);
+    let report = shutdown::sigterm_under_load(
+        service,
+        shutdown::grace_period("quote"),
+        Arc::new(|id: &str| raw::request("GET", "/quote", &format!("X-Request-Id: {id}\r\n"))),
+    )
+    .await;
+    eprintln!("quote: {}\n{}", report.summary(), report.lost());
+    report.assert_graceful();
+}
