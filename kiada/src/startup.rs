@@ -89,15 +89,18 @@ impl Application {
             health
         };
 
-        let state = web::Data::new(AppState {
-            backends,
-            pod: config.pod.clone(),
-            status: status.clone(),
-            ui_color: config.ui_color,
-        });
         let health_data = web::Data::new(health.clone());
         let pod = config.pod.clone();
+        let ui_color = config.ui_color;
+        let page_status = status.clone();
+        // Called once per worker thread: each gets backends with a pool of its own.
         let factory = move || {
+            let state = web::Data::new(AppState {
+                backends: backends.for_worker(),
+                pod: pod.clone(),
+                status: page_status.clone(),
+                ui_color,
+            });
             App::new()
                 .wrap(service_kit::http::identity_headers(&pod))
                 .wrap(from_fn(service_kit::http::request_telemetry))
