@@ -48,7 +48,17 @@ impl RequestId {
                     && id.bytes().all(|b| b.is_ascii_graphic())
             })
             .map(|id| Self(id.to_owned()))
-            .unwrap_or_else(|| Self(uuid::Uuid::new_v4().to_string()))
+            .unwrap_or_else(Self::fresh)
+    }
+
+    /// A random (version 4) UUID from the thread's userspace generator: `Uuid::new_v4`
+    /// asks the kernel (getrandom) every time, a system call on every request.
+    fn fresh() -> Self {
+        Self(
+            uuid::Builder::from_random_bytes(rand::random())
+                .into_uuid()
+                .to_string(),
+        )
     }
 
     pub fn as_str(&self) -> &str {
@@ -66,7 +76,7 @@ impl FromRequest for RequestId {
             .extensions()
             .get::<RequestId>()
             .cloned()
-            .unwrap_or_else(|| Self(uuid::Uuid::new_v4().to_string()));
+            .unwrap_or_else(Self::fresh);
         std::future::ready(Ok(id))
     }
 }
