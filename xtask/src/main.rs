@@ -100,6 +100,32 @@ impl Server {
     fn rss_mib(&self) -> anyhow::Result<f64> {
         self.memory_mib("VmRSS")
     }
+
+    /// CPU time used so far (user + system), in seconds.
+    fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the command name, which is in parentheses and may hold spaces:
+        // utime and stime are the 12th and 13th of them (proc(5)), in clock ticks.
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks = |index: usize| -> anyhow::Result<f64> {
+            Ok(fields
+                .get(index)
+                .context("short /proc/<pid>/stat")?
+                .parse::<f64>()?)
+        };
+        Ok((ticks(11)? + ticks(12)?) / clock_ticks_per_second())
+    }
+}
+
+/// The kernel's clock tick rate for /proc CPU times (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks_per_second() -> f64 {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        command_output("getconf", &["CLK_TCK"])
+            .parse()
+            .unwrap_or(100.0)
+    })
 }
 
 /// quote, quiz and kiada from target/release, on free loopback ports, kiada pointed at
@@ -301,6 +327,11 @@ fn wrk(
     parse_wrk(&String::from_utf8_lossy(&output.stdout))
 }
 
+/// `hello (ceiling)` -> `hello`, for narrow table cells.
+fn short_name(name: &str) -> &str {
+    name.split_whitespace().next().unwrap_or(name)
+}
+
 fn command_output(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
@@ -408,9 +439,14 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         },
     ];
 
+    let servers = [&kiada, &quote, &quiz, &hello];
+    let cpu_now = || -> anyhow::Result<Vec<f64>> {
+        servers.iter().map(|server| server.cpu_seconds()).collect()
+    };
     let mut rows = Vec::new();
     for target in &targets {
         for &concurrency in &args.concurrency {
+            let cpu_before = cpu_now()?;
             let result = wrk(
                 &target.url,
                 concurrency,
@@ -418,19 +454,34 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 target.script.as_deref(),
             )
             .with_context(|| format!("{} at concurrency {concurrency}", target.label))?;
+            // Which processes worked for this row, and how hard: CPU time per request
+            // is what a row costs, independent of what else shares the machine.
+            let cpu_per_request = cpu_now()?
+                .iter()
+                .zip(&cpu_before)
+                .zip(&servers)
+                .map(|((after, before), server)| {
+                    (
+                        server.name,
+                        (after - before) * 1e6 / result.requests.max(1) as f64,
+                    )
+                })
+                .filter(|(_, micros)| *micros >= 1.0)
+                .map(|(name, micros)| format!("{} {micros:.0}", short_name(name)))
+                .collect::<Vec<_>>()
+                .join(", ");
             println!(
-                "{:<32} c={concurrency:<3} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+                "{:<32} c={concurrency:<3} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}  CPU µs/request: {cpu_per_request}",
                 target.label,
                 result.requests_per_second,
                 result.p50_ms,
                 result.p99_ms,
                 result.errors
             );
-            rows.push((target.label, concurrency, result));
+            rows.push((target.label, concurrency, result, cpu_per_request));
         }
     }
 
-    let servers = [&kiada, &quote, &quiz, &hello];
     let mut report = String::new();
     writeln!(report, "# Benchmarks\n")?;
     writeln!(
@@ -442,13 +493,19 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     writeln!(report, "Machine: {}\n", machine_description())?;
     writeln!(
         report,
-        "| target | connections | requests/s | p50 ms | p99 ms | errors |"
+        "CPU µs per request: user + system CPU time of each server process during the row \
+         (from /proc), divided by the requests wrk completed; the load generator's own \
+         share is not included.\n"
     )?;
-    writeln!(report, "| --- | ---: | ---: | ---: | ---: | ---: |")?;
-    for (label, concurrency, result) in &rows {
+    writeln!(
+        report,
+        "| target | connections | requests/s | p50 ms | p99 ms | errors | CPU µs per request |"
+    )?;
+    writeln!(report, "| --- | ---: | ---: | ---: | ---: | ---: | --- |")?;
+    for (label, concurrency, result, cpu_per_request) in &rows {
         writeln!(
             report,
-            "| {label} | {concurrency} | {:.0} | {:.2} | {:.2} | {} |",
+            "| {label} | {concurrency} | {:.0} | {:.2} | {:.2} | {} | {cpu_per_request} |",
             result.requests_per_second, result.p50_ms, result.p99_ms, result.errors
         )?;
     }
@@ -494,8 +551,8 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
     let at = |label: &str, concurrency: u32| {
         rows.iter()
-            .find(|(l, c, _)| *l == label && *c == concurrency)
-            .map(|(_, _, result)| result.clone())
+            .find(|(l, c, _, _)| *l == label && *c == concurrency)
+            .map(|(_, _, result, _)| result.clone())
     };
     writeln!(report, "\n## Targets\n")?;
     let mut checks: Vec<(String, bool)> = Vec::new();
@@ -518,7 +575,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
             kiada64.p99_ms <= 20.0,
         ));
     }
-    let errors: u64 = rows.iter().map(|(_, _, result)| result.errors).sum();
+    let errors: u64 = rows.iter().map(|(_, _, result, _)| result.errors).sum();
     checks.push((
         format!("{errors} errors in all rows (target 0)"),
         errors == 0,
