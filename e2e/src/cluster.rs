@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::sync::Mutex as StdMutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -17,9 +18,10 @@ use kube::api::{
 };
 use kube::core::GroupVersionKind;
 use kube::{Client, Config};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
 use tokio::sync::Mutex;
 
+use crate::endpoints;
 use crate::http;
 use crate::manifest::Manifest;
 
@@ -125,6 +127,18 @@ impl Cluster {
 
     pub fn services(&self) -> Api<Service> {
         Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    /// The EndpointSlices of one Service (label `kubernetes.io/service-name`).
+    pub async fn endpoint_slices(&self, service: &str) -> Result<Vec<EndpointSlice>> {
+        let slices: Api<EndpointSlice> = Api::namespaced(self.client.clone(), &self.namespace);
+        let params =
+            ListParams::default().labels(&format!("{}={service}", endpoints::SERVICE_NAME_LABEL));
+        Ok(slices
+            .list(&params)
+            .await
+            .with_context(|| format!("listing the EndpointSlices of Service {service}"))?
+            .items)
     }
 
     /// Creates the run's namespace, labelled so Pod Security admission enforces the
@@ -339,11 +353,43 @@ impl Cluster {
         )
     }
 
+    /// Deletes a Service (if it exists); Services go at once, nothing to wait for.
+    pub async fn delete_service(&self, name: &str) -> Result<()> {
+        match self.services().delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(error) => Err(error).with_context(|| format!("deleting Service {name}")),
+        }
+    }
+
     /// Runs `sh -c script` in a pod's first container through the API (as `kubectl
     /// exec` does) and returns its standard output; fails on a timeout, a non-zero
     /// exit status (with stderr) or an API error.
     pub async fn exec(&self, pod: &str, script: &str, timeout: Duration) -> Result<String> {
-        let result = tokio::time::timeout(timeout, self.exec_inner(pod, script)).await;
+        self.exec_bounded(pod, script, timeout, None).await
+    }
+
+    /// Like [`Cluster::exec`], and meanwhile appends each line of standard output to
+    /// `lines` as it arrives, with the time it arrived: a caller running alongside
+    /// sees how far the command has got.
+    pub async fn exec_lines(
+        &self,
+        pod: &str,
+        script: &str,
+        timeout: Duration,
+        lines: &StdMutex<Vec<(Instant, String)>>,
+    ) -> Result<String> {
+        self.exec_bounded(pod, script, timeout, Some(lines)).await
+    }
+
+    async fn exec_bounded(
+        &self,
+        pod: &str,
+        script: &str,
+        timeout: Duration,
+        lines: Option<&StdMutex<Vec<(Instant, String)>>>,
+    ) -> Result<String> {
+        let result = tokio::time::timeout(timeout, self.exec_inner(pod, script, lines)).await;
         match result {
             Ok(result) => result.with_context(|| format!("exec in pod {pod}")),
             Err(_) => bail!(
@@ -353,7 +399,12 @@ impl Cluster {
         }
     }
 
-    async fn exec_inner(&self, pod: &str, script: &str) -> Result<String> {
+    async fn exec_inner(
+        &self,
+        pod: &str,
+        script: &str,
+        lines: Option<&StdMutex<Vec<(Instant, String)>>>,
+    ) -> Result<String> {
         let mut attached = self
             .pods()
             .exec(
@@ -373,8 +424,21 @@ impl Cluster {
             .ok_or_else(|| anyhow!("no stderr stream"))?;
         let status = attached.take_status();
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let (read_out, read_err) =
-            tokio::join!(stdout.read_to_end(&mut out), stderr.read_to_end(&mut err));
+        let read_stdout = async {
+            let Some(sink) = lines else {
+                return stdout.read_to_end(&mut out).await.map(drop);
+            };
+            let mut reader = tokio::io::BufReader::new(&mut stdout).lines();
+            while let Some(line) = reader.next_line().await? {
+                out.extend_from_slice(line.as_bytes());
+                out.push(b'\n');
+                sink.lock()
+                    .map_err(|_| std::io::Error::other("the line buffer is poisoned"))?
+                    .push((Instant::now(), line));
+            }
+            Ok(())
+        };
+        let (read_out, read_err) = tokio::join!(read_stdout, stderr.read_to_end(&mut err));
         read_out?;
         read_err?;
         let status = match status {

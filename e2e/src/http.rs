@@ -36,6 +36,15 @@ impl Request {
             body: Some(("text/plain".to_owned(), Vec::new())),
         }
     }
+
+    pub fn delete(path: &str, accept: &str) -> Self {
+        Self {
+            method: http::Method::DELETE,
+            path: path.to_owned(),
+            accept: accept.to_owned(),
+            body: None,
+        }
+    }
 }
 
 /// The answer: status, content type and the body as text (lossy UTF-8).

@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod cluster;
+pub mod endpoints;
 pub mod http;
 pub mod manifest;
 pub mod parse;

@@ -473,6 +473,120 @@ pub fn request_loop(url: &str, count: u32) -> String {
     )
 }
 
+/// The first word of each answer line of [`load_loop`].
+pub const LOAD_ANSWER: &str = "E2E-LOAD";
+/// The first word of the closing line of [`load_loop`], followed by the request count.
+pub const LOAD_END: &str = "E2E-LOAD-END";
+
+/// A shell loop for the toolbox that keeps sending GET requests to `url` until `max`
+/// requests are sent or `seconds` have passed. Each round is one curl process that
+/// sends `batch` requests one after the other, each on a new connection (`Connection:
+/// close`, so the Service balances every request) and bounded by `--max-time 5`; a
+/// pause of `pause_ms` follows each round. It prints `E2E-LOAD <status> <X-Pod-Name>`
+/// per request (status 000 when no HTTP answer came) and `E2E-LOAD-END <count>` last.
+pub fn load_loop(url: &str, seconds: u32, max: u32, batch: u32, pause_ms: u32) -> String {
+    let targets = vec![format!("-o /dev/null {}", shell_quote(url)); batch.max(1) as usize];
+    format!(
+        "end=$(($(date +%s) + {seconds})); i=0; while [ $i -lt {max} ] && [ $(date +%s) -lt $end ]; do curl -s --max-time 5 -H 'Connection: close' -w '{LOAD_ANSWER} %{{http_code}} %header{{x-pod-name}}\\n' {targets} 2>/dev/null; i=$((i+{batch})); usleep {pause_us}; done; echo \"{LOAD_END} $i\"",
+        targets = targets.join(" "),
+        batch = batch.max(1),
+        pause_us = u64::from(pause_ms) * 1000
+    )
+}
+
+/// One answer of [`load_loop`]: the HTTP status (0 when none came) and the pod that
+/// answered, from its `X-Pod-Name` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadAnswer {
+    pub status: u16,
+    pub pod: Option<String>,
+}
+
+/// What one line of [`load_loop`]'s output is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadLine {
+    Answer(LoadAnswer),
+    /// The closing line, with the number of requests the loop sent.
+    End(usize),
+    Other(String),
+}
+
+pub fn load_line(line: &str) -> LoadLine {
+    let mut words = line.split_whitespace();
+    let first = words.next();
+    let second = words.next();
+    let third = words.next();
+    let rest = words.next();
+    match (first, second, third, rest) {
+        (Some(LOAD_END), Some(count), None, None) => match count.parse() {
+            Ok(count) => LoadLine::End(count),
+            Err(_) => LoadLine::Other(line.to_owned()),
+        },
+        (Some(LOAD_ANSWER), Some(status), pod, None)
+            if status.len() == 3 && status.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            LoadLine::Answer(LoadAnswer {
+                status: status.parse().unwrap_or(0),
+                pod: pod.map(str::to_owned),
+            })
+        }
+        _ => LoadLine::Other(line.to_owned()),
+    }
+}
+
+/// Counts of a run of [`LoadAnswer`]s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadTally {
+    pub requests: usize,
+    /// Answers by HTTP status (0: no answer).
+    pub statuses: BTreeMap<u16, usize>,
+    /// Answers by the pod that sent them.
+    pub pods: BTreeMap<String, usize>,
+}
+
+impl LoadTally {
+    pub fn add(&mut self, answer: &LoadAnswer) {
+        self.requests += 1;
+        *self.statuses.entry(answer.status).or_default() += 1;
+        if let Some(pod) = &answer.pod {
+            *self.pods.entry(pod.clone()).or_default() += 1;
+        }
+    }
+
+    /// Requests that did not get a 200.
+    pub fn failed(&self) -> usize {
+        self.requests - self.statuses.get(&200).copied().unwrap_or(0)
+    }
+
+    pub fn served_by(&self, pod: &str) -> usize {
+        self.pods.get(pod).copied().unwrap_or(0)
+    }
+
+    /// `12 requests, 11 × 200, 1 × 000; by pod: a×6, b×5`.
+    pub fn describe(&self) -> String {
+        let statuses: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(status, n)| format!("{n} × {status:03}"))
+            .collect();
+        let pods: Vec<String> = self.pods.iter().map(|(p, n)| format!("{p}×{n}")).collect();
+        format!(
+            "{} requests, {}; by pod: {}",
+            self.requests,
+            if statuses.is_empty() {
+                "no answers".to_owned()
+            } else {
+                statuses.join(", ")
+            },
+            if pods.is_empty() {
+                "none".to_owned()
+            } else {
+                pods.join(", ")
+            }
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -734,6 +848,82 @@ HTML version of this content is available at /html
                 "/static/style.css",
                 "/text"
             ]
+        );
+    }
+
+    #[test]
+    fn load_loop_script() {
+        let script = load_loop("http://kiada/text", 30, 2000, 3, 20);
+        assert_eq!(
+            script,
+            "end=$(($(date +%s) + 30)); i=0; while [ $i -lt 2000 ] && [ $(date +%s) -lt $end ]; do \
+             curl -s --max-time 5 -H 'Connection: close' -w 'E2E-LOAD %{http_code} %header{x-pod-name}\\n' \
+             -o /dev/null 'http://kiada/text' -o /dev/null 'http://kiada/text' -o /dev/null 'http://kiada/text' 2>/dev/null; \
+             i=$((i+3)); usleep 20000; done; echo \"E2E-LOAD-END $i\""
+        );
+        // At least one request a round.
+        assert!(load_loop("http://q/", 1, 1, 0, 0).contains("i=$((i+1))"));
+    }
+
+    #[test]
+    fn load_lines() {
+        assert_eq!(
+            load_line("E2E-LOAD 200 kiada-001"),
+            LoadLine::Answer(LoadAnswer {
+                status: 200,
+                pod: Some("kiada-001".into())
+            })
+        );
+        // No HTTP answer: curl writes 000 and no header.
+        assert_eq!(
+            load_line("E2E-LOAD 000 "),
+            LoadLine::Answer(LoadAnswer {
+                status: 0,
+                pod: None
+            })
+        );
+        assert_eq!(load_line("E2E-LOAD-END 412"), LoadLine::End(412));
+        assert_eq!(
+            load_line("E2E-LOAD-END many"),
+            LoadLine::Other("E2E-LOAD-END many".into())
+        );
+        assert_eq!(
+            load_line("E2E-LOAD 20x p"),
+            LoadLine::Other("E2E-LOAD 20x p".into())
+        );
+        assert_eq!(
+            load_line("E2E-LOAD 200 a b"),
+            LoadLine::Other("E2E-LOAD 200 a b".into())
+        );
+        assert_eq!(
+            load_line("curl: (7) refused"),
+            LoadLine::Other("curl: (7) refused".into())
+        );
+    }
+
+    #[test]
+    fn load_tallies() {
+        let mut tally = LoadTally::default();
+        assert_eq!(tally.describe(), "0 requests, no answers; by pod: none");
+        for line in [
+            "E2E-LOAD 200 kiada-001",
+            "E2E-LOAD 200 kiada-drain",
+            "E2E-LOAD 503 kiada-drain",
+            "E2E-LOAD 000",
+            "E2E-LOAD 200 kiada-001",
+        ] {
+            let LoadLine::Answer(answer) = load_line(line) else {
+                panic!("{line}")
+            };
+            tally.add(&answer);
+        }
+        assert_eq!(tally.requests, 5);
+        assert_eq!(tally.failed(), 2);
+        assert_eq!(tally.served_by("kiada-drain"), 2);
+        assert_eq!(tally.served_by("kiada-002"), 0);
+        assert_eq!(
+            tally.describe(),
+            "5 requests, 1 × 000, 3 × 200, 1 × 503; by pod: kiada-001×2, kiada-drain×2"
         );
     }
 

@@ -1,0 +1,173 @@
+//! Reading EndpointSlices (discovery.k8s.io/v1): where a given pod stands in a
+//! Service's slices, as kube-proxy sees it.
+
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+
+/// The label the EndpointSlice controller puts on every slice of a Service.
+pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// One pod's endpoint in a Service's EndpointSlices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointState {
+    /// The slice that lists the pod.
+    pub slice: String,
+    pub addresses: Vec<String>,
+    /// `conditions.ready`: whether kube-proxy sends new connections to it.
+    pub ready: Option<bool>,
+    pub serving: Option<bool>,
+    pub terminating: Option<bool>,
+}
+
+impl EndpointState {
+    /// Whether the endpoint is in the ready set. A missing condition counts as ready,
+    /// as the API documents for consumers of EndpointSlices.
+    pub fn is_ready(&self) -> bool {
+        self.ready != Some(false)
+    }
+
+    /// `10.244.0.7 ready=false serving=false terminating=false (slice quote-x7f2k)`.
+    pub fn describe(&self) -> String {
+        let flag = |value: Option<bool>| match value {
+            Some(value) => value.to_string(),
+            None => "unset".to_owned(),
+        };
+        format!(
+            "{} ready={} serving={} terminating={} (slice {})",
+            self.addresses.join(","),
+            flag(self.ready),
+            flag(self.serving),
+            flag(self.terminating),
+            self.slice
+        )
+    }
+}
+
+/// The endpoint whose target is the pod `pod`, in the first slice that lists it;
+/// `None` when no slice does.
+pub fn pod_endpoint(slices: &[EndpointSlice], pod: &str) -> Option<EndpointState> {
+    slices.iter().find_map(|slice| {
+        let endpoint = slice.endpoints.iter().find(|endpoint| {
+            endpoint.target_ref.as_ref().is_some_and(|target| {
+                target.kind.as_deref() == Some("Pod") && target.name.as_deref() == Some(pod)
+            })
+        })?;
+        let conditions = endpoint.conditions.clone().unwrap_or_default();
+        Some(EndpointState {
+            slice: slice.metadata.name.clone().unwrap_or_default(),
+            addresses: endpoint.addresses.clone(),
+            ready: conditions.ready,
+            serving: conditions.serving,
+            terminating: conditions.terminating,
+        })
+    })
+}
+
+/// `pod` with its endpoint, or that no slice lists it.
+pub fn describe_pod_endpoint(pod: &str, state: Option<&EndpointState>) -> String {
+    match state {
+        Some(state) => format!("{pod} {}", state.describe()),
+        None => format!("{pod} in no slice"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slices(json: serde_json::Value) -> Vec<EndpointSlice> {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn example() -> Vec<EndpointSlice> {
+        slices(serde_json::json!([
+            {
+                "metadata": {"name": "quote-abcde", "labels": {"kubernetes.io/service-name": "quote"}},
+                "addressType": "IPv4",
+                "endpoints": [
+                    {
+                        "addresses": ["10.244.0.5"],
+                        "conditions": {"ready": true, "serving": true, "terminating": false},
+                        "targetRef": {"kind": "Pod", "name": "quote-001"}
+                    },
+                    {
+                        "addresses": ["10.244.0.9"],
+                        "conditions": {"ready": false, "serving": false, "terminating": false},
+                        "targetRef": {"kind": "Pod", "name": "quote-probe-controls"}
+                    },
+                    {
+                        "addresses": ["10.244.0.11"],
+                        "targetRef": {"kind": "Pod", "name": "quote-002"}
+                    }
+                ]
+            },
+            {
+                "metadata": {"name": "quote-fghij"},
+                "addressType": "IPv4",
+                "endpoints": [
+                    {
+                        "addresses": ["10.244.0.12"],
+                        "conditions": {"ready": false, "serving": true, "terminating": true},
+                        "targetRef": {"kind": "Pod", "name": "quote-003"}
+                    },
+                    {
+                        "addresses": ["10.244.0.13"],
+                        "conditions": {"ready": true},
+                        "targetRef": {"kind": "Node", "name": "quote-canary"}
+                    }
+                ]
+            }
+        ]))
+    }
+
+    #[test]
+    fn finds_a_pod_and_its_conditions() {
+        let slices = example();
+        let unready = pod_endpoint(&slices, "quote-probe-controls").unwrap();
+        assert_eq!(
+            unready,
+            EndpointState {
+                slice: "quote-abcde".into(),
+                addresses: vec!["10.244.0.9".into()],
+                ready: Some(false),
+                serving: Some(false),
+                terminating: Some(false),
+            }
+        );
+        assert!(!unready.is_ready());
+        assert_eq!(
+            unready.describe(),
+            "10.244.0.9 ready=false serving=false terminating=false (slice quote-abcde)"
+        );
+        let ready = pod_endpoint(&slices, "quote-001").unwrap();
+        assert!(ready.is_ready());
+        // In the second slice, terminating.
+        let terminating = pod_endpoint(&slices, "quote-003").unwrap();
+        assert_eq!(terminating.slice, "quote-fghij");
+        assert_eq!(terminating.terminating, Some(true));
+        assert!(!terminating.is_ready());
+    }
+
+    #[test]
+    fn missing_conditions_count_as_ready() {
+        let state = pod_endpoint(&example(), "quote-002").unwrap();
+        assert_eq!(state.ready, None);
+        assert!(state.is_ready());
+        assert_eq!(
+            describe_pod_endpoint("quote-002", Some(&state)),
+            "quote-002 10.244.0.11 ready=unset serving=unset terminating=unset (slice quote-abcde)"
+        );
+    }
+
+    #[test]
+    fn only_pod_targets_count() {
+        let slices = example();
+        // A target of another kind with the same name is not the pod.
+        assert_eq!(pod_endpoint(&slices, "quote-canary"), None);
+        assert_eq!(pod_endpoint(&slices, "quote-004"), None);
+        assert_eq!(pod_endpoint(&[], "quote-001"), None);
+        assert_eq!(
+            describe_pod_endpoint("quote-004", None),
+            "quote-004 in no slice"
+        );
+    }
+}
