@@ -18,6 +18,8 @@ use crate::parse::{self, EnvPort, ResolvConf, TextPage};
 use crate::summary::{CheckResult, Summary};
 use crate::tls;
 
+mod lifecycle;
+
 /// Every check group, in the order they run, with what it proves. `--only` takes these
 /// names (or a full check name such as `kiada.https`).
 pub const CHECKS: &[(&str, &str)] = &[
@@ -62,8 +64,16 @@ pub const CHECKS: &[(&str, &str)] = &[
         "kiada answers on its NodePort at the node's InternalIP",
     ),
     (
+        "readiness",
+        "a quote pod whose readiness is forced off turns not ready in the quote Service's EndpointSlice and gets no traffic, a publishNotReadyAddresses Service still sends it traffic, and back on it is ready and gets traffic again",
+    ),
+    (
         "quote-pod-deleted",
         "after a quote pod is deleted the Service keeps answering from the others",
+    ),
+    (
+        "kiada-pod-deleted",
+        "a kiada pod deleted (default grace period) while a load runs through the kiada Service: every request answered 200",
     ),
     (
         "quiz-pvc",
@@ -123,6 +133,10 @@ pub struct Objects {
     pub quiz_selector: Manifest,
     pub quote_sticky: Manifest,
     pub no_service_links: Manifest,
+    /// The quote pod with probe controls and the publishNotReadyAddresses Service
+    /// that selects only it (`variants/svc-quote-publish-not-ready.yaml`).
+    pub probe_pod: Manifest,
+    pub publish_not_ready: Manifest,
 }
 
 impl Objects {
@@ -141,7 +155,13 @@ impl Objects {
             manifest::into_namespace(&mut object, namespace)?;
             Ok(object)
         };
+        let (mut probe_pod, mut publish_not_ready) =
+            lifecycle::load_publish_not_ready(&dir.join(lifecycle::PUBLISH_NOT_READY_FILE))?;
+        manifest::into_namespace(&mut probe_pod, namespace)?;
+        manifest::into_namespace(&mut publish_not_ready, namespace)?;
         Ok(Self {
+            probe_pod,
+            publish_not_ready,
             quiz_exposed: one("steps/quiz-svc-1-exposed.yaml")?,
             quiz_selector: one("steps/quiz-svc-2-selector.yaml")?,
             quote_sticky: one("variants/svc-quote-session-affinity.yaml")?,
@@ -363,8 +383,13 @@ impl Run<'_> {
                     let result = self.nodeport().await;
                     self.check(group, result);
                 }
+                "readiness" => self.readiness().await,
                 "quote-pod-deleted" => {
                     let result = self.quote_pod_deleted().await;
+                    self.check(group, result);
+                }
+                "kiada-pod-deleted" => {
+                    let result = self.kiada_pod_deleted().await;
                     self.check(group, result);
                 }
                 "quiz-pvc" => {
@@ -1516,6 +1541,8 @@ pub fn describe_objects(dir: &std::path::Path, namespace: &str) -> Result<String
         &objects.quiz_selector,
         &objects.quote_sticky,
         &objects.no_service_links,
+        &objects.probe_pod,
+        &objects.publish_not_ready,
     ]) {
         out.push_str(&format!(
             "{} {}/{} ({})\n",
@@ -1616,6 +1643,11 @@ mod tests {
         let text = describe_objects(&dir, "kiada-e2e-test").unwrap();
         assert!(text.contains("v1 Service/quote-sticky"), "{text}");
         assert!(text.contains("v1 Pod/client-no-service-links"), "{text}");
+        assert!(text.contains("v1 Pod/quote-probe-controls"), "{text}");
+        assert!(
+            text.contains("v1 Service/quote-publish-not-ready"),
+            "{text}"
+        );
         let objects = Objects::load(&dir, "kiada-e2e-test").unwrap();
         assert_eq!(
             objects.quiz_exposed.object.metadata.namespace.as_deref(),
