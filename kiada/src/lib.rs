@@ -9,7 +9,7 @@ pub mod page;
 mod routes;
 pub mod startup;
 pub mod status;
-pub mod text;
+pub use service_kit::text;
 
 pub use config::{Args, Config, UrlSource};
 pub use reqwest::Url;

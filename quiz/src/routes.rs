@@ -56,7 +56,8 @@ fn resource(path: &str, allow: &'static str) -> Resource {
 
 /// For paths that match no route.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!("no such path: {}", req.path())))
+    let path = service_kit::text::clean_line(req.path(), 200);
+    Err(ApiError::NotFound(format!("no such path: {path}")))
 }
 
 async fn index(state: web::Data<AppState>) -> HttpResponse {

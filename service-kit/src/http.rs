@@ -123,6 +123,18 @@ pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
 
 /// Paths that faults and `FAIL_AFTER_SECONDS` never touch: they must keep telling the
 /// truth about the service (liveness and startup) or steer it.
+/// Paths longer than this are cut in the access log: a client must not be able to
+/// write 64 KiB log lines (the longest URI actix accepts).
+const MAX_LOGGED_PATH_CHARS: usize = 512;
+
+fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if path.len() <= MAX_LOGGED_PATH_CHARS {
+        path.into()
+    } else {
+        crate::text::clean_line(path, MAX_LOGGED_PATH_CHARS).into()
+    }
+}
+
 fn is_control_path(path: &str) -> bool {
     path == "/metrics"
         || path == "/healthz/live"
@@ -330,7 +342,7 @@ pub async fn request_telemetry(
     tracing::info!(
         target: "access",
         method = %method,
-        path = %path,
+        path = %logged_path(&path),
         status = status.as_u16(),
         latency_ms = elapsed.as_secs_f64() * 1000.0,
         client_ip = %client.map(|ip| ip.to_string()).unwrap_or_default(),
@@ -361,4 +373,19 @@ pub fn identity_headers(pod: &PodInfo) -> DefaultHeaders {
         }
     }
     headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_log_paths_are_cut_at_512_characters() {
+        let short = format!("/{}", "a".repeat(MAX_LOGGED_PATH_CHARS - 1));
+        assert!(matches!(logged_path(&short), std::borrow::Cow::Borrowed(p) if p == short));
+        let long = format!("/{}", "b".repeat(65_000));
+        let logged = logged_path(&long);
+        assert_eq!(logged.chars().count(), MAX_LOGGED_PATH_CHARS);
+        assert_eq!(logged, format!("/{}…", "b".repeat(510)));
+    }
 }

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod pod;
 pub mod server;
 pub mod telemetry;
+pub mod text;
 pub mod tls;
 
 pub use config::{CommonArgs, ConfigError, ControlSettings, LogFormat, ServerSettings};

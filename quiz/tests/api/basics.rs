@@ -68,6 +68,15 @@ async fn unknown_paths_are_404_json() {
 }
 
 #[tokio::test]
+async fn a_long_unknown_path_is_echoed_cut_short() {
+    let app = spawn_app().await;
+    let path = format!("/{}", "a".repeat(5000));
+    // 200 characters: the slash and 198 letters, then the ellipsis.
+    let shown = format!("/{}…", "a".repeat(198));
+    assert_error(app.get(&path).await, 404, &format!("no such path: {shown}")).await;
+}
+
+#[tokio::test]
 async fn wrong_methods_are_405_with_allow() {
     let app = spawn_app().await;
     let cases = [

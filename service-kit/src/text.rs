@@ -1,6 +1,6 @@
-//! Making text from backends and clients safe to print on a terminal: control
-//! characters (escape sequences, carriage returns, newlines where one line is expected)
-//! become a visible replacement character, and length is capped.
+//! Making text from backends and clients safe to print on a terminal or echo in a log
+//! or an error: control characters (escape sequences, carriage returns, newlines where
+//! one line is expected) become a visible replacement character, and length is capped.
 
 const REPLACEMENT: char = '\u{FFFD}';
 
