@@ -319,12 +319,12 @@ struct Status {
 /// app. Probe and fault controls exist only when enabled in the settings.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     for probe in Probe::ALL {
-        cfg.service(web::resource(format!("/healthz/{}", probe.as_str())).get(
-            move |health: web::Data<Health>| async move { probe_answer(&health, probe).await },
-        ));
+        let answer =
+            move |health: web::Data<Health>| async move { probe_answer(&health, probe).await };
+        cfg.service(readable(&format!("/healthz/{}", probe.as_str()), answer));
     }
-    cfg.service(web::resource("/metrics").get(metrics))
-        .service(web::resource("/admin/status").get(status))
+    cfg.service(readable("/metrics", metrics))
+        .service(readable("/admin/status", status))
         .service(
             web::resource("/admin/probes/{probe}/fail")
                 .post(force_probe_failure)
@@ -336,6 +336,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(set_faults)
                 .delete(clear_faults),
         );
+}
+
+/// A resource answering GET and HEAD (same status and headers, no body): some load
+/// balancers' health checks send HEAD.
+fn readable<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args> + Clone,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
 }
 
 async fn probe_answer(health: &Health, probe: Probe) -> HttpResponse {

@@ -288,3 +288,40 @@ async fn admin_status_shows_phase_and_the_last_probe_results() {
     assert_eq!(history[19]["passed"], true);
     assert_eq!(history[0]["probe"], "live");
 }
+
+#[tokio::test]
+async fn probes_metrics_and_status_answer_head_with_the_get_status_and_no_body() {
+    let server = start(enabled());
+    let head = |path: &'static str| {
+        let request = server.client.head(format!("{}{path}", server.base)).send();
+        async move {
+            let response = request.await.expect("HEAD request");
+            let status = response.status().as_u16();
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .map(|value| value.to_str().unwrap().to_owned());
+            (status, content_type, response.bytes().await.unwrap().len())
+        }
+    };
+    for path in ["/healthz/live", "/healthz/ready", "/healthz/startup"] {
+        let (status, _, body_len) = head(path).await;
+        assert_eq!((status, body_len), (200, 0), "HEAD {path}");
+    }
+    let (status, content_type, body_len) = head("/metrics").await;
+    assert_eq!((status, body_len), (200, 0));
+    assert!(
+        content_type.is_some_and(|value| value.starts_with("application/openmetrics-text")),
+        "HEAD /metrics keeps GET's content type"
+    );
+    assert_eq!(head("/admin/status").await.0, 200);
+
+    // A failing probe fails HEAD the same way.
+    let (status, _) = server
+        .call(reqwest::Method::POST, "/admin/probes/ready/fail", None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, body_len) = head("/healthz/ready").await;
+    assert_eq!((status, body_len), (503, 0));
+    assert_eq!(head("/healthz/live").await.0, 200);
+}
