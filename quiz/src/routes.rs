@@ -35,13 +35,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// A resource for GET, and HEAD (`curl -I`; actix leaves the body out).
 fn readable<F, Args>(path: &str, handler: F) -> Resource
 where
-    F: Handler<Args> + Clone,
+    F: Handler<Args>,
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
-    resource(path, "GET, HEAD")
-        .route(web::get().to(handler.clone()))
-        .route(web::head().to(handler))
+    resource(path, "GET, HEAD").route(service_kit::http::get_or_head().to(handler))
 }
 
 /// A resource that answers other methods with a JSON 405 and an `Allow` header.

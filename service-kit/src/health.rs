@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ControlSettings;
 use crate::faults::{FaultRequest, Faults};
+use crate::http::get_or_head;
 use crate::metrics::Metrics;
 
 /// Where a service is in its life.
@@ -321,10 +322,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     for probe in Probe::ALL {
         let answer =
             move |health: web::Data<Health>| async move { probe_answer(&health, probe).await };
-        cfg.service(readable(&format!("/healthz/{}", probe.as_str()), answer));
+        cfg.service(
+            web::resource(format!("/healthz/{}", probe.as_str())).route(get_or_head().to(answer)),
+        );
     }
-    cfg.service(readable("/metrics", metrics))
-        .service(readable("/admin/status", status))
+    cfg.service(web::resource("/metrics").route(get_or_head().to(metrics)))
+        .service(web::resource("/admin/status").route(get_or_head().to(status)))
         .service(
             web::resource("/admin/probes/{probe}/fail")
                 .post(force_probe_failure)
@@ -336,19 +339,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .post(set_faults)
                 .delete(clear_faults),
         );
-}
-
-/// A resource answering GET and HEAD (same status and headers, no body): some load
-/// balancers' health checks send HEAD.
-fn readable<F, Args>(path: &str, handler: F) -> actix_web::Resource
-where
-    F: actix_web::Handler<Args> + Clone,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    web::resource(path)
-        .route(web::get().to(handler.clone()))
-        .route(web::head().to(handler))
 }
 
 async fn probe_answer(health: &Health, probe: Probe) -> HttpResponse {

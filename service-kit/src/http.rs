@@ -123,6 +123,12 @@ pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
 
 /// Paths that faults and `FAIL_AFTER_SECONDS` never touch: they must keep telling the
 /// truth about the service (liveness and startup) or steer it.
+/// A route for GET and HEAD (same status and headers, no body: `curl -I`, and load
+/// balancers' health checks). actix's 405 for other methods then says `Allow: GET, HEAD`.
+pub fn get_or_head() -> actix_web::Route {
+    web::route().guard(actix_web::guard::Any(actix_web::guard::Get()).or(actix_web::guard::Head()))
+}
+
 /// Paths longer than this are cut in the access log: a client must not be able to
 /// write 64 KiB log lines (the longest URI actix accepts).
 const MAX_LOGGED_PATH_CHARS: usize = 512;

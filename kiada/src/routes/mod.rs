@@ -6,9 +6,10 @@ mod pages;
 mod proxy;
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, guard, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use service_kit::PodInfo;
+use service_kit::http::get_or_head;
 
 use crate::backends::Backends;
 use crate::status::StatusMessage;
@@ -60,11 +61,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(|| method_not_allowed("GET, POST"))),
     )
     .configure(assets::configure);
-}
-
-/// GET, and HEAD (same headers, no body: `curl -I`).
-pub(crate) fn get_or_head() -> actix_web::Route {
-    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 /// The answer for any path kiada does not serve.
