@@ -106,13 +106,7 @@ fn an_unknown_ui_color_is_a_configuration_error() {
 
 #[tokio::test]
 async fn readiness_can_require_the_backends() {
-    let quiz = spawn_quiz(&questions_json(
-        QUESTION_ID,
-        QUESTION_TEXT,
-        &ANSWERS,
-        CORRECT_INDEX,
-    ))
-    .await;
+    let quiz = spawn_test_quiz().await;
     let quote_down = refused_url("/quote");
 
     // By default kiada is ready whatever its backends do: its page shows their errors.

@@ -288,17 +288,20 @@ pub async fn spawn_suite() -> Suite {
     .await
 }
 
-/// quote with [`TIP`] and quiz with the one test question.
-pub async fn spawn_backends() -> (Backend, Backend) {
-    let quote = spawn_quote(TIP).await;
-    let quiz = spawn_quiz(&questions_json(
+/// quiz with the one test question.
+pub async fn spawn_test_quiz() -> Backend {
+    spawn_quiz(&questions_json(
         QUESTION_ID,
         QUESTION_TEXT,
         &ANSWERS,
         CORRECT_INDEX,
     ))
-    .await;
-    (quote, quiz)
+    .await
+}
+
+/// quote with [`TIP`] and quiz with the one test question.
+pub async fn spawn_backends() -> (Backend, Backend) {
+    (spawn_quote(TIP).await, spawn_test_quiz().await)
 }
 
 /// The three real services with the default test data, kiada given `extra`
