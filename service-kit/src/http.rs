@@ -141,6 +141,20 @@ fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Paths that machines call on a schedule (probes, metrics scrapes) or that operate the
+/// service (admin): their access-log lines are at debug level, every other request's at
+/// info.
+fn is_housekeeping_path(path: &str) -> bool {
+    path.starts_with("/healthz/") || path == "/metrics" || path.starts_with("/admin/")
+}
+
+/// A latency in milliseconds, rounded to the microsecond: `0.032`, not
+/// `0.031869999999999996`. Dividing whole microseconds by 1000 yields the double
+/// nearest to a three-decimal number, which prints as that number.
+fn latency_ms(elapsed: std::time::Duration) -> f64 {
+    elapsed.as_micros() as f64 / 1000.0
+}
+
 fn is_control_path(path: &str) -> bool {
     path == "/metrics"
         || path == "/healthz/live"
@@ -345,16 +359,28 @@ pub async fn request_telemetry(
             elapsed,
         );
     }
-    tracing::info!(
-        target: "access",
-        method = %method,
-        path = %logged_path(&path),
-        status = status.as_u16(),
-        latency_ms = elapsed.as_secs_f64() * 1000.0,
-        client_ip = %client.map(|ip| ip.to_string()).unwrap_or_default(),
-        request_id = request_id.as_str(),
-        "request"
-    );
+    // Probes, scrapes and admin calls arrive every few seconds: at info they would bury
+    // the requests that `kubectl logs` is read for (which pod served which call).
+    macro_rules! access_log {
+        ($level:expr) => {
+            tracing::event!(
+                target: "access",
+                $level,
+                method = %method,
+                path = %logged_path(&path),
+                status = status.as_u16(),
+                latency_ms = latency_ms(elapsed),
+                client_ip = %client.map(|ip| ip.to_string()).unwrap_or_default(),
+                request_id = request_id.as_str(),
+                "request"
+            )
+        };
+    }
+    if is_housekeeping_path(&path) {
+        access_log!(tracing::Level::DEBUG);
+    } else {
+        access_log!(tracing::Level::INFO);
+    }
     let mut response = result?;
     if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
         response
@@ -384,6 +410,51 @@ pub fn identity_headers(pod: &PodInfo) -> DefaultHeaders {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latencies_print_with_at_most_three_decimals() {
+        use std::time::Duration;
+        assert_eq!(
+            latency_ms(Duration::from_nanos(31_870)).to_string(),
+            "0.031"
+        );
+        assert_eq!(
+            latency_ms(Duration::from_micros(31_870)).to_string(),
+            "31.87"
+        );
+        assert_eq!(
+            latency_ms(Duration::from_micros(1_234_567)).to_string(),
+            "1234.567"
+        );
+        for micros in [1_u64, 7, 99, 123, 100_001, 2_999_999] {
+            let text = latency_ms(Duration::from_micros(micros)).to_string();
+            let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
+            assert!(decimals <= 3, "{micros} µs printed as {text}");
+        }
+    }
+
+    #[test]
+    fn probes_metrics_and_admin_are_housekeeping() {
+        for path in [
+            "/healthz/ready",
+            "/healthz/live",
+            "/healthz/startup",
+            "/metrics",
+            "/admin/status",
+        ] {
+            assert!(is_housekeeping_path(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/quote",
+            "/text",
+            "/questions/random",
+            "/metricsx",
+            "/healthz",
+        ] {
+            assert!(!is_housekeeping_path(path), "{path}");
+        }
+    }
 
     #[test]
     fn access_log_paths_are_cut_at_512_characters() {

@@ -134,3 +134,47 @@ async fn a_generated_request_id_is_passed_on_too() {
     paths.sort();
     assert_eq!(paths, ["/proxy/quote", "/quote"]);
 }
+
+#[tokio::test]
+async fn probes_and_metrics_are_not_logged_at_info_but_pages_are() {
+    let suite = spawn_suite().await;
+    let quiet = "probe-and-metrics-hits-stay-at-debug";
+    for path in ["/healthz/ready", "/healthz/live", "/metrics"] {
+        let response = suite
+            .kiada
+            .client
+            .get(format!("{}{path}", suite.kiada.address))
+            .header("x-request-id", quiet)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+    }
+    // A real request after them: once its line is there, theirs would be too.
+    let loud = "a-page-is-logged-at-info";
+    let response = suite
+        .kiada
+        .client
+        .get(format!("{}/text", suite.kiada.address))
+        .header("x-request-id", loud)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let mut page_lines = Vec::new();
+    for _ in 0..50 {
+        page_lines = logs_with_request_id(loud)
+            .into_iter()
+            .filter(|line| line["target"] == "access" && line["path"] == "/text")
+            .collect();
+        if !page_lines.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(page_lines.len(), 1);
+    assert_eq!(page_lines[0]["level"], "INFO");
+    let latency = page_lines[0]["latency_ms"].as_f64().unwrap();
+    assert_eq!(latency, (latency * 1000.0).round() / 1000.0, "{latency}");
+    assert_eq!(logs_with_request_id(quiet), Vec::<serde_json::Value>::new());
+}
