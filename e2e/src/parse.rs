@@ -601,6 +601,7 @@ Which object gives a set of pods one stable address?
 0) A ConfigMap
 1) A Service
 2) A Secret
+
 Submit your answer to /question/7/answers/<index of answer> using the POST method.
 
 ==== REQUEST INFO

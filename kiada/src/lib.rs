@@ -9,6 +9,7 @@ pub mod page;
 mod routes;
 pub mod startup;
 pub mod status;
+mod view;
 pub use service_kit::text;
 
 pub use config::{Args, Config, UrlSource};

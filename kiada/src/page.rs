@@ -1,7 +1,5 @@
 //! What one page shows, gathered once per request and rendered as text, HTML or JSON.
 
-use std::fmt::Write as _;
-
 use actix_web::HttpRequest;
 use serde::Serialize;
 use service_kit::{PodInfo, RequestId};
@@ -165,61 +163,15 @@ impl Page {
         )
     }
 
-    /// The plain-text page.
+    /// The plain-text page (`templates/page.txt`).
     pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        let r = &self.request;
-        // Writing to a String cannot fail.
-        let _ = writeln!(
-            out,
-            "KUBERNETES IN ACTION DEMO APPLICATION v{}\n",
-            self.version
-        );
-        let _ = writeln!(out, "==== TIP OF THE MINUTE");
-        match &self.tip {
-            Part::Ok { value, .. } => {
-                let _ = writeln!(out, "{}", value.text);
-            }
-            Part::Failed { error } => {
-                let _ = writeln!(out, "ERROR: {error}");
-            }
-        }
-        let _ = writeln!(out, "\n==== POP QUIZ");
-        match &self.question {
-            Part::Ok { value, .. } => {
-                let _ = writeln!(out, "{}", value.text);
-                for (index, answer) in value.answers.iter().enumerate() {
-                    let _ = writeln!(out, "{index}) {answer}");
-                }
-                let _ = writeln!(
-                    out,
-                    "Submit your answer to /question/{}/answers/<index of answer> using the POST method.",
-                    value.id
-                );
-            }
-            Part::Failed { error } => {
-                let _ = writeln!(out, "ERROR: {error}");
-            }
-        }
-        let _ = writeln!(out, "\n==== REQUEST INFO");
-        let _ = writeln!(
-            out,
-            "Request processed by Kiada {} running in pod \"{}\" on node \"{}\".",
-            self.version, r.pod_name, r.node_name
-        );
-        let _ = writeln!(
-            out,
-            "Pod hostname: {}; Pod IP: {}; Node IP: {}; Client IP: {}",
-            r.hostname, r.pod_ip, r.node_ip, r.client_ip
-        );
-        if let Some(forwarded) = &r.forwarded_for {
-            let _ = writeln!(out, "X-Forwarded-For (as sent by the client): {forwarded}");
-        }
-        let _ = writeln!(out, "{}", self.served_by_line());
-        if let Some(message) = &self.status_message {
-            let _ = writeln!(out, "{message}");
-        }
-        let _ = writeln!(out, "\nHTML version of this content is available at /html");
-        out
+        use askama::Template as _;
+        crate::view::TextPage(crate::view::PageView::of(self))
+            .render()
+            // Rendering writes into a String and every value is a plain string: it
+            // cannot fail, but a page must never be lost to a panic.
+            .unwrap_or_else(|error| {
+                format!("ERROR: the text page could not be rendered: {error}\n")
+            })
     }
 }

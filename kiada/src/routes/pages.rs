@@ -5,8 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{AppState, text};
-use crate::backends::{Forwarded, Question};
-use crate::page::{Page, Part, RequestInfo};
+use crate::backends::Forwarded;
+use crate::page::{Page, RequestInfo};
+use crate::view::{HtmlPage, PageView};
 
 /// What a client asked for with its `Accept` header.
 #[derive(Debug, PartialEq, Eq)]
@@ -92,21 +93,6 @@ fn json_page(page: Page) -> HttpResponse {
         .json(page)
 }
 
-/// The HTML page. askama escapes every value; the script only ever sets `textContent`.
-#[derive(Template)]
-#[template(path = "index.html")]
-struct HtmlPage<'a> {
-    version: &'a str,
-    color: &'a str,
-    tip: Option<&'a str>,
-    tip_error: Option<&'a str>,
-    question: Option<&'a Question>,
-    question_error: Option<&'a str>,
-    request: &'a RequestInfo,
-    served_by: String,
-    status_message: Option<&'a str>,
-}
-
 /// Only our own files: no inline script or style, no other origin.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; \
@@ -119,25 +105,7 @@ pub async fn html(
     forwarded: Forwarded,
 ) -> HttpResponse {
     let page = gather(&req, &state, &forwarded).await;
-    let (tip, tip_error) = match &page.tip {
-        Part::Ok { value, .. } => (Some(value.text.as_str()), None),
-        Part::Failed { error } => (None, Some(error.as_str())),
-    };
-    let (question, question_error) = match &page.question {
-        Part::Ok { value, .. } => (Some(value), None),
-        Part::Failed { error } => (None, Some(error.as_str())),
-    };
-    let template = HtmlPage {
-        version: page.version,
-        color: page.color,
-        tip,
-        tip_error,
-        question,
-        question_error,
-        request: &page.request,
-        served_by: page.served_by_line(),
-        status_message: page.status_message.as_deref(),
-    };
+    let template = HtmlPage(PageView::of(&page));
     match template.render() {
         Ok(body) => HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")

@@ -27,6 +27,7 @@ fn expected_page(client_ip: &str, extra_info: &[String]) -> String {
          0) {a0}\n\
          1) {a1}\n\
          2) {a2}\n\
+         \n\
          Submit your answer to /question/{QUESTION_ID}/answers/<index of answer> using the POST method.\n\
          \n\
          ==== REQUEST INFO\n\
