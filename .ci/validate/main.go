@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -215,11 +216,10 @@ func checkPodSecurity(eval policy.Evaluator, lv psaapi.LevelVersion, o *object) 
 	return problems
 }
 
-var suiteLabels = []string{
-	"app", "rel",
-	"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
-	"app.kubernetes.io/component", "app.kubernetes.io/part-of",
-}
+// The labels every pod carries. The chapter's pods carry exactly these two, so
+// `kubectl expose pod quiz` derives the selector app=quiz,rel=stable that the
+// chapter prints; only the variants (which no chapter command exposes) may add more.
+var suiteLabels = []string{"app", "rel"}
 
 // checkSuite enforces the Kiada suite's own conventions for pods.
 func checkSuite(o *object) []string {
@@ -233,6 +233,13 @@ func checkSuite(o *object) []string {
 	for _, l := range suiteLabels {
 		if o.podMeta.Labels[l] == "" {
 			problems = append(problems, fmt.Sprintf("pod label %s is missing", l))
+		}
+	}
+	if !strings.Contains(o.source, "variants/") {
+		for l := range o.podMeta.Labels {
+			if !slices.Contains(suiteLabels, l) {
+				problems = append(problems, fmt.Sprintf("pod label %s: the chapter's pods carry only app and rel (kubectl expose copies every label into the selector)", l))
+			}
 		}
 	}
 	spec := o.podSpec

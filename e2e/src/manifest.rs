@@ -259,19 +259,14 @@ pub fn strip_node_ports(manifest: &mut Manifest) -> bool {
     changed
 }
 
-/// A copy of a pod manifest under another name (labels `app.kubernetes.io/instance`
-/// follow), e.g. a client pod created after the Services.
+/// A copy of a pod manifest under another name, with the same labels, e.g. a client
+/// pod created after the Services.
 pub fn renamed_pod(manifest: &Manifest, new_name: &str) -> Result<Manifest> {
     if manifest.kind() != "Pod" {
         bail!("{} is not a Pod", manifest.id());
     }
     let mut copy = manifest.clone();
     copy.object.metadata.name = Some(new_name.to_owned());
-    if let Some(labels) = copy.object.metadata.labels.as_mut()
-        && labels.contains_key("app.kubernetes.io/instance")
-    {
-        labels.insert("app.kubernetes.io/instance".into(), new_name.to_owned());
-    }
     Ok(copy)
 }
 
@@ -486,7 +481,14 @@ mod tests {
         let copy = renamed_pod(client, "client-env").unwrap();
         assert_eq!(copy.name(), "client-env");
         let labels = copy.object.metadata.labels.unwrap();
-        assert_eq!(labels["app.kubernetes.io/instance"], "client-env");
+        let labels: Vec<_> = labels.iter().collect();
+        assert_eq!(
+            labels,
+            [
+                (&"app".to_owned(), &"client".to_owned()),
+                (&"rel".to_owned(), &"stable".to_owned())
+            ]
+        );
         assert!(renamed_pod(find(&manifests, "Service", "quiz").unwrap(), "x").is_err());
     }
 

@@ -785,7 +785,7 @@ mod tests {
         let (pod, service) = load_publish_not_ready(&dir.join(PUBLISH_NOT_READY_FILE)).unwrap();
         assert_eq!(pod.name(), "quote-probe-controls");
         assert_eq!(service.name(), "quote-publish-not-ready");
-        assert_eq!(http_port(&pod), Ok(8080));
+        assert_eq!(http_port(&pod), Ok(80));
         // The quote Service takes the pod in; the variant's Service takes only it.
         let base = manifest::load_kustomization(&dir).unwrap();
         let quote = manifest::find(&base, "Service", "quote")
