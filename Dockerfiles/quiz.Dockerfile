@@ -2,6 +2,7 @@
 # The quiz image. Build from the repository root:
 #
 #   docker build -f Dockerfiles/quiz.Dockerfile -t kiada-suite/quiz:0.1.0 .
+#   docker buildx build --platform linux/amd64,linux/arm64 -f Dockerfiles/quiz.Dockerfile .
 #
 # Without Docker, images/build produces the same image from a release binary;
 # images/check-parity keeps the final stage below and that script in step.
@@ -11,24 +12,36 @@
 # @sha256:... once resolved, e.g. with `docker buildx imagetools inspect <image>`.
 # The build stage runs Debian 12 (bookworm), so the binary is linked against the
 # same glibc that images/mkrootfs copies into the image.
+#
+# Platforms: nothing here names an architecture. images/mkrootfs puts the dynamic
+# loader and the libraries at the paths ldd reports for the binary, and the last
+# stage copies the assembled root whole, so the same file builds a native image on
+# every platform the base image has (amd64 and arm64 among them). The build stage
+# deliberately runs on the target platform (no --platform=$BUILDPLATFORM): buildx
+# runs it once per platform, natively or under QEMU emulation. That is slower than
+# cross-compiling, but simple and correct: a cross build would need a cross linker
+# and the target's glibc from Debian multiarch, and ldd cannot read a foreign
+# binary, so mkrootfs would copy the build host's libraries, not the target's.
 
 FROM docker.io/library/rust:1.95.0-slim-bookworm AS build
 # --workspace --bin: "quote" also names a crates.io dependency, and the workspace's
-# default member is the all-in-one suite binary.
+# default member is the all-in-one suite binary. Each platform gets its own target
+# directory in the cache; the caches are locked, so parallel platform builds take
+# turns instead of racing on them.
+ARG TARGETARCH
 WORKDIR /src
 COPY . .
-RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked --workspace --bin quiz \
- && images/mkrootfs service quiz target/release/quiz /rootfs
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    --mount=type=cache,target=/cache/target,sharing=locked \
+    CARGO_TARGET_DIR="/cache/target/${TARGETARCH:-native}" \
+      cargo build --release --locked --workspace --bin quiz \
+ && images/mkrootfs service quiz "/cache/target/${TARGETARCH:-native}/release/quiz" /rootfs
 
 # The runtime image: no shell, no package manager, only the binary, the C
-# libraries it is linked against and the files name resolution needs.
+# libraries it is linked against and the files name resolution needs: the whole
+# of what images/mkrootfs assembled, in one COPY.
 FROM scratch
-COPY --from=build /rootfs/etc/ /etc/
-COPY --from=build /rootfs/lib64/ /lib64/
-COPY --from=build /rootfs/lib/x86_64-linux-gnu/ /lib/x86_64-linux-gnu/
-COPY --from=build /rootfs/usr/local/bin/quiz /usr/local/bin/quiz
+COPY --from=build /rootfs/ /
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LABEL org.opencontainers.image.title="quiz" \
       org.opencontainers.image.description="Kiada suite quiz service" \
