@@ -18,6 +18,7 @@ use crate::parse::{self, EnvPort, ResolvConf, TextPage};
 use crate::summary::{CheckResult, Summary};
 use crate::tls;
 
+mod chapter;
 mod lifecycle;
 
 /// Every check group, in the order they run, with what it proves. `--only` takes these
@@ -54,6 +55,10 @@ pub const CHECKS: &[(&str, &str)] = &[
     (
         "env",
         "a pod created after the Services has the QUIZ_* service variables; one with enableServiceLinks: false has none",
+    ),
+    (
+        "chapter",
+        "the quote pods answer on port 80 as user 65532, ping quiz from quote-001 and the client resolves the cluster IP and loses every packet, every pod carries exactly app and rel",
     ),
     (
         "kiada",
@@ -345,6 +350,7 @@ impl Run<'_> {
                 return;
             }
             match *group {
+                "chapter" => self.chapter().await,
                 "quiz-steps" => self.quiz_steps().await,
                 "services" => {
                     for name in ["quote", "quiz", "kiada"] {

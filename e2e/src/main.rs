@@ -22,7 +22,7 @@ const USAGE: u8 = 64;
     name = "kiada-e2e",
     version,
     about = "Deploys manifests/ into a fresh namespace of the cluster your kubeconfig points to and checks every observable of the Services chapter",
-    after_help = "Checks (for --only): deploy, quiz-steps, services, quiz-ip, quote-balance, session-affinity, dns, env, kiada, nodeport, readiness, quote-pod-deleted, kiada-pod-deleted, quiz-pvc (or a single check such as kiada.https or readiness.off).\n\nThe cluster comes from KUBECONFIG / ~/.kube/config (current context). The images kiada-suite/{kiada,quote,quiz,toolbox}:0.1.0 must be on the node (kind load, or .ci/cluster/load-images).\nOutput: progress on stderr; on stdout one line per check (PASS name / FAIL name: reason) and the line `N passed, M failed`. Exit status 0 only if every check passed; 2 when no cluster is reachable."
+    after_help = "Checks (for --only): deploy, quiz-steps, services, quiz-ip, quote-balance, session-affinity, dns, env, chapter, kiada, nodeport, readiness, quote-pod-deleted, kiada-pod-deleted, quiz-pvc (or a single check such as kiada.https or readiness.off).\n\nThe cluster comes from KUBECONFIG / ~/.kube/config (current context). The images kiada-suite/{kiada,quote,quiz,toolbox}:0.1.0 must be on the node (kind load, or .ci/cluster/load-images).\nOutput: progress on stderr; on stdout one line per check (PASS name / FAIL name: reason) and the line `N passed, M failed`. Exit status 0 only if every check passed; 2 when no cluster is reachable."
 )]
 struct Args {
     /// The kustomize base to deploy (its kustomization.yaml, steps/ and variants/).
