@@ -828,6 +828,14 @@ mod tests {
             .position(|e| e["name"] == "PROBE_CONTROLS_ENABLED")
             .unwrap();
         assert_eq!(env.remove(index)["value"], "true");
+        let labels = actual
+            .pointer_mut("/metadata/labels")
+            .and_then(|l| l.as_object_mut())
+            .unwrap();
+        assert_eq!(
+            labels.remove("app.kubernetes.io/instance"),
+            Some("quote-probe-controls".into())
+        );
         assert_eq!(actual, serde_json::to_value(&expected.object).unwrap());
     }
 
