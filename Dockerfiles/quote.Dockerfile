@@ -34,7 +34,7 @@
 FROM docker.io/library/rust:1.95.0-slim-bookworm AS build
 # The shell tools that images/mkrootfs --shell-tools copies into the image.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends busybox-static curl iputils-ping \
+ && apt-get install -y --no-install-recommends busybox curl iputils-ping \
  && rm -rf /var/lib/apt/lists/*
 # --workspace --bin: "quote" also names a crates.io dependency, and the workspace's
 # default member is the all-in-one suite binary. Each platform gets its own target

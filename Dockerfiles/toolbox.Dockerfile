@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The toolbox image: a small client for the in-cluster exercises: sh, env, wget,
-# nslookup, nc ... from busybox-static, curl, and ping from iputils. kiada and quiz
+# nslookup, nc ... from Debian's busybox, curl, and ping from iputils. kiada and quiz
 # ship no shell; the quote image carries the same tools (images/mkrootfs puts them
 # in both). Run this image as the `client` pod, or beside any pod with
 # `kubectl debug`. Build from the repository root:
@@ -19,7 +19,7 @@
 
 FROM docker.io/library/debian:12.12-slim AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends busybox-static curl iputils-ping \
+ && apt-get install -y --no-install-recommends busybox curl iputils-ping \
  && rm -rf /var/lib/apt/lists/*
 COPY images/ /src/images/
 RUN /src/images/mkrootfs toolbox /rootfs
