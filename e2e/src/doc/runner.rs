@@ -24,6 +24,8 @@ pub struct Options {
     pub file: String,
     /// The working directory of every command.
     pub root: PathBuf,
+    /// `CURL_HOME` of every command (see [`crate::shell::bash`]).
+    pub curl_home: Option<PathBuf>,
     /// The longest one command may take, and a background command to get ready.
     pub timeout: Duration,
     /// Run only the commands up to this line.
@@ -58,7 +60,8 @@ impl Step {
 /// count line. Returns whether every command passed.
 pub fn run(script: &Script, options: &Options, out: impl Write) -> Result<bool, RunError> {
     let mut report = Report::new(out, &options.file);
-    let mut shell = Shell::start(&options.root).map_err(RunError::Shell)?;
+    let mut shell =
+        Shell::start(&options.root, options.curl_home.as_deref()).map_err(RunError::Shell)?;
     // Kept until the end of the run; dropping them stops them, on every path out.
     let mut background: Vec<GroupChild> = Vec::new();
     let through = options.only_through.unwrap_or(usize::MAX);
@@ -153,6 +156,7 @@ fn shell_lost(error: &ShellError) -> Step {
 fn beside_shell(command: &Command, options: &Options, running: &mut Vec<GroupChild>) -> Step {
     let started = background::start(
         &options.root,
+        options.curl_home.as_deref(),
         &command.shell_line,
         &command.expected,
         options.timeout,
