@@ -15,6 +15,7 @@ use crate::cluster::Cluster;
 use crate::http::{self, Request};
 use crate::manifest::{self, Manifest};
 use crate::parse::{self, EnvPort, ResolvConf, TextPage};
+use crate::shell;
 use crate::summary::{CheckResult, Summary};
 use crate::tls;
 
@@ -434,7 +435,7 @@ impl Run<'_> {
     async fn requests(&self, pod: &str, url: &str, count: u32) -> Result<String, String> {
         let timeout = Duration::from_secs(u64::from(count) * 6 + 20);
         self.cluster
-            .exec(pod, &parse::request_loop(url, count), timeout)
+            .exec(pod, &shell::request_loop(url, count), timeout)
             .await
             .map_err(|e| format!("{e:#}"))
     }
@@ -469,13 +470,13 @@ impl Run<'_> {
         &self,
         url: &str,
         want: &BTreeSet<String>,
-    ) -> Result<parse::Tally, String> {
+    ) -> Result<shell::Tally, String> {
         let deadline = Instant::now() + self.short();
-        let mut combined = parse::Tally::default();
+        let mut combined = shell::Tally::default();
         let mut last_bad = "none".to_owned();
         loop {
             let out = self.requests(CLIENT, url, 10).await?;
-            let tally = parse::tally_quiz_lines(&out);
+            let tally = shell::tally_quiz_lines(&out);
             let seen: BTreeSet<String> = tally.pods.keys().cloned().collect();
             if tally.no_answer == 0 && tally.unexpected.is_empty() && seen.is_subset(want) {
                 for (pod, n) in tally.pods {
@@ -488,7 +489,7 @@ impl Run<'_> {
             } else {
                 // Stale routing (or no answer yet): start counting afresh.
                 last_bad = tally.describe();
-                combined = parse::Tally::default();
+                combined = shell::Tally::default();
             }
             if Instant::now() >= deadline {
                 return Err(format!(
@@ -690,10 +691,10 @@ impl Run<'_> {
                 QUOTE_PODS.len()
             ));
         }
-        let mut combined = parse::Tally::default();
+        let mut combined = shell::Tally::default();
         for _round in 0..3 {
             let out = self.requests(CLIENT, "http://quote/", 20).await?;
-            let tally = parse::tally_quote_lines(&out);
+            let tally = shell::tally_quote_lines(&out);
             for (pod, n) in tally.pods {
                 *combined.pods.entry(pod).or_default() += n;
             }
@@ -736,7 +737,7 @@ impl Run<'_> {
         let deadline = Instant::now() + self.short();
         loop {
             let out = self.requests(CLIENT, &url, 1).await?;
-            if parse::tally_quote_lines(&out).answered() == 1 {
+            if shell::tally_quote_lines(&out).answered() == 1 {
                 break;
             }
             if Instant::now() >= deadline {
@@ -748,7 +749,7 @@ impl Run<'_> {
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
         let out = self.requests(CLIENT, &url, 20).await?;
-        let tally = parse::tally_quote_lines(&out);
+        let tally = shell::tally_quote_lines(&out);
         if tally.pods.len() != 1 || tally.no_answer > 0 || !tally.unexpected.is_empty() {
             return Err(format!(
                 "expected 20 answers from one pod, got {}",
@@ -815,12 +816,12 @@ impl Run<'_> {
                         .cluster
                         .exec(
                             CLIENT,
-                            &format!("timeout 5 wget -O- {} 2>&1 >/dev/null || true", parse::shell_quote(&url)),
+                            &format!("timeout 5 wget -O- {} 2>&1 >/dev/null || true", shell::shell_quote(&url)),
                             self.short(),
                         )
                         .await
                         .map_err(|e| format!("{e:#}"))?;
-                    let resolved = parse::wget_connect_ip(&out);
+                    let resolved = shell::wget_connect_ip(&out);
                     if resolved.as_deref() == Some(ip.as_str()) {
                         break ip.clone();
                     }
@@ -840,12 +841,12 @@ impl Run<'_> {
                         .cluster
                         .exec(
                             CLIENT,
-                            &format!("timeout 10 nslookup {} 2>&1 || true", parse::shell_quote(&name)),
+                            &format!("timeout 10 nslookup {} 2>&1 || true", shell::shell_quote(&name)),
                             self.short(),
                         )
                         .await
                         .map_err(|e| format!("{e:#}"))?;
-                    let addresses = parse::nslookup_addresses(&out);
+                    let addresses = shell::nslookup_addresses(&out);
                     if !addresses.contains(&ip) {
                         return Err(format!(
                             "nslookup {name} gave {addresses:?}, not the Service's {ip}: {}",
@@ -1228,7 +1229,7 @@ impl Run<'_> {
         let mut last;
         loop {
             let out = self.requests(CLIENT, "http://quote/", 20).await?;
-            let tally = parse::tally_quote_lines(&out);
+            let tally = shell::tally_quote_lines(&out);
             let seen: BTreeSet<String> = tally.pods.keys().cloned().collect();
             last = tally.describe();
             let good = tally.no_answer == 0
@@ -1265,7 +1266,7 @@ impl Run<'_> {
         let body = format!("{{\"questionId\": {id}, \"answerIndex\": 0}}");
         let script = format!(
             "timeout 5 wget -qO- --header 'Content-Type: application/json' --post-data {} http://quiz/questions/{id}/answers",
-            parse::shell_quote(&body)
+            shell::shell_quote(&body)
         );
         self.cluster
             .exec(CLIENT, &script, self.short())

@@ -10,5 +10,6 @@ pub mod endpoints;
 pub mod http;
 pub mod manifest;
 pub mod parse;
+pub mod shell;
 pub mod summary;
 pub mod tls;

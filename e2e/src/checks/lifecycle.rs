@@ -15,7 +15,7 @@ use crate::cluster::is_ready;
 use crate::endpoints::{self, EndpointState};
 use crate::http::Request;
 use crate::manifest::{self, Manifest};
-use crate::parse::{self, LoadLine, LoadTally, Tally};
+use crate::shell::{self, LoadLine, LoadTally, Tally};
 
 /// The variant with the quote pod that has probe controls and the Service that
 /// publishes it whether ready or not.
@@ -190,7 +190,7 @@ impl Run<'_> {
         let deadline = Instant::now() + self.short();
         let mut combined = Tally::default();
         for _ in 0..MAX_ROUNDS {
-            let tally = parse::tally_quote_lines(&self.requests(CLIENT, url, ROUND).await?);
+            let tally = shell::tally_quote_lines(&self.requests(CLIENT, url, ROUND).await?);
             for (name, n) in tally.pods {
                 *combined.pods.entry(name).or_default() += n;
             }
@@ -219,7 +219,7 @@ impl Run<'_> {
         let mut streak: Vec<Tally> = Vec::new();
         let mut last_bad = String::from("none");
         for _ in 0..MAX_ROUNDS {
-            let tally = parse::tally_quote_lines(&self.requests(CLIENT, url, ROUND).await?);
+            let tally = shell::tally_quote_lines(&self.requests(CLIENT, url, ROUND).await?);
             let clean = tally.answered() == ROUND as usize
                 && tally.no_answer == 0
                 && tally.unexpected.is_empty()
@@ -468,7 +468,7 @@ impl Run<'_> {
         loop {
             attempts += 1;
             let out = self.requests(CLIENT, &url, 1).await?;
-            if parse::tally_quote_lines(&out).answered() == 1 {
+            if shell::tally_quote_lines(&out).answered() == 1 {
                 break;
             }
             if Instant::now() >= deadline || attempts >= 30 {
@@ -480,7 +480,7 @@ impl Run<'_> {
             }
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
-        let tally = parse::tally_quote_lines(&self.requests(CLIENT, &url, 10).await?);
+        let tally = shell::tally_quote_lines(&self.requests(CLIENT, &url, 10).await?);
         if tally.answered() != 10 || tally.pods.get(pod) != Some(&10) {
             return Err(format!(
                 "expected 10 answers from {pod}, got {}",
@@ -556,7 +556,7 @@ impl Run<'_> {
         .await?;
 
         let url = "http://kiada/text";
-        let script = parse::load_loop(
+        let script = shell::load_loop(
             url,
             LOAD_SECONDS,
             LOAD_MAX_REQUESTS,
@@ -588,7 +588,7 @@ impl Run<'_> {
         let mut reported = None;
         let mut other = Vec::new();
         for (at, line) in &lines {
-            match parse::load_line(line) {
+            match shell::load_line(line) {
                 LoadLine::Answer(answer) => {
                     all.add(&answer);
                     if *at < deletion.delete_at {
@@ -686,7 +686,7 @@ impl Run<'_> {
             let mut tally = LoadTally::default();
             if let Ok(lines) = lines.lock() {
                 for (_, line) in lines.iter() {
-                    if let LoadLine::Answer(answer) = parse::load_line(line) {
+                    if let LoadLine::Answer(answer) = shell::load_line(line) {
                         tally.add(&answer);
                     }
                 }

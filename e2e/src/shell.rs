@@ -1,0 +1,246 @@
+//! The shell loops the checks run inside the pods (busybox `wget` request loops, the
+//! `curl` load loop, `wget`/`nslookup` probes of a name) and the readers of what those
+//! loops print. What the services themselves print is read in [`crate::parse`].
+
+use std::collections::BTreeMap;
+
+use crate::parse::{quiz_identity, quote_identity};
+
+/// The marker the in-pod request loops print for a request that got no answer.
+pub const NO_ANSWER: &str = "E2E-NO-ANSWER";
+
+/// Shell-quotes a value for `sh -c` (single quotes).
+pub fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// A shell loop that sends `count` GET requests to `url` with busybox wget (each
+/// bounded by `timeout 5`), one answer line per request, or [`NO_ANSWER`].
+pub fn request_loop(url: &str, count: u32) -> String {
+    format!(
+        "i=0; while [ $i -lt {count} ]; do out=$(timeout 5 wget -qO- {url} 2>/dev/null) && [ -n \"$out\" ] && echo \"$out\" || echo {NO_ANSWER}; i=$((i+1)); done",
+        url = shell_quote(url)
+    )
+}
+
+/// What a loop of requests from inside a pod saw: the quote pods that answered, how
+/// often each, and how many requests got no answer (or an unexpected one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub pods: BTreeMap<String, usize>,
+    pub no_answer: usize,
+    pub unexpected: Vec<String>,
+}
+
+impl Tally {
+    pub fn answered(&self) -> usize {
+        self.pods.values().sum()
+    }
+
+    pub fn describe(&self) -> String {
+        let pods: Vec<String> = self.pods.iter().map(|(p, n)| format!("{p}×{n}")).collect();
+        let mut out = format!("{} answers from [{}]", self.answered(), pods.join(", "));
+        if self.no_answer > 0 {
+            out.push_str(&format!(", {} without answer", self.no_answer));
+        }
+        if !self.unexpected.is_empty() {
+            out.push_str(&format!(
+                ", {} unexpected lines (first: {:?})",
+                self.unexpected.len(),
+                self.unexpected[0]
+            ));
+        }
+        out
+    }
+}
+
+/// Counts quote identity lines in the output of a request loop.
+pub fn tally_quote_lines(output: &str) -> Tally {
+    tally_lines(output, |line| quote_identity(line).map(|(pod, _node)| pod))
+}
+
+/// Counts quiz identity lines in the output of a request loop.
+pub fn tally_quiz_lines(output: &str) -> Tally {
+    tally_lines(output, quiz_identity)
+}
+
+fn tally_lines(output: &str, pod_of: impl Fn(&str) -> Option<String>) -> Tally {
+    let mut tally = Tally::default();
+    for line in output.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line == NO_ANSWER {
+            tally.no_answer += 1;
+        } else if let Some(pod) = pod_of(line) {
+            *tally.pods.entry(pod).or_default() += 1;
+        } else {
+            tally.unexpected.push(line.to_owned());
+        }
+    }
+    tally
+}
+
+/// The addresses busybox `nslookup` printed for the name asked about (not the
+/// server's own address). Handles both the old (`Address 1: IP name`) and the new
+/// (`Name:` then `Address: IP`) formats.
+pub fn nslookup_addresses(output: &str) -> Vec<String> {
+    let mut addresses = Vec::new();
+    let mut in_answer = false;
+    for line in output.lines().map(str::trim) {
+        if line.starts_with("Name:") {
+            in_answer = true;
+            continue;
+        }
+        if line.is_empty() || line.starts_with("Server:") || line.starts_with("***") {
+            if line.starts_with("Server:") {
+                in_answer = false;
+            }
+            continue;
+        }
+        if in_answer && line.starts_with("Address") {
+            if let Some((_, rest)) = line.split_once(':')
+                && let Some(address) = rest.split_whitespace().next()
+                && address.parse::<std::net::IpAddr>().is_ok()
+                && !addresses.iter().any(|a| a == address)
+            {
+                addresses.push(address.to_owned());
+            }
+        } else if !line.starts_with("Address") {
+            in_answer = false;
+        }
+    }
+    addresses
+}
+
+/// The address busybox `wget` connected to, from its `Connecting to HOST (IP:PORT)`
+/// line on stderr: how the pod's own resolver (search list and ndots included)
+/// resolved the name.
+pub fn wget_connect_ip(output: &str) -> Option<String> {
+    let line = output
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("Connecting to "))?;
+    let inner = &line[line.rfind('(')? + 1..line.rfind(')')?];
+    let host = match inner.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => inner,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.parse::<std::net::IpAddr>().ok()?;
+    Some(host.to_owned())
+}
+
+/// The first word of each answer line of [`load_loop`].
+pub const LOAD_ANSWER: &str = "E2E-LOAD";
+/// The first word of the closing line of [`load_loop`], followed by the request count.
+pub const LOAD_END: &str = "E2E-LOAD-END";
+
+/// A shell loop for the toolbox that keeps sending GET requests to `url` until `max`
+/// requests are sent or `seconds` have passed. Each round is one curl process that
+/// sends `batch` requests one after the other, each on a new connection (`Connection:
+/// close`, so the Service balances every request) and bounded by `--max-time 5`; a
+/// pause of `pause_ms` follows each round. It prints `E2E-LOAD <status> <X-Pod-Name>`
+/// per request (status 000 when no HTTP answer came) and `E2E-LOAD-END <count>` last.
+pub fn load_loop(url: &str, seconds: u32, max: u32, batch: u32, pause_ms: u32) -> String {
+    let targets = vec![format!("-o /dev/null {}", shell_quote(url)); batch.max(1) as usize];
+    format!(
+        "end=$(($(date +%s) + {seconds})); i=0; while [ $i -lt {max} ] && [ $(date +%s) -lt $end ]; do curl -s --max-time 5 -H 'Connection: close' -w '{LOAD_ANSWER} %{{http_code}} %header{{x-pod-name}}\\n' {targets} 2>/dev/null; i=$((i+{batch})); usleep {pause_us}; done; echo \"{LOAD_END} $i\"",
+        targets = targets.join(" "),
+        batch = batch.max(1),
+        pause_us = u64::from(pause_ms) * 1000
+    )
+}
+
+/// One answer of [`load_loop`]: the HTTP status (0 when none came) and the pod that
+/// answered, from its `X-Pod-Name` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadAnswer {
+    pub status: u16,
+    pub pod: Option<String>,
+}
+
+/// What one line of [`load_loop`]'s output is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadLine {
+    Answer(LoadAnswer),
+    /// The closing line, with the number of requests the loop sent.
+    End(usize),
+    Other(String),
+}
+
+pub fn load_line(line: &str) -> LoadLine {
+    let mut words = line.split_whitespace();
+    let first = words.next();
+    let second = words.next();
+    let third = words.next();
+    let rest = words.next();
+    match (first, second, third, rest) {
+        (Some(LOAD_END), Some(count), None, None) => match count.parse() {
+            Ok(count) => LoadLine::End(count),
+            Err(_) => LoadLine::Other(line.to_owned()),
+        },
+        (Some(LOAD_ANSWER), Some(status), pod, None)
+            if status.len() == 3 && status.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            LoadLine::Answer(LoadAnswer {
+                status: status.parse().unwrap_or(0),
+                pod: pod.map(str::to_owned),
+            })
+        }
+        _ => LoadLine::Other(line.to_owned()),
+    }
+}
+
+/// Counts of a run of [`LoadAnswer`]s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadTally {
+    pub requests: usize,
+    /// Answers by HTTP status (0: no answer).
+    pub statuses: BTreeMap<u16, usize>,
+    /// Answers by the pod that sent them.
+    pub pods: BTreeMap<String, usize>,
+}
+
+impl LoadTally {
+    pub fn add(&mut self, answer: &LoadAnswer) {
+        self.requests += 1;
+        *self.statuses.entry(answer.status).or_default() += 1;
+        if let Some(pod) = &answer.pod {
+            *self.pods.entry(pod.clone()).or_default() += 1;
+        }
+    }
+
+    /// Requests that did not get a 200.
+    pub fn failed(&self) -> usize {
+        self.requests - self.statuses.get(&200).copied().unwrap_or(0)
+    }
+
+    pub fn served_by(&self, pod: &str) -> usize {
+        self.pods.get(pod).copied().unwrap_or(0)
+    }
+
+    /// `12 requests, 11 × 200, 1 × 000; by pod: a×6, b×5`.
+    pub fn describe(&self) -> String {
+        let statuses: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(status, n)| format!("{n} × {status:03}"))
+            .collect();
+        let pods: Vec<String> = self.pods.iter().map(|(p, n)| format!("{p}×{n}")).collect();
+        format!(
+            "{} requests, {}; by pod: {}",
+            self.requests,
+            if statuses.is_empty() {
+                "no answers".to_owned()
+            } else {
+                statuses.join(", ")
+            },
+            if pods.is_empty() {
+                "none".to_owned()
+            } else {
+                pods.join(", ")
+            }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

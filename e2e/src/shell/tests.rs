@@ -1,0 +1,148 @@
+use super::*;
+
+#[test]
+fn tallies_request_loops() {
+    let output = format!(
+        "This is the quote service running in pod quote-001 on node n\nThis is the quote service running in pod quote-002 on node n\n{NO_ANSWER}\nThis is the quote service running in pod quote-001 on node n\n<html>oops\n\n"
+    );
+    let quiz = tally_quiz_lines(&format!(
+        "This is the quiz service running in pod quiz\nThis is the quiz service running in pod quiz-canary\n{NO_ANSWER}\n"
+    ));
+    assert_eq!(quiz.pods["quiz"], 1);
+    assert_eq!(quiz.pods["quiz-canary"], 1);
+    assert_eq!(quiz.no_answer, 1);
+    let tally = tally_quote_lines(&output);
+    assert_eq!(tally.pods.len(), 2);
+    assert_eq!(tally.pods["quote-001"], 2);
+    assert_eq!(tally.answered(), 3);
+    assert_eq!(tally.no_answer, 1);
+    assert_eq!(tally.unexpected, ["<html>oops"]);
+    let text = tally.describe();
+    assert!(
+        text.contains("quote-001×2") && text.contains("1 without answer"),
+        "{text}"
+    );
+}
+
+#[test]
+fn nslookup_new_format() {
+    let output = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nName:\tquiz.e2e.svc.cluster.local\nAddress: 10.96.23.4\n\n*** Can't find quiz.e2e.svc.cluster.local: No answer\n\n";
+    assert_eq!(nslookup_addresses(output), ["10.96.23.4"]);
+}
+
+#[test]
+fn nslookup_with_search_domains() {
+    // busybox 1.35 for a dotless name: every search domain, A and AAAA.
+    let output = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nNon-authoritative answer:\nName:\tquiz.ns1.svc.cluster.local\nAddress: 10.96.7.7\n\n** server can't find quiz.svc.cluster.local: NXDOMAIN\n\n** server can't find quiz.cluster.local: NXDOMAIN\n\n** server can't find quiz.ns1.svc.cluster.local: NXDOMAIN\n";
+    assert_eq!(nslookup_addresses(output), ["10.96.7.7"]);
+}
+
+#[test]
+fn nslookup_old_format_and_failures() {
+    let old = "Server:    10.96.0.10\nAddress 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local\n\nName:      quiz\nAddress 1: 10.96.23.4 quiz.e2e.svc.cluster.local\n";
+    assert_eq!(nslookup_addresses(old), ["10.96.23.4"]);
+    let failed = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n** server can't find quiz.nowhere: NXDOMAIN\n";
+    assert!(nslookup_addresses(failed).is_empty());
+    let v6 = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\nName:\tq\nAddress: fd00:10:96::a\nName:\tq\nAddress: 10.96.0.7\n";
+    assert_eq!(nslookup_addresses(v6), ["fd00:10:96::a", "10.96.0.7"]);
+}
+
+#[test]
+fn wget_connect_lines() {
+    let out = "Connecting to quiz.ns1:8099 (10.96.7.7:8099)\nwriting to stdout\n-    100% |****|    99  0:00:00 ETA\nwritten to stdout\n";
+    assert_eq!(wget_connect_ip(out).as_deref(), Some("10.96.7.7"));
+    assert_eq!(
+        wget_connect_ip("Connecting to quiz (10.96.0.12:80)\n").as_deref(),
+        Some("10.96.0.12")
+    );
+    assert_eq!(
+        wget_connect_ip("Connecting to q ([fd00::a]:80)\n").as_deref(),
+        Some("fd00::a")
+    );
+    assert_eq!(wget_connect_ip("wget: bad address 'quiz.nowhere'\n"), None);
+}
+
+#[test]
+fn load_loop_script() {
+    let script = load_loop("http://kiada/text", 30, 2000, 3, 20);
+    assert_eq!(
+        script,
+        "end=$(($(date +%s) + 30)); i=0; while [ $i -lt 2000 ] && [ $(date +%s) -lt $end ]; do \
+         curl -s --max-time 5 -H 'Connection: close' -w 'E2E-LOAD %{http_code} %header{x-pod-name}\\n' \
+         -o /dev/null 'http://kiada/text' -o /dev/null 'http://kiada/text' -o /dev/null 'http://kiada/text' 2>/dev/null; \
+         i=$((i+3)); usleep 20000; done; echo \"E2E-LOAD-END $i\""
+    );
+    // At least one request a round.
+    assert!(load_loop("http://q/", 1, 1, 0, 0).contains("i=$((i+1))"));
+}
+
+#[test]
+fn load_lines() {
+    assert_eq!(
+        load_line("E2E-LOAD 200 kiada-001"),
+        LoadLine::Answer(LoadAnswer {
+            status: 200,
+            pod: Some("kiada-001".into())
+        })
+    );
+    // No HTTP answer: curl writes 000 and no header.
+    assert_eq!(
+        load_line("E2E-LOAD 000 "),
+        LoadLine::Answer(LoadAnswer {
+            status: 0,
+            pod: None
+        })
+    );
+    assert_eq!(load_line("E2E-LOAD-END 412"), LoadLine::End(412));
+    assert_eq!(
+        load_line("E2E-LOAD-END many"),
+        LoadLine::Other("E2E-LOAD-END many".into())
+    );
+    assert_eq!(
+        load_line("E2E-LOAD 20x p"),
+        LoadLine::Other("E2E-LOAD 20x p".into())
+    );
+    assert_eq!(
+        load_line("E2E-LOAD 200 a b"),
+        LoadLine::Other("E2E-LOAD 200 a b".into())
+    );
+    assert_eq!(
+        load_line("curl: (7) refused"),
+        LoadLine::Other("curl: (7) refused".into())
+    );
+}
+
+#[test]
+fn load_tallies() {
+    let mut tally = LoadTally::default();
+    assert_eq!(tally.describe(), "0 requests, no answers; by pod: none");
+    for line in [
+        "E2E-LOAD 200 kiada-001",
+        "E2E-LOAD 200 kiada-drain",
+        "E2E-LOAD 503 kiada-drain",
+        "E2E-LOAD 000",
+        "E2E-LOAD 200 kiada-001",
+    ] {
+        let LoadLine::Answer(answer) = load_line(line) else {
+            panic!("{line}")
+        };
+        tally.add(&answer);
+    }
+    assert_eq!(tally.requests, 5);
+    assert_eq!(tally.failed(), 2);
+    assert_eq!(tally.served_by("kiada-drain"), 2);
+    assert_eq!(tally.served_by("kiada-002"), 0);
+    assert_eq!(
+        tally.describe(),
+        "5 requests, 1 × 000, 3 × 200, 1 × 503; by pod: kiada-001×2, kiada-drain×2"
+    );
+}
+
+#[test]
+fn shell_snippets() {
+    assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+    let script = request_loop("http://quote/", 3);
+    assert!(script.contains("-lt 3"));
+    assert!(script.contains("timeout 5 wget -qO- 'http://quote/'"));
+    assert!(script.contains(NO_ANSWER));
+}
