@@ -10,6 +10,8 @@ pub mod endpoints;
 pub mod http;
 pub mod manifest;
 pub mod parse;
+pub mod poll;
+pub mod service;
 pub mod shell;
 pub mod summary;
 pub mod tls;

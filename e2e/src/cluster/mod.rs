@@ -1,0 +1,243 @@
+//! Talking to the cluster: the connection and the run's namespace, server-side apply,
+//! and (in the submodules) pods and their waits, exec, port-forward and diagnostics.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::Client;
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
+};
+use kube::core::GroupVersionKind;
+use tokio::sync::Mutex;
+
+use crate::endpoints;
+use crate::manifest::Manifest;
+use crate::poll::{FailedInARow, Poller};
+
+mod connect;
+mod diagnostics;
+mod exec;
+mod pods;
+mod portforward;
+
+pub use connect::{ApiError, api_error, connect};
+pub use pods::{fatal_problem, is_ready, pod_state};
+
+/// The field manager of every apply the suite makes.
+pub const FIELD_MANAGER: &str = "kiada-e2e";
+
+/// Consecutive failed API calls after which a wait gives up: the API server is gone
+/// (and its address may no longer exist on this machine, so stop knocking).
+const MAX_FAILED_POLLS: u32 = 3;
+
+/// A connection to the cluster and the run's namespace.
+pub struct Cluster {
+    pub client: Client,
+    pub namespace: String,
+    /// Where the kubeconfig points (for messages).
+    pub server: String,
+    resources: Mutex<HashMap<String, ApiResource>>,
+}
+
+impl Cluster {
+    pub fn new(client: Client, namespace: String, server: String) -> Self {
+        Self {
+            client,
+            namespace,
+            server,
+            resources: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn pods(&self) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    pub fn services(&self) -> Api<Service> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    /// The EndpointSlices of one Service (label `kubernetes.io/service-name`).
+    pub async fn endpoint_slices(&self, service: &str) -> Result<Vec<EndpointSlice>> {
+        let slices: Api<EndpointSlice> = Api::namespaced(self.client.clone(), &self.namespace);
+        let params =
+            ListParams::default().labels(&format!("{}={service}", endpoints::SERVICE_NAME_LABEL));
+        Ok(slices
+            .list(&params)
+            .await
+            .map_err(api_error)
+            .with_context(|| format!("listing the EndpointSlices of Service {service}"))?
+            .items)
+    }
+
+    /// Creates the run's namespace, labelled so Pod Security admission enforces the
+    /// restricted profile on everything the suite creates in it.
+    pub async fn create_namespace(&self) -> Result<()> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        let namespace: Namespace = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": self.namespace,
+                "labels": {
+                    "app.kubernetes.io/part-of": "kiada-suite",
+                    "app.kubernetes.io/managed-by": "kiada-e2e",
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                    "pod-security.kubernetes.io/warn-version": "latest",
+                }
+            }
+        }))?;
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await
+            .map_err(api_error)
+            .with_context(|| format!("creating namespace {}", self.namespace))?;
+        Ok(())
+    }
+
+    /// Deletes the run's namespace (and so everything in it) and waits, bounded, until
+    /// it is gone; gives up early when the API server stops answering.
+    pub async fn delete_namespace(&self, timeout: Duration) -> Result<()> {
+        let namespaces: Api<Namespace> = Api::all(self.client.clone());
+        match namespaces
+            .delete(&self.namespace, &DeleteParams::foreground())
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+            Err(error) => return Err(api_error(error).context("deleting the namespace")),
+        }
+        let mut failures = FailedInARow::new(MAX_FAILED_POLLS);
+        let what = format!(
+            "namespace {} gone (it goes away by itself later)",
+            self.namespace
+        );
+        let mut poller = Poller::new(what, Duration::from_secs(2), timeout);
+        loop {
+            let seen = match failures
+                .tolerate(namespaces.get_opt(&self.namespace).await)
+                .map_err(|error| api_error(error).context("the API server stopped answering"))?
+            {
+                Some(None) => return Ok(()),
+                Some(Some(_)) => "still terminating",
+                None => "the API server did not answer",
+            };
+            poller.again(seen).await?;
+        }
+    }
+
+    /// Creates the kiada-tls Secret from a certificate and key.
+    pub async fn create_tls_secret(&self, cert_pem: &str, key_pem: &str) -> Result<()> {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
+        let secret: Secret = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/tls",
+            "metadata": {
+                "name": "kiada-tls",
+                "labels": {
+                    "app": "kiada",
+                    "app.kubernetes.io/name": "kiada",
+                    "app.kubernetes.io/part-of": "kiada-suite",
+                }
+            },
+            "stringData": { "tls.crt": cert_pem, "tls.key": key_pem }
+        }))?;
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .map_err(api_error)
+            .context("creating the kiada-tls Secret")?;
+        Ok(())
+    }
+
+    async fn api_for(&self, manifest: &Manifest) -> Result<Api<DynamicObject>> {
+        let types = manifest
+            .object
+            .types
+            .as_ref()
+            .ok_or_else(|| anyhow!("{} has no apiVersion/kind", manifest.id()))?;
+        let key = format!("{}/{}", types.api_version, types.kind);
+        let mut cache = self.resources.lock().await;
+        let resource = match cache.get(&key) {
+            Some(resource) => resource.clone(),
+            None => {
+                let gvk = GroupVersionKind::try_from(types)
+                    .with_context(|| format!("apiVersion {}", types.api_version))?;
+                let (resource, _caps) = kube::discovery::pinned_kind(&self.client, &gvk)
+                    .await
+                    .map_err(api_error)
+                    .with_context(|| format!("the API server does not serve {key}"))?;
+                cache.insert(key, resource.clone());
+                resource
+            }
+        };
+        Ok(Api::namespaced_with(
+            self.client.clone(),
+            &self.namespace,
+            &resource,
+        ))
+    }
+
+    /// Server-side apply of one object (already moved into the namespace).
+    pub async fn apply(&self, manifest: &Manifest) -> Result<()> {
+        if manifest.object.metadata.namespace.as_deref() != Some(self.namespace.as_str()) {
+            bail!(
+                "{} is not in the run's namespace (internal error)",
+                manifest.id()
+            );
+        }
+        let api = self.api_for(manifest).await?;
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api.patch(manifest.name(), &params, &Patch::Apply(&manifest.object))
+            .await
+            .map_err(api_error)
+            .with_context(|| {
+                format!(
+                    "applying {} from {}",
+                    manifest.id(),
+                    manifest.file.display()
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Deletes a Service (if it exists); Services go at once, nothing to wait for.
+    pub async fn delete_service(&self, name: &str) -> Result<()> {
+        match self.services().delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(error) => Err(api_error(error).context(format!("deleting Service {name}"))),
+        }
+    }
+
+    /// The nodes' InternalIP addresses, by node name.
+    pub async fn node_internal_ips(&self) -> Result<BTreeMap<String, String>> {
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        let mut ips = BTreeMap::new();
+        for node in nodes
+            .list(&ListParams::default())
+            .await
+            .map_err(api_error)
+            .context("listing nodes")?
+        {
+            let name = node.metadata.name.clone().unwrap_or_default();
+            if let Some(address) = node
+                .status
+                .and_then(|s| s.addresses)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|a| a.type_ == "InternalIP")
+            {
+                ips.insert(name, address.address);
+            }
+        }
+        Ok(ips)
+    }
+}

@@ -1,0 +1,208 @@
+//! Reading a Service: its cluster IP and ports, the selector and ports as text, and how
+//! a live Service differs from its manifest.
+
+use k8s_openapi::api::core::v1::{Service, ServicePort};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+/// The Service's cluster IP, if it has a real one.
+pub fn cluster_ip(service: &Service) -> Option<String> {
+    service
+        .spec
+        .as_ref()
+        .and_then(|s| s.cluster_ip.clone())
+        .filter(|ip| !ip.is_empty() && ip != "None")
+}
+
+/// The number of the first port.
+pub fn first_port(service: &Service) -> Option<i32> {
+    ports(service).first().map(|p| p.port)
+}
+
+/// An IP ready for a URL (IPv6 in brackets).
+pub fn url_host(ip: &str) -> String {
+    if ip.contains(':') {
+        format!("[{ip}]")
+    } else {
+        ip.to_owned()
+    }
+}
+
+/// The selector as `k=v,k=v`.
+pub fn selector_text(service: &Service) -> String {
+    let selector = service.spec.as_ref().and_then(|s| s.selector.as_ref());
+    let parts: Vec<String> = selector
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    parts.join(",")
+}
+
+/// The Service's ports (none without a spec).
+pub fn ports(service: &Service) -> &[ServicePort] {
+    service
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.as_deref())
+        .unwrap_or_default()
+}
+
+/// The ports as `80->8080 (node 30080), ...`.
+pub fn ports_text(service: &Service) -> String {
+    ports(service)
+        .iter()
+        .map(|p| {
+            let mut text = format!(
+                "{}->{}",
+                p.port,
+                target_text(p.target_port.as_ref(), p.port)
+            );
+            if let Some(node_port) = p.node_port {
+                text.push_str(&format!(" (node {node_port})"));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn target_text(target: Option<&IntOrString>, port: i32) -> String {
+    match target {
+        Some(IntOrString::Int(n)) => n.to_string(),
+        Some(IntOrString::String(s)) => s.clone(),
+        None => port.to_string(),
+    }
+}
+
+/// The differences between a Service's manifest and the live object: type, selector,
+/// session affinity and ports (name, port, target port, protocol, node port where the
+/// manifest fixes one).
+pub fn compare_service(expected: &Service, live: &Service) -> Vec<String> {
+    let mut problems = Vec::new();
+    let (Some(want), Some(got)) = (expected.spec.as_ref(), live.spec.as_ref()) else {
+        return vec!["no spec".into()];
+    };
+    let want_type = want.type_.as_deref().unwrap_or("ClusterIP");
+    let got_type = got.type_.as_deref().unwrap_or("ClusterIP");
+    if want_type != got_type {
+        problems.push(format!("type {got_type}, manifest {want_type}"));
+    }
+    if want.selector.clone().unwrap_or_default() != got.selector.clone().unwrap_or_default() {
+        problems.push(format!(
+            "selector {:?}, manifest {:?}",
+            got.selector.clone().unwrap_or_default(),
+            want.selector.clone().unwrap_or_default()
+        ));
+    }
+    let want_affinity = want.session_affinity.as_deref().unwrap_or("None");
+    let got_affinity = got.session_affinity.as_deref().unwrap_or("None");
+    if want_affinity != got_affinity {
+        problems.push(format!(
+            "sessionAffinity {got_affinity}, manifest {want_affinity}"
+        ));
+    }
+    let want_ports = want.ports.clone().unwrap_or_default();
+    let got_ports = got.ports.clone().unwrap_or_default();
+    if want_ports.len() != got_ports.len() {
+        problems.push(format!(
+            "{} ports, manifest {}",
+            got_ports.len(),
+            want_ports.len()
+        ));
+    }
+    for port in &want_ports {
+        match got_ports
+            .iter()
+            .find(|p| p.port == port.port && protocol(p) == protocol(port))
+        {
+            None => problems.push(format!("no port {}/{}", port.port, protocol(port))),
+            Some(live_port) => problems.extend(port_mismatches(port, live_port)),
+        }
+    }
+    problems
+}
+
+fn protocol(port: &ServicePort) -> &str {
+    port.protocol.as_deref().unwrap_or("TCP")
+}
+
+fn port_mismatches(want: &ServicePort, got: &ServicePort) -> Vec<String> {
+    let mut problems = Vec::new();
+    if want.name.as_deref().unwrap_or("") != got.name.as_deref().unwrap_or("") {
+        problems.push(format!(
+            "port {} named {:?}, manifest {:?}",
+            want.port, got.name, want.name
+        ));
+    }
+    let want_target = target_text(want.target_port.as_ref(), want.port);
+    let got_target = target_text(got.target_port.as_ref(), got.port);
+    if want_target != got_target {
+        problems.push(format!(
+            "port {} targets {got_target}, manifest {want_target}",
+            want.port
+        ));
+    }
+    if let Some(node_port) = want.node_port
+        && got.node_port != Some(node_port)
+    {
+        problems.push(format!(
+            "port {} node port {:?}, manifest {node_port}",
+            want.port, got.node_port
+        ));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest;
+
+    fn service(yaml: &str) -> Service {
+        let object = manifest::parse_documents(yaml).unwrap().remove(0);
+        manifest::typed(&object).unwrap()
+    }
+
+    const QUIZ: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: quiz\nspec:\n  selector:\n    app: quiz\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n";
+
+    #[test]
+    fn services_compare() {
+        let expected = service(QUIZ);
+        let mut live = expected.clone();
+        let spec = live.spec.as_mut().unwrap();
+        spec.cluster_ip = Some("10.96.1.2".into());
+        spec.type_ = Some("ClusterIP".into());
+        spec.session_affinity = Some("None".into());
+        spec.ports.as_mut().unwrap()[0].protocol = Some("TCP".into());
+        assert!(compare_service(&expected, &live).is_empty());
+        assert_eq!(cluster_ip(&live).as_deref(), Some("10.96.1.2"));
+
+        let mut wrong = live.clone();
+        let spec = wrong.spec.as_mut().unwrap();
+        spec.selector
+            .as_mut()
+            .unwrap()
+            .insert("rel".into(), "stable".into());
+        spec.ports.as_mut().unwrap()[0].target_port = Some(IntOrString::Int(80));
+        let problems = compare_service(&expected, &wrong);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[1].contains("targets 80, manifest 8080"));
+
+        let mut moved = live.clone();
+        moved.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].port = 8080;
+        assert!(
+            compare_service(&expected, &moved)
+                .iter()
+                .any(|p| p.contains("no port 80/TCP"))
+        );
+        let mut headless = live;
+        headless.spec.as_mut().unwrap().cluster_ip = Some("None".into());
+        assert_eq!(cluster_ip(&headless), None);
+    }
+
+    #[test]
+    fn url_hosts() {
+        assert_eq!(url_host("10.96.0.1"), "10.96.0.1");
+        assert_eq!(url_host("fd00::1"), "[fd00::1]");
+    }
+}
