@@ -1,0 +1,113 @@
+//! Changing manifests: into the run's namespace (and nowhere else), and the copies the
+//! checks make.
+
+use anyhow::{Result, bail};
+
+use super::Manifest;
+
+/// Kinds that live outside namespaces; the base must not contain them.
+pub(super) const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "StorageClass",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "PriorityClass",
+];
+
+/// Puts the object into `namespace`. An object that names another namespace, or a
+/// cluster-scoped kind, is refused: the suite must never touch anything outside its
+/// own namespace.
+pub fn into_namespace(manifest: &mut Manifest, namespace: &str) -> Result<()> {
+    if CLUSTER_SCOPED.contains(&manifest.kind()) {
+        bail!(
+            "{} in {} is cluster-scoped; the suite only deploys into its own namespace",
+            manifest.id(),
+            manifest.file.display()
+        );
+    }
+    match manifest.object.metadata.namespace.as_deref() {
+        None | Some("") => {}
+        Some(existing) if existing == namespace => {}
+        Some(existing) => bail!(
+            "{} in {} is pinned to namespace {existing}",
+            manifest.id(),
+            manifest.file.display()
+        ),
+    }
+    manifest.object.metadata.namespace = Some(namespace.to_owned());
+    // Server-set fields would make an apply fail or fight the server.
+    manifest.object.metadata.resource_version = None;
+    manifest.object.metadata.uid = None;
+    manifest.object.metadata.creation_timestamp = None;
+    manifest.object.metadata.managed_fields = None;
+    Ok(())
+}
+
+/// Moves all manifests into `namespace` (see [`into_namespace`]).
+pub fn all_into_namespace(manifests: &mut [Manifest], namespace: &str) -> Result<()> {
+    for manifest in manifests {
+        into_namespace(manifest, namespace)?;
+    }
+    Ok(())
+}
+
+/// Removes fixed `nodePort`s from a Service, so the API server picks free ones. Used
+/// only when the fixed ports are taken by something else on the cluster.
+pub fn strip_node_ports(manifest: &mut Manifest) -> bool {
+    let mut changed = false;
+    for port in objects_at(manifest, "/spec/ports") {
+        changed |= port.remove("nodePort").is_some();
+    }
+    changed
+}
+
+/// The JSON objects in the array at `pointer` of the manifest's data (none when there
+/// is no such array).
+fn objects_at<'a>(
+    manifest: &'a mut Manifest,
+    pointer: &str,
+) -> impl Iterator<Item = &'a mut serde_json::Map<String, serde_json::Value>> {
+    manifest
+        .object
+        .data
+        .pointer_mut(pointer)
+        .and_then(|items| items.as_array_mut())
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item.as_object_mut())
+}
+
+/// A copy of a pod manifest under another name, with the same labels, e.g. a client
+/// pod created after the Services.
+pub fn renamed_pod(manifest: &Manifest, new_name: &str) -> Result<Manifest> {
+    if manifest.kind() != "Pod" {
+        bail!("{} is not a Pod", manifest.id());
+    }
+    let mut copy = manifest.clone();
+    copy.object.metadata.name = Some(new_name.to_owned());
+    Ok(copy)
+}
+
+/// A canary copy of a pod (`rel: canary`) whose PersistentVolumeClaim volumes become
+/// emptyDirs, so it starts next to the original without sharing its storage. Used to
+/// show by traffic which pods a Service selector picks.
+pub fn canary_pod(manifest: &Manifest, new_name: &str) -> Result<Manifest> {
+    let mut copy = renamed_pod(manifest, new_name)?;
+    copy.object
+        .metadata
+        .labels
+        .get_or_insert_with(Default::default)
+        .insert("rel".into(), "canary".into());
+    for volume in objects_at(&mut copy, "/spec/volumes") {
+        if volume.remove("persistentVolumeClaim").is_some() {
+            volume.insert(
+                "emptyDir".into(),
+                serde_json::json!({ "sizeLimit": "64Mi" }),
+            );
+        }
+    }
+    Ok(copy)
+}

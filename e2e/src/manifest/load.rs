@@ -1,0 +1,132 @@
+//! Reading the kustomize base and single YAML files into [`Manifest`]s.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use kube::api::DynamicObject;
+use serde::Deserialize;
+
+use super::Manifest;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Kustomization {
+    #[serde(default)]
+    resources: Vec<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(flatten)]
+    other: BTreeMap<String, serde_yaml_ng::Value>,
+}
+
+/// Fields of a kustomization that this loader understands without doing anything.
+const IGNORED_KUSTOMIZATION_FIELDS: &[&str] = &["apiVersion", "kind", "metadata"];
+
+/// Reads `dir/kustomization.yaml` and every file in its `resources:` list, in order.
+pub fn load_kustomization(dir: &Path) -> Result<Vec<Manifest>> {
+    let path = dir.join("kustomization.yaml");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (is --manifests right?)", path.display()))?;
+    let kustomization: Kustomization =
+        serde_yaml_ng::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    if let Some(namespace) = &kustomization.namespace {
+        bail!(
+            "{} sets namespace: {namespace}; the suite needs a base without one",
+            path.display()
+        );
+    }
+    let unsupported: Vec<&String> = kustomization
+        .other
+        .keys()
+        .filter(|key| !IGNORED_KUSTOMIZATION_FIELDS.contains(&key.as_str()))
+        .collect();
+    if !unsupported.is_empty() {
+        bail!(
+            "{} uses {:?}, which this loader does not render (only resources: files)",
+            path.display(),
+            unsupported
+        );
+    }
+    if kustomization.resources.is_empty() {
+        bail!("{} lists no resources", path.display());
+    }
+    let mut manifests = Vec::new();
+    for resource in &kustomization.resources {
+        let file = dir.join(resource);
+        if file.is_dir() {
+            bail!(
+                "{}: resource {resource} is a directory (nested kustomizations are not supported)",
+                path.display()
+            );
+        }
+        manifests.extend(load_file(&file)?);
+    }
+    check_unique(&manifests)?;
+    Ok(manifests)
+}
+
+/// Reads every document of one YAML file (empty documents are skipped).
+pub fn load_file(file: &Path) -> Result<Vec<Manifest>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    parse_documents(&text)
+        .with_context(|| format!("parsing {}", file.display()))
+        .map(|objects| {
+            objects
+                .into_iter()
+                .map(|object| Manifest {
+                    file: file.to_path_buf(),
+                    object,
+                })
+                .collect()
+        })
+}
+
+/// Parses a multi-document YAML text into objects; each must have apiVersion, kind
+/// and metadata.name.
+pub fn parse_documents(text: &str) -> Result<Vec<DynamicObject>> {
+    let mut objects = Vec::new();
+    for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let value = serde_yaml_ng::Value::deserialize(document)
+            .with_context(|| format!("document {}", index + 1))?;
+        if value.is_null() {
+            continue;
+        }
+        let json = serde_json::to_value(&value)
+            .with_context(|| format!("document {} as JSON", index + 1))?;
+        let object: DynamicObject = serde_json::from_value(json)
+            .with_context(|| format!("document {} as a Kubernetes object", index + 1))?;
+        let types = object
+            .types
+            .as_ref()
+            .ok_or_else(|| anyhow!("document {} has no apiVersion/kind", index + 1))?;
+        if types.kind.is_empty() || types.api_version.is_empty() {
+            bail!("document {} has an empty apiVersion or kind", index + 1);
+        }
+        if object.metadata.name.as_deref().unwrap_or("").is_empty() {
+            bail!(
+                "document {} ({}) has no metadata.name",
+                index + 1,
+                types.kind
+            );
+        }
+        objects.push(object);
+    }
+    Ok(objects)
+}
+
+fn check_unique(manifests: &[Manifest]) -> Result<()> {
+    let mut seen = BTreeMap::new();
+    for manifest in manifests {
+        if let Some(previous) = seen.insert(manifest.id(), manifest.file.clone()) {
+            bail!(
+                "{} is defined twice ({} and {})",
+                manifest.id(),
+                previous.display(),
+                manifest.file.display()
+            );
+        }
+    }
+    Ok(())
+}
