@@ -22,7 +22,7 @@ const USAGE: u8 = 64;
     name = "kiada-e2e",
     version,
     about = "Deploys manifests/ into a fresh namespace of the cluster your kubeconfig points to and checks every observable of the Services chapter",
-    after_help = "Checks (for --only): deploy, quiz-steps, services, quiz-ip, quote-balance, session-affinity, dns, env, chapter, kiada, nodeport, readiness, quote-pod-deleted, kiada-pod-deleted, quiz-pvc (or a single check such as kiada.https or readiness.off).\n\nThe cluster comes from KUBECONFIG / ~/.kube/config (current context). The images kiada-suite/{kiada,quote,quiz,toolbox}:0.1.0 must be on the node (kind load, or .ci/cluster/load-images).\nOutput: progress on stderr; on stdout one line per check (PASS name / FAIL name: reason) and the line `N passed, M failed`. Exit status 0 only if every check passed; 2 when no cluster is reachable."
+    after_help = after_help()
 )]
 struct Args {
     /// The kustomize base to deploy (its kustomization.yaml, steps/ and variants/).
@@ -47,6 +47,14 @@ struct Args {
     /// Load and print the objects that would be applied, without a cluster.
     #[arg(long)]
     dry_run: bool,
+}
+
+/// The list of checks (from the table that also runs them) and how a run behaves.
+fn after_help() -> String {
+    format!(
+        "{}\nThe cluster comes from KUBECONFIG / ~/.kube/config (current context). The images kiada-suite/{{kiada,quote,quiz,toolbox}}:0.1.0 must be on the node (kind load, or .ci/cluster/load-images).\nOutput: progress on stderr; on stdout one line per check (PASS name / FAIL name: reason) and the line `N passed, M failed`. Exit status 0 only if every check passed; 2 when no cluster is reachable.",
+        checks::help()
+    )
 }
 
 fn main() -> ExitCode {
@@ -96,13 +104,7 @@ async fn run(args: Args, namespace: String) -> ExitCode {
     let (client, server, version) = match cluster::connect(Duration::from_secs(15)).await {
         Ok(connected) => connected,
         Err(error) => {
-            // The outer message and the root cause; the chain in between repeats itself.
-            let root = error.root_cause().to_string();
-            let reason = if root == error.to_string() {
-                root
-            } else {
-                format!("{error}: {root}")
-            };
+            let reason = format!("{error:#}");
             eprintln!("kiada-e2e: no usable Kubernetes cluster: {reason}");
             eprintln!(
                 "kiada-e2e: point KUBECONFIG (or the current context) at a running cluster, e.g. one made with `kind create cluster`, and try again"

@@ -3,7 +3,8 @@
 //! shows that a Service IP answers none, and every pod of the base carries exactly the
 //! labels `app` and `rel` (what `kubectl expose` turns into a selector).
 
-use super::{CLIENT, QUOTE_PODS, Run, cluster_ip};
+use super::{CLIENT, QUOTE_PODS, Run};
+use crate::service::cluster_ip;
 use crate::summary::one_line;
 
 /// The labels of the chapter's pods, no more.

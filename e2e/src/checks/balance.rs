@@ -1,0 +1,115 @@
+//! Load balancing through a Service: the quiz Service's cluster IP answers
+//! (`quiz-ip`), the quote Service reaches every quote pod (`quote-balance`), and with
+//! `sessionAffinity: ClientIP` one client always reaches the same pod
+//! (`session-affinity`).
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use kube::api::ListParams;
+
+use super::*;
+use crate::service::{cluster_ip, first_port, url_host};
+use crate::shell::{self};
+
+impl Run<'_> {
+    pub(super) async fn quiz_ip(&self) -> Result<String, String> {
+        let live = self.live_service("quiz").await?;
+        let ip = cluster_ip(&live).ok_or("the quiz Service has no cluster IP")?;
+        let port = first_port(&live).ok_or("the quiz Service has no port")?;
+        let url = format!("http://{}:{port}/", url_host(&ip));
+        let pod = self.quiz_answers(&url).await?;
+        Ok(format!("{url} answered: quiz service running in pod {pod}"))
+    }
+
+    pub(super) async fn quote_pods_expected(&self) -> Result<BTreeSet<String>, String> {
+        let pods = self
+            .cluster
+            .pods()
+            .list(&ListParams::default().labels("app=quote"))
+            .await
+            .map_err(|e| format!("listing quote pods: {e}"))?;
+        Ok(pods
+            .items
+            .iter()
+            .filter(|p| crate::cluster::is_ready(p) && p.metadata.deletion_timestamp.is_none())
+            .filter_map(|p| p.metadata.name.clone())
+            .collect())
+    }
+
+    pub(super) async fn quote_balance(&self) -> Result<String, String> {
+        let expected = self.quote_pods_expected().await?;
+        if expected.len() != QUOTE_PODS.len() {
+            return Err(format!(
+                "expected {} ready quote pods, the API lists {expected:?}",
+                QUOTE_PODS.len()
+            ));
+        }
+        let mut combined = shell::Tally::default();
+        for _round in 0..3 {
+            let out = self.requests(CLIENT, "http://quote/", 20).await?;
+            let tally = shell::tally_quote_lines(&out);
+            for (pod, n) in tally.pods {
+                *combined.pods.entry(pod).or_default() += n;
+            }
+            combined.no_answer += tally.no_answer;
+            combined.unexpected.extend(tally.unexpected);
+            let seen: BTreeSet<String> = combined.pods.keys().cloned().collect();
+            if seen == expected {
+                break;
+            }
+        }
+        let seen: BTreeSet<String> = combined.pods.keys().cloned().collect();
+        if seen != expected || combined.no_answer > 0 || !combined.unexpected.is_empty() {
+            let missing: Vec<&String> = expected.difference(&seen).collect();
+            return Err(format!(
+                "{}; pods never reached: {missing:?}",
+                combined.describe()
+            ));
+        }
+        Ok(combined.describe())
+    }
+
+    pub(super) async fn session_affinity(&self) -> Result<String, String> {
+        let sticky = &self.objects.quote_sticky;
+        self.cluster
+            .apply(sticky)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let name = sticky.name().to_owned();
+        let live = self.live_service(&name).await?;
+        if live
+            .spec
+            .as_ref()
+            .and_then(|s| s.session_affinity.as_deref())
+            != Some("ClientIP")
+        {
+            return Err(format!("Service {name} has no sessionAffinity: ClientIP"));
+        }
+        let url = format!("http://{name}/");
+        // Wait until the new Service answers at all.
+        let deadline = Instant::now() + self.short();
+        loop {
+            let out = self.requests(CLIENT, &url, 1).await?;
+            if shell::tally_quote_lines(&out).answered() == 1 {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{url} did not answer within {} s",
+                    self.short().as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let out = self.requests(CLIENT, &url, 20).await?;
+        let tally = shell::tally_quote_lines(&out);
+        if tally.pods.len() != 1 || tally.no_answer > 0 || !tally.unexpected.is_empty() {
+            return Err(format!(
+                "expected 20 answers from one pod, got {}",
+                tally.describe()
+            ));
+        }
+        Ok(format!("{url}: {}", tally.describe()))
+    }
+}

@@ -1,0 +1,89 @@
+//! Deploying the base into the run's namespace (`deploy`, which always runs).
+
+use super::*;
+use crate::manifest::{self};
+use crate::parse::ResolvConf;
+
+impl Run<'_> {
+    /// Namespace, Secret, everything but the quiz Service; all pods ready.
+    pub(super) async fn deploy(&mut self) -> Result<String> {
+        self.cluster.create_namespace().await?;
+        eprintln!(
+            "[e2e] namespace {} created (pod-security enforce=restricted) on {}",
+            self.cluster.namespace, self.cluster.server
+        );
+        self.cluster
+            .create_tls_secret(&self.tls.cert_pem, &self.tls.key_pem)
+            .await?;
+        let mut pods = Vec::new();
+        let base = self.objects.base.clone();
+        for object in &base {
+            // The quiz Service comes after the pods: step by step as in the chapter
+            // (quiz-steps), or at once.
+            if object.kind() == "Service" && object.name() == "quiz" {
+                continue;
+            }
+            match self.cluster.apply(object).await {
+                Ok(()) => {}
+                Err(error)
+                    if object.kind() == "Service"
+                        && format!("{error:#}").contains("already allocated") =>
+                {
+                    // The fixed node ports are taken on this cluster (another run or
+                    // app): let the API server pick free ones and say so.
+                    let mut copy = object.clone();
+                    if !manifest::strip_node_ports(&mut copy) {
+                        return Err(error);
+                    }
+                    eprintln!(
+                        "[e2e] {}: fixed node ports taken on this cluster ({error:#}); using ports the API server assigns",
+                        object.id()
+                    );
+                    self.cluster.apply(&copy).await?;
+                    self.node_ports_reassigned = true;
+                    if let Some(slot) = self
+                        .objects
+                        .base
+                        .iter_mut()
+                        .find(|m| m.kind() == "Service" && m.name() == object.name())
+                    {
+                        *slot = copy;
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+            if object.kind() == "Pod" {
+                pods.push(object.name().to_owned());
+            }
+        }
+        eprintln!(
+            "[e2e] applied {} objects; waiting up to {} s for {} pods",
+            base.len(),
+            self.options.timeout.as_secs(),
+            pods.len()
+        );
+        self.cluster
+            .wait_pods_ready(&pods, self.options.timeout)
+            .await?;
+        if !self.options.selected("quiz-steps") {
+            self.cluster
+                .apply(self.objects.get("Service", "quiz")?)
+                .await?;
+        }
+        // The cluster domain, as the pods see it.
+        if let Ok(text) = self
+            .cluster
+            .exec(CLIENT, "cat /etc/resolv.conf", self.short())
+            .await
+            && let Some(domain) = ResolvConf::parse(&text).cluster_domain(&self.cluster.namespace)
+        {
+            self.domain = domain;
+        }
+        Ok(format!(
+            "namespace {} (Pod Security restricted enforced), {} pods ready, cluster domain {}",
+            self.cluster.namespace,
+            pods.len(),
+            self.domain
+        ))
+    }
+}

@@ -1,0 +1,121 @@
+//! Service discovery through the environment: a pod created after the Services has
+//! their variables (`env.service-links`), one with `enableServiceLinks: false` has none
+//! (`env.no-service-links`).
+
+use std::collections::BTreeMap;
+
+use kube::api::ListParams;
+
+use super::*;
+use crate::manifest::{self, Manifest};
+use crate::parse::{self, EnvPort};
+use crate::service::cluster_ip;
+
+impl Run<'_> {
+    /// The `env` group.
+    pub(super) async fn env(&self) {
+        if self.options.selected("env.service-links") {
+            let result = self.env_service_links().await;
+            self.check("env.service-links", result);
+        }
+        if self.options.selected("env.no-service-links") {
+            let result = self.env_no_service_links().await;
+            self.check("env.no-service-links", result);
+        }
+    }
+
+    pub(super) async fn env_pod(
+        &self,
+        object: &Manifest,
+    ) -> Result<BTreeMap<String, String>, String> {
+        self.cluster
+            .apply(object)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        self.cluster
+            .wait_pods_ready(&[object.name().to_owned()], self.options.timeout)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let out = self
+            .cluster
+            .exec(object.name(), "env", self.short())
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        Ok(parse::parse_env(&out))
+    }
+
+    pub(super) async fn env_service_links(&self) -> Result<String, String> {
+        // A copy of the client pod, created now that every Service exists.
+        let client = self
+            .objects
+            .get("Pod", CLIENT)
+            .map_err(|e| format!("{e:#}"))?;
+        let copy =
+            manifest::renamed_pod(client, "client-after-services").map_err(|e| format!("{e:#}"))?;
+        let live = self.live_service("quiz").await?;
+        let ip = cluster_ip(&live).ok_or("the quiz Service has no cluster IP")?;
+        let env = self.env_pod(&copy).await?;
+        let ports: Vec<EnvPort> = live
+            .spec
+            .as_ref()
+            .and_then(|s| s.ports.as_ref())
+            .map(|ports| {
+                ports
+                    .iter()
+                    .map(|p| EnvPort {
+                        name: p.name.clone(),
+                        port: p.port,
+                        protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let expected = parse::expected_service_env("quiz", &ip, &ports);
+        let mismatches = parse::env_mismatches(&env, &expected);
+        if !mismatches.is_empty() {
+            return Err(mismatches.join("; "));
+        }
+        Ok(format!(
+            "pod {}: {}",
+            copy.name(),
+            expected
+                .iter()
+                .filter(|(k, _)| k.ends_with("SERVICE_HOST")
+                    || k.ends_with("SERVICE_PORT")
+                    || k.as_str() == "QUIZ_PORT")
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))
+    }
+
+    pub(super) async fn env_no_service_links(&self) -> Result<String, String> {
+        let object = self.objects.no_service_links.clone();
+        let env = self.env_pod(&object).await?;
+        let services = self
+            .cluster
+            .services()
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| format!("listing Services: {e}"))?;
+        let names: Vec<String> = services
+            .items
+            .iter()
+            .filter_map(|s| s.metadata.name.clone())
+            .collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let found = parse::service_link_vars(&env, &refs);
+        if !found.is_empty() {
+            return Err(format!(
+                "pod {} has service variables: {}",
+                object.name(),
+                found.join(", ")
+            ));
+        }
+        Ok(format!(
+            "pod {}: no variables for the Services {}",
+            object.name(),
+            names.join(", ")
+        ))
+    }
+}

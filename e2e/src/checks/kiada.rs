@@ -1,0 +1,255 @@
+//! kiada itself, through an API port-forward: the text page against what the API says
+//! about the pod, the HTML page and its assets, HTTPS with the Secret's certificate,
+//! and an answer posted through kiada and counted by quiz (`kiada.*`).
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Pod;
+
+use super::*;
+use crate::http::Request;
+use crate::parse::{self, TextPage};
+
+impl Run<'_> {
+    pub(super) async fn kiada(&self) {
+        let pod = match self.get_pod(KIADA_POD).await {
+            Ok(pod) => pod,
+            Err(error) => {
+                self.check("kiada", Err(error));
+                return;
+            }
+        };
+        let timeout = Duration::from_secs(20);
+        if self.options.selected("kiada.text") {
+            let result = async {
+                let response = self
+                    .cluster
+                    .http_via_portforward(KIADA_POD, 8080, &Request::get("/", "*/*"), None, timeout)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                if response.status != 200 {
+                    return Err(format!(
+                        "GET / answered {}: {}",
+                        response.status,
+                        crate::summary::one_line(&response.body)
+                    ));
+                }
+                let page = TextPage::parse(&response.body)?;
+                check_text_page(&page, &pod)
+            }
+            .await;
+            self.check("kiada.text", result);
+        }
+        if self.options.selected("kiada.html") {
+            let result = self.kiada_html(timeout).await;
+            self.check("kiada.html", result);
+        }
+        if self.options.selected("kiada.https") {
+            let result = async {
+                let config = tls::client_config(&self.tls.cert_der).map_err(|e| format!("{e:#}"))?;
+                let response = self
+                    .cluster
+                    .http_via_portforward(KIADA_POD, 8443, &Request::get("/text", "text/plain"), Some(config), timeout)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                if response.status != 200 {
+                    return Err(format!("GET /text over HTTPS answered {}", response.status));
+                }
+                let page = TextPage::parse(&response.body)?;
+                Ok(format!(
+                    "GET https://localhost:8443/text (port-forward) verified against the kiada-tls Secret's certificate; page from pod {}",
+                    page.pod_name.unwrap_or_default()
+                ))
+            }
+            .await;
+            self.check("kiada.https", result);
+        }
+        if self.options.selected("kiada.answer") {
+            let result = self.kiada_answer(timeout).await;
+            self.check("kiada.answer", result);
+        }
+    }
+
+    pub(super) async fn kiada_html(&self, timeout: Duration) -> Result<String, String> {
+        let get = |path: &str, accept: &str| {
+            let request = Request::get(path, accept);
+            async move {
+                self.cluster
+                    .http_via_portforward(KIADA_POD, 8080, &request, None, timeout)
+                    .await
+                    .map_err(|e| format!("{e:#}"))
+            }
+        };
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        let redirect = get("/", browser).await?;
+        if !(300..400).contains(&redirect.status)
+            || !redirect
+                .location
+                .as_deref()
+                .unwrap_or("")
+                .ends_with("/html")
+        {
+            return Err(format!(
+                "GET / from a browser answered {} (location {:?}), expected a redirect to /html",
+                redirect.status, redirect.location
+            ));
+        }
+        let page = get("/html", browser).await?;
+        if page.status != 200 || !page.content_type.starts_with("text/html") {
+            return Err(format!(
+                "GET /html answered {} {}",
+                page.status, page.content_type
+            ));
+        }
+        let lower = page.body.to_lowercase();
+        if !lower.contains("<html") || !lower.contains("</html>") {
+            return Err("GET /html is not a complete HTML document".into());
+        }
+        let assets = parse::html_asset_paths(&page.body);
+        let mut broken = Vec::new();
+        for path in assets.iter().take(12) {
+            match get(path, "*/*").await {
+                Ok(response) if response.status == 200 && response.body_len > 0 => {}
+                Ok(response) => broken.push(format!("{path}: {}", response.status)),
+                Err(error) => broken.push(format!("{path}: {error}")),
+            }
+        }
+        if !broken.is_empty() {
+            return Err(format!("the page's assets fail: {}", broken.join(", ")));
+        }
+        Ok(format!(
+            "GET / from a browser redirects to /html; /html is {} bytes of HTML; {} linked assets answer ({})",
+            page.body_len,
+            assets.len().min(12),
+            assets.join(" ")
+        ))
+    }
+
+    pub(super) async fn kiada_answer(&self, timeout: Duration) -> Result<String, String> {
+        let page = self
+            .cluster
+            .http_via_portforward(
+                KIADA_POD,
+                8080,
+                &Request::get("/text", "text/plain"),
+                None,
+                timeout,
+            )
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let page = TextPage::parse(&page.body)?;
+        let id = page
+            .question_id
+            .ok_or("the text page shows no question id")?;
+        let before = self.quiz_stats().await?;
+        let path = format!("/question/{id}/answers/0");
+        let response = self
+            .cluster
+            .http_via_portforward(
+                KIADA_POD,
+                8080,
+                &Request::post(&path, "text/plain"),
+                None,
+                timeout,
+            )
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        if !(200..300).contains(&response.status) {
+            return Err(format!(
+                "POST {path} answered {}: {}",
+                response.status,
+                crate::summary::one_line(&response.body)
+            ));
+        }
+        // quiz updates its counts after the commit: give it a moment.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut after = self.quiz_stats().await?;
+        while after < before + 1 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            after = self.quiz_stats().await?;
+        }
+        if after < before + 1 {
+            return Err(format!(
+                "quiz counted {before} answers before and {after} after POST {path}"
+            ));
+        }
+        Ok(format!(
+            "POST {path} via kiada: {}; quiz /stats total {before} -> {after}",
+            crate::summary::one_line(&response.body)
+        ))
+    }
+}
+
+/// Checks the text page against what the API says about the pod that served it.
+pub fn check_text_page(page: &TextPage, pod: &Pod) -> Result<String, String> {
+    let mut problems = Vec::new();
+    if !page.errors.is_empty() {
+        problems.push(format!("backend errors: {}", page.errors.join(" / ")));
+    }
+    if page.tip.trim().is_empty() {
+        problems.push("no tip".to_owned());
+    }
+    if page.question.trim().is_empty() {
+        problems.push("no question".to_owned());
+    }
+    if page.answers.len() < 2 {
+        problems.push(format!("{} answers", page.answers.len()));
+    }
+    if page.question_id.is_none() {
+        problems.push("no question id in the submit line".to_owned());
+    }
+    let status = pod.status.clone().unwrap_or_default();
+    let expected = [
+        ("pod name", page.pod_name.clone(), pod.metadata.name.clone()),
+        (
+            "node name",
+            page.node_name.clone(),
+            pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+        ),
+        ("pod IP", page.pod_ip.clone(), status.pod_ip.clone()),
+        ("node IP", page.node_ip.clone(), status.host_ip.clone()),
+    ];
+    for (what, shown, api) in &expected {
+        if shown.is_none() || shown != api {
+            problems.push(format!("{what} shown {shown:?}, the API says {api:?}"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    Ok(format!(
+        "tip {:?}; question #{} with {} answers; pod {} on node {}, pod IP {}, node IP {} as the API reports",
+        crate::summary::one_line(&page.tip)
+            .chars()
+            .take(60)
+            .collect::<String>(),
+        page.question_id.unwrap_or_default(),
+        page.answers.len(),
+        page.pod_name.as_deref().unwrap_or(""),
+        page.node_name.as_deref().unwrap_or(""),
+        page.pod_ip.as_deref().unwrap_or(""),
+        page.node_ip.as_deref().unwrap_or("")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_page_against_the_api() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "kiada-001"},
+            "spec": {"nodeName": "node-1", "containers": []},
+            "status": {"podIP": "10.244.0.9", "hostIP": "10.200.0.1"}
+        }))
+        .unwrap();
+        let text = "T v1\n==== TIP OF THE MINUTE\nA tip\n==== POP QUIZ\nQ?\n0) a\n1) b\nSubmit your answer to /question/3/answers/<index of answer> using the POST method.\n==== REQUEST INFO\nRequest processed by Kiada 1 running in pod \"kiada-001\" on node \"node-1\".\nPod hostname: kiada-001; Pod IP: 10.244.0.9; Node IP: 10.200.0.1; Client IP: 127.0.0.1\n";
+        let page = TextPage::parse(text).unwrap();
+        assert!(check_text_page(&page, &pod).is_ok());
+        let wrong =
+            TextPage::parse(&text.replace("Node IP: 10.200.0.1", "Node IP: unknown")).unwrap();
+        let error = check_text_page(&wrong, &pod).unwrap_err();
+        assert!(error.contains("node IP shown Some(\"unknown\")"), "{error}");
+    }
+}

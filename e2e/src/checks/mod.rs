@@ -1,0 +1,185 @@
+//! The checks: deploy the base the way the chapter builds it up, then assert every
+//! observable, recording one result per check. [`table`] lists them; each topic of the
+//! chapter has its module; [`traffic`] holds what several of them share (request loops
+//! from the client pod, the EndpointSlices watched).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use k8s_openapi::api::core::v1::{Pod, Service};
+
+use crate::cluster::{Cluster, api_error};
+use crate::summary::{CheckResult, Summary};
+use crate::{parse, tls};
+
+mod balance;
+mod chapter;
+mod deploy;
+mod dns;
+mod env;
+mod kiada;
+mod nodeport;
+mod objects;
+mod pod_deleted;
+mod quiz_pvc;
+mod readiness;
+mod services;
+mod table;
+mod traffic;
+
+pub use kiada::check_text_page;
+pub use objects::{Objects, describe_objects, load_publish_not_ready};
+pub use table::{Body, CHECKS, Check, Options, help, validate_only};
+
+/// Shared state of a run, so results survive an interrupted run.
+pub type SharedSummary = Arc<Mutex<Summary>>;
+
+pub struct Run<'a> {
+    cluster: &'a Cluster,
+    options: &'a Options,
+    objects: Objects,
+    summary: SharedSummary,
+    tls: tls::TlsMaterial,
+    /// The cluster domain, from the client pod's resolv.conf (default cluster.local).
+    domain: String,
+    /// Set when the manifests' fixed node ports were taken and the API server picked.
+    node_ports_reassigned: bool,
+}
+
+const CLIENT: &str = "client";
+const QUOTE_PODS: &[&str] = &["quote-001", "quote-002", "quote-003", "quote-canary"];
+const KIADA_POD: &str = "kiada-001";
+
+/// Runs everything selected, in the order of [`CHECKS`], recording into `summary`.
+pub async fn run(cluster: &Cluster, options: &Options, summary: SharedSummary) -> Result<()> {
+    let objects = Objects::load(&options.manifests_dir, &cluster.namespace)?;
+    let tls = tls::generate(&cluster.namespace, "cluster.local")?;
+    let mut run = Run {
+        cluster,
+        options,
+        objects,
+        summary,
+        tls,
+        domain: "cluster.local".into(),
+        node_ports_reassigned: false,
+    };
+    let started = Instant::now();
+    match run.deploy().await {
+        Ok(detail) => run.record(CheckResult::pass(
+            "deploy",
+            format!("{detail}; {} s", started.elapsed().as_secs()),
+        )),
+        Err(error) => {
+            run.record(CheckResult::fail("deploy", format!("{error:#}")));
+            run.not_run(&CHECKS[1..], "not run: the deployment failed");
+            return Ok(());
+        }
+    }
+    run.checks().await;
+    Ok(())
+}
+
+impl Run<'_> {
+    fn record(&self, result: CheckResult) {
+        self.summary.lock().expect("summary lock").push(result);
+    }
+
+    fn check(&self, name: &str, result: Result<String, String>) {
+        self.record(CheckResult::from_result(name, result));
+    }
+
+    /// Records `reason` for each selected row of `rows`.
+    fn not_run(&self, rows: &[Check], reason: &str) {
+        for row in rows.iter().filter(|row| self.options.selected(row.name)) {
+            self.check(row.name, Err(reason.to_owned()));
+        }
+    }
+
+    fn short(&self) -> Duration {
+        Duration::from_secs(60).min(self.options.timeout.max(Duration::from_secs(20)))
+    }
+
+    /// Every selected row after `deploy`, in the table's order.
+    async fn checks(&self) {
+        for (index, row) in CHECKS.iter().enumerate().skip(1) {
+            if !self.options.selected(row.name) {
+                continue;
+            }
+            // Checks against an API server that went away would each wait out their
+            // bounds: stop instead, and say so.
+            if let Err(reason) = self.api_alive().await {
+                self.not_run(&CHECKS[index..], &format!("not run: {reason}"));
+                return;
+            }
+            match row.body {
+                Body::One(check) => {
+                    let result = check(self).await;
+                    self.check(row.name, result);
+                }
+                Body::Group(group) => group(self).await,
+                Body::Deploy => {
+                    self.check(row.name, Err("internal error: deploy runs first".into()))
+                }
+            }
+        }
+    }
+
+    async fn api_alive(&self) -> Result<(), String> {
+        match tokio::time::timeout(
+            Duration::from_secs(10),
+            self.cluster.client.apiserver_version(),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(format!(
+                "the API server stopped answering ({:#})",
+                api_error(error)
+            )),
+            Err(_) => Err("the API server stopped answering (no answer within 10 s)".into()),
+        }
+    }
+
+    async fn live_service(&self, name: &str) -> Result<Service, String> {
+        self.cluster
+            .services()
+            .get(name)
+            .await
+            .map_err(|e| format!("getting Service {name}: {:#}", api_error(e)))
+    }
+
+    async fn get_pod(&self, name: &str) -> Result<Pod, String> {
+        self.cluster
+            .pods()
+            .get(name)
+            .await
+            .map_err(|e| format!("getting pod {name}: {:#}", api_error(e)))
+    }
+
+    async fn quiz_stats(&self) -> Result<u64, String> {
+        let out = self
+            .cluster
+            .exec(
+                CLIENT,
+                "timeout 5 wget -qO- http://quiz/stats",
+                self.short(),
+            )
+            .await
+            .map_err(|e| format!("GET http://quiz/stats: {e:#}"))?;
+        let json: serde_json::Value = serde_json::from_str(out.trim())
+            .map_err(|e| format!("quiz /stats is not JSON ({e}): {:?}", out.trim()))?;
+        parse::stats_total_answers(&json)
+            .ok_or_else(|| format!("no total answer count in quiz /stats: {}", out.trim()))
+    }
+}
+
+/// Turns an error into the text of a failed check.
+pub fn reason(error: anyhow::Error) -> String {
+    format!("{error:#}")
+}
+
+/// A duration as `1.5 s`.
+fn seconds(duration: Duration) -> String {
+    format!("{:.1} s", duration.as_secs_f64())
+}

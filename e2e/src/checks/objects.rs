@@ -1,0 +1,162 @@
+//! The objects of a run: the base, the chapter's steps and variants, moved into the
+//! run's namespace; and what the checks read from them.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::manifest::{self, Manifest};
+
+/// The variant with the quote pod that has probe controls and the Service that
+/// publishes it whether ready or not.
+pub(super) const PUBLISH_NOT_READY_FILE: &str = "variants/svc-quote-publish-not-ready.yaml";
+
+/// The objects of the run: the base, the chapter's steps and variants, all moved into
+/// the run's namespace.
+pub struct Objects {
+    pub base: Vec<Manifest>,
+    pub quiz_exposed: Manifest,
+    pub quiz_selector: Manifest,
+    pub quote_sticky: Manifest,
+    pub no_service_links: Manifest,
+    /// The quote pod with probe controls and the publishNotReadyAddresses Service
+    /// that selects only it (`variants/svc-quote-publish-not-ready.yaml`).
+    pub probe_pod: Manifest,
+    pub publish_not_ready: Manifest,
+}
+
+impl Objects {
+    pub fn load(dir: &Path, namespace: &str) -> Result<Self> {
+        let mut base = manifest::load_kustomization(dir)?;
+        manifest::all_into_namespace(&mut base, namespace)?;
+        let one = |path: &str| -> Result<Manifest> {
+            let mut list = manifest::load_file(&dir.join(path))?;
+            if list.len() != 1 {
+                return Err(anyhow!(
+                    "{path} should hold one object, holds {}",
+                    list.len()
+                ));
+            }
+            let mut object = list.remove(0);
+            manifest::into_namespace(&mut object, namespace)?;
+            Ok(object)
+        };
+        let (mut probe_pod, mut publish_not_ready) =
+            load_publish_not_ready(&dir.join(PUBLISH_NOT_READY_FILE))?;
+        manifest::into_namespace(&mut probe_pod, namespace)?;
+        manifest::into_namespace(&mut publish_not_ready, namespace)?;
+        Ok(Self {
+            probe_pod,
+            publish_not_ready,
+            quiz_exposed: one("steps/quiz-svc-1-exposed.yaml")?,
+            quiz_selector: one("steps/quiz-svc-2-selector.yaml")?,
+            quote_sticky: one("variants/svc-quote-session-affinity.yaml")?,
+            no_service_links: one("variants/pod-without-service-links.yaml")?,
+            base,
+        })
+    }
+
+    pub(super) fn get(&self, kind: &str, name: &str) -> Result<&Manifest> {
+        manifest::find(&self.base, kind, name)
+    }
+}
+
+/// Loads the objects without a cluster: what `--dry-run` prints (and what the unit
+/// tests exercise).
+pub fn describe_objects(dir: &Path, namespace: &str) -> Result<String> {
+    let objects = Objects::load(dir, namespace).context("loading the manifests")?;
+    let mut out = String::new();
+    for object in objects.base.iter().chain([
+        &objects.quiz_exposed,
+        &objects.quiz_selector,
+        &objects.quote_sticky,
+        &objects.no_service_links,
+        &objects.probe_pod,
+        &objects.publish_not_ready,
+    ]) {
+        out.push_str(&format!(
+            "{} {}/{} ({})\n",
+            object.api_version(),
+            object.kind(),
+            object.name(),
+            object.file.display()
+        ));
+    }
+    Ok(out)
+}
+
+/// Reads the variant file: exactly one Pod with `PROBE_CONTROLS_ENABLED=true` and one
+/// Service with `publishNotReadyAddresses: true` whose selector picks that pod.
+pub fn load_publish_not_ready(path: &Path) -> Result<(Manifest, Manifest)> {
+    let objects = manifest::load_file(path)?;
+    let ids: Vec<String> = objects.iter().map(Manifest::id).collect();
+    let pods: Vec<&Manifest> = objects.iter().filter(|m| m.kind() == "Pod").collect();
+    let services: Vec<&Manifest> = objects.iter().filter(|m| m.kind() == "Service").collect();
+    let (&[pod], &[service]) = (pods.as_slice(), services.as_slice()) else {
+        bail!(
+            "{} should hold one Pod and one Service, holds {ids:?}",
+            path.display()
+        );
+    };
+    if objects.len() != 2 {
+        bail!(
+            "{} should hold one Pod and one Service, holds {ids:?}",
+            path.display()
+        );
+    }
+    if env_value(pod, "PROBE_CONTROLS_ENABLED")?.as_deref() != Some("true") {
+        bail!(
+            "{} in {} does not set PROBE_CONTROLS_ENABLED=true",
+            pod.id(),
+            path.display()
+        );
+    }
+    let spec = service.as_service()?.spec.unwrap_or_default();
+    if spec.publish_not_ready_addresses != Some(true) {
+        bail!(
+            "{} in {} does not set publishNotReadyAddresses: true",
+            service.id(),
+            path.display()
+        );
+    }
+    let labels = pod.object.metadata.labels.clone().unwrap_or_default();
+    let selector = spec.selector.unwrap_or_default();
+    if selector.is_empty() || !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+        bail!(
+            "the selector of {} ({selector:?}) does not pick {} in {}",
+            service.id(),
+            pod.id(),
+            path.display()
+        );
+    }
+    Ok((pod.clone(), service.clone()))
+}
+
+/// The value of a plain environment variable of the pod's first container.
+pub(super) fn env_value(pod: &Manifest, name: &str) -> Result<Option<String>> {
+    let spec = pod.as_pod()?.spec.unwrap_or_default();
+    Ok(spec
+        .containers
+        .first()
+        .and_then(|c| c.env.as_ref())
+        .and_then(|env| env.iter().find(|e| e.name == name))
+        .and_then(|e| e.value.clone()))
+}
+
+/// The number of the pod's container port named `http`.
+pub(super) fn http_port(pod: &Manifest) -> Result<u16, String> {
+    let spec = pod
+        .as_pod()
+        .map_err(super::reason)?
+        .spec
+        .unwrap_or_default();
+    spec.containers
+        .iter()
+        .flat_map(|c| c.ports.iter().flatten())
+        .find(|p| p.name.as_deref() == Some("http"))
+        .and_then(|p| u16::try_from(p.container_port).ok())
+        .ok_or_else(|| format!("{} has no container port named http", pod.id()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,320 @@
+//! Pods leaving a Service by deletion: the quote Service keeps answering after a quote
+//! pod is deleted (`quote-pod-deleted`), and a kiada pod deleted with its default grace
+//! period under load loses no request (`kiada-pod-deleted`).
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use std::sync::Mutex;
+
+use kube::api::DeleteParams;
+
+use super::objects::env_value;
+use super::traffic::*;
+use super::*;
+use crate::endpoints::{self, EndpointState};
+use crate::manifest::{self, Manifest};
+use crate::shell::{self};
+use crate::shell::{LoadLine, LoadTally};
+
+/// The temporary kiada pod that is deleted under load.
+const DOOMED_KIADA: &str = "kiada-drain";
+/// The load: at most this long and this many requests, in rounds of one curl process
+/// that sends [`LOAD_BATCH`] requests one after the other, with a pause after each.
+const LOAD_SECONDS: u32 = 30;
+const LOAD_MAX_REQUESTS: u32 = 6000;
+const LOAD_BATCH: u32 = 10;
+const LOAD_PAUSE_MS: u32 = 20;
+/// Answers the doomed pod must have given in the load before it is deleted, and how
+/// long the load may take to get them.
+const SERVED_BEFORE_DELETE: usize = 3;
+const SERVED_WAIT: Duration = Duration::from_secs(20);
+/// Answers that must arrive after the pod is gone: proof that the load outlasted the
+/// whole deletion.
+const ANSWERS_AFTER_GONE: usize = 5;
+
+/// When a deletion happened, seen from the suite.
+struct Deletion {
+    delete_at: Instant,
+    /// When the pod's endpoint first was out of the ready set, and how it looked.
+    unready: Option<(Instant, Option<EndpointState>)>,
+    gone_at: Instant,
+}
+
+impl Run<'_> {
+    pub(super) async fn quote_pod_deleted(&self) -> Result<String, String> {
+        let victim = "quote-002";
+        self.cluster
+            .delete_pod(victim, Duration::from_secs(90))
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let expected: BTreeSet<String> = QUOTE_PODS
+            .iter()
+            .filter(|p| **p != victim)
+            .map(|p| (*p).to_owned())
+            .collect();
+        let deadline = Instant::now() + self.short();
+        let mut last;
+        loop {
+            let out = self.requests(CLIENT, "http://quote/", 20).await?;
+            let tally = shell::tally_quote_lines(&out);
+            let seen: BTreeSet<String> = tally.pods.keys().cloned().collect();
+            last = tally.describe();
+            let good = tally.no_answer == 0
+                && tally.unexpected.is_empty()
+                && tally.answered() == 20
+                && seen.is_subset(&expected);
+            if good {
+                return Ok(format!("{victim} deleted; 20/20 answered: {last}"));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!("after deleting {victim}: {last}"));
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
+    /// The `kiada-pod-deleted` check: a temporary kiada pod is deleted with its
+    /// default grace period while a load runs through the kiada Service. The pod is
+    /// gone afterwards, whatever happened.
+    pub(super) async fn kiada_pod_deleted(&self) -> Result<String, String> {
+        let template = self.objects.get("Pod", KIADA_POD).map_err(super::reason)?;
+        let doomed = manifest::renamed_pod(template, DOOMED_KIADA).map_err(super::reason)?;
+        let result = self.delete_under_load(&doomed).await;
+        let cleanup = self
+            .cluster
+            .delete_pod(DOOMED_KIADA, Duration::from_secs(90))
+            .await;
+        match (result, cleanup) {
+            (Ok(detail), Ok(())) => Ok(detail),
+            (Ok(detail), Err(error)) => Err(format!(
+                "cleanup failed: {error:#} (the check passed: {detail})"
+            )),
+            (Err(reason), _) => Err(reason),
+        }
+    }
+
+    async fn delete_under_load(&self, doomed: &Manifest) -> Result<String, String> {
+        let name = doomed.name();
+        let spec = doomed
+            .as_pod()
+            .map_err(super::reason)?
+            .spec
+            .unwrap_or_default();
+        let grace = spec.termination_grace_period_seconds.unwrap_or(30);
+        let drain = env_value(doomed, "SHUTDOWN_DRAIN_SECONDS")
+            .map_err(super::reason)?
+            .unwrap_or_else(|| "0".into());
+        self.cluster.apply(doomed).await.map_err(super::reason)?;
+        self.cluster
+            .wait_pods_ready(&[name.to_owned()], self.options.timeout)
+            .await
+            .map_err(|e| format!("pod {name}: {e:#}"))?;
+        self.wait_endpoint(
+            "kiada",
+            name,
+            self.short(),
+            &format!("waiting for the ready pod {name} in the kiada Service"),
+            |state| state.is_some_and(EndpointState::is_ready),
+        )
+        .await?;
+
+        let url = "http://kiada/text";
+        let script = shell::load_loop(
+            url,
+            LOAD_SECONDS,
+            LOAD_MAX_REQUESTS,
+            LOAD_BATCH,
+            LOAD_PAUSE_MS,
+        );
+        let lines = Mutex::new(Vec::new());
+        let load_started = Instant::now();
+        let (load, deletion) = tokio::join!(
+            self.cluster.exec_lines(
+                CLIENT,
+                &script,
+                Duration::from_secs(u64::from(LOAD_SECONDS) + 30),
+                &lines
+            ),
+            self.delete_while_loaded(name, grace, &lines)
+        );
+        let load_took = load_started.elapsed();
+        let deletion = deletion?;
+        load.map_err(|e| format!("the load in the client pod: {e:#}"))?;
+
+        let lines = lines.into_inner().unwrap_or_default();
+        let (mut all, mut before, mut during, mut after) = (
+            LoadTally::default(),
+            LoadTally::default(),
+            LoadTally::default(),
+            LoadTally::default(),
+        );
+        let mut reported = None;
+        let mut other = Vec::new();
+        for (at, line) in &lines {
+            match shell::load_line(line) {
+                LoadLine::Answer(answer) => {
+                    all.add(&answer);
+                    if *at < deletion.delete_at {
+                        before.add(&answer);
+                    } else if *at <= deletion.gone_at {
+                        during.add(&answer);
+                    } else {
+                        after.add(&answer);
+                    }
+                }
+                LoadLine::End(count) => reported = Some(count),
+                LoadLine::Other(line) if line.trim().is_empty() => {}
+                LoadLine::Other(line) => other.push(line),
+            }
+        }
+        if !other.is_empty() {
+            return Err(format!(
+                "the load printed {} unexpected lines, first: {:?}",
+                other.len(),
+                other[0]
+            ));
+        }
+        if reported != Some(all.requests) {
+            return Err(format!(
+                "the load reports {reported:?} requests but printed {} answers",
+                all.requests
+            ));
+        }
+        let unready = match &deletion.unready {
+            Some((at, state)) => format!(
+                "its endpoint out of the ready set {} after the delete ({})",
+                seconds(*at - deletion.delete_at),
+                match state {
+                    Some(state) => format!(
+                        "ready={} serving={} terminating={}",
+                        state.ready.unwrap_or(true),
+                        state.serving.unwrap_or(true),
+                        state.terminating.unwrap_or(false)
+                    ),
+                    None => "in no slice".to_owned(),
+                }
+            ),
+            None => "its endpoint never seen out of the ready set".to_owned(),
+        };
+        let timeline = format!(
+            "deleted {} into a {} load, {unready}, pod gone {} after the delete",
+            seconds(deletion.delete_at - load_started),
+            seconds(load_took),
+            seconds(deletion.gone_at - deletion.delete_at)
+        );
+        if all.failed() > 0 {
+            return Err(format!(
+                "{} of {} requests to {url} failed; before the delete: {}; from the delete until the pod was gone: {}; after: {}; {timeline}",
+                all.failed(),
+                all.requests,
+                before.describe(),
+                during.describe(),
+                after.describe()
+            ));
+        }
+        if before.served_by(name) == 0 {
+            return Err(format!(
+                "{name} served none of the requests before it was deleted: the deletion proves nothing ({})",
+                before.describe()
+            ));
+        }
+        if after.requests < ANSWERS_AFTER_GONE {
+            return Err(format!(
+                "only {} requests came after the pod was gone (want {ANSWERS_AFTER_GONE}): the load did not outlast the deletion; {timeline}",
+                after.requests
+            ));
+        }
+        Ok(format!(
+            "GET {url} through the kiada Service: {} requests, {} failed, {} from the delete until the pod was gone; {name} (grace period {grace} s, SHUTDOWN_DRAIN_SECONDS {drain}) {timeline}; it served {} before the delete and {} after; {}",
+            all.requests,
+            all.failed(),
+            during.requests,
+            before.served_by(name),
+            during.served_by(name) + after.served_by(name),
+            all.describe()
+        ))
+    }
+
+    /// Waits until the doomed pod has answered some of the load, deletes it (default
+    /// grace period), and waits until it is gone, noting when its endpoint left the
+    /// ready set.
+    async fn delete_while_loaded(
+        &self,
+        name: &str,
+        grace: i64,
+        lines: &Mutex<Vec<(Instant, String)>>,
+    ) -> Result<Deletion, String> {
+        // (answers by the pod, answers) so far.
+        let served = |lines: &Mutex<Vec<(Instant, String)>>| -> (usize, usize) {
+            let mut tally = LoadTally::default();
+            if let Ok(lines) = lines.lock() {
+                for (_, line) in lines.iter() {
+                    if let LoadLine::Answer(answer) = shell::load_line(line) {
+                        tally.add(&answer);
+                    }
+                }
+            }
+            (tally.served_by(name), tally.requests)
+        };
+        let started = Instant::now();
+        let max_polls = SERVED_WAIT.as_millis() / 100 + 1;
+        for _ in 0..max_polls {
+            if served(lines).0 >= SERVED_BEFORE_DELETE || started.elapsed() >= SERVED_WAIT {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (by_pod, total) = served(lines);
+        if by_pod < SERVED_BEFORE_DELETE {
+            return Err(format!(
+                "{name} answered {by_pod} of the load's first {total} requests within {}: it is not getting traffic through the kiada Service",
+                seconds(SERVED_WAIT)
+            ));
+        }
+        let delete_at = Instant::now();
+        self.cluster
+            .pods()
+            .delete(name, &DeleteParams::default())
+            .await
+            .map_err(|e| format!("deleting pod {name}: {e}"))?;
+        let bound = Duration::from_secs(u64::try_from(grace).unwrap_or(30) + 30);
+        let max_polls = bound.as_millis() / POLL.as_millis() + 1;
+        let mut unready = None;
+        let mut failed_polls = 0;
+        for _ in 0..max_polls {
+            if unready.is_none()
+                && let Ok(slices) = self.cluster.endpoint_slices("kiada").await
+            {
+                let state = endpoints::pod_endpoint(&slices, name);
+                if !state.as_ref().is_some_and(EndpointState::is_ready) {
+                    unready = Some((Instant::now(), state));
+                }
+            }
+            match self.cluster.pods().get_opt(name).await {
+                Ok(None) => {
+                    return Ok(Deletion {
+                        delete_at,
+                        unready,
+                        gone_at: Instant::now(),
+                    });
+                }
+                Ok(Some(_)) => failed_polls = 0,
+                Err(error) => {
+                    failed_polls += 1;
+                    if failed_polls >= MAX_FAILED_POLLS {
+                        return Err(format!("waiting for {name} to go: {error}"));
+                    }
+                }
+            }
+            if delete_at.elapsed() >= bound {
+                break;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        Err(format!(
+            "pod {name} still there {} after the delete",
+            seconds(delete_at.elapsed())
+        ))
+    }
+}

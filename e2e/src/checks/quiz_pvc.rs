@@ -1,0 +1,95 @@
+//! quiz's answers outlive its pod: the PersistentVolumeClaim keeps them when the pod
+//! is deleted and recreated (`quiz-pvc`).
+
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::shell::{self};
+
+impl Run<'_> {
+    pub(super) async fn quiz_pvc(&self) -> Result<String, String> {
+        // Post one answer straight to quiz, so this check stands on its own.
+        let question = self
+            .cluster
+            .exec(
+                CLIENT,
+                "timeout 5 wget -qO- http://quiz/questions/random",
+                self.short(),
+            )
+            .await
+            .map_err(|e| format!("GET http://quiz/questions/random: {e:#}"))?;
+        let question: serde_json::Value = serde_json::from_str(question.trim())
+            .map_err(|e| format!("a question is not JSON ({e}): {:?}", question.trim()))?;
+        let id = question
+            .get("id")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or("the question has no id")?;
+        let body = format!("{{\"questionId\": {id}, \"answerIndex\": 0}}");
+        let script = format!(
+            "timeout 5 wget -qO- --header 'Content-Type: application/json' --post-data {} http://quiz/questions/{id}/answers",
+            shell::shell_quote(&body)
+        );
+        self.cluster
+            .exec(CLIENT, &script, self.short())
+            .await
+            .map_err(|e| format!("POST an answer to quiz: {e:#}"))?;
+        let before = self.quiz_stats().await?;
+        if before == 0 {
+            return Err("quiz counts no answers right after one was posted".into());
+        }
+        let pvc_volume = |pvc: Option<k8s_openapi::api::core::v1::PersistentVolumeClaim>| {
+            pvc.and_then(|p| p.spec)
+                .and_then(|s| s.volume_name)
+                .unwrap_or_default()
+        };
+        let pvcs: kube::Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+            kube::Api::namespaced(self.cluster.client.clone(), &self.cluster.namespace);
+        let volume_before = pvc_volume(pvcs.get_opt("quiz-data").await.ok().flatten());
+        let quiz = self
+            .objects
+            .get("Pod", "quiz")
+            .map_err(|e| format!("{e:#}"))?;
+        let old_uid = self.get_pod("quiz").await?.metadata.uid;
+        self.cluster
+            .delete_pod("quiz", Duration::from_secs(90))
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        self.cluster
+            .apply(quiz)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        self.cluster
+            .wait_pods_ready(&["quiz".to_owned()], self.options.timeout)
+            .await
+            .map_err(|e| format!("the recreated quiz pod: {e:#}"))?;
+        let new_uid = self.get_pod("quiz").await?.metadata.uid;
+        if new_uid == old_uid {
+            return Err("the quiz pod was not recreated (same uid)".into());
+        }
+        let deadline = Instant::now() + self.short();
+        let after = loop {
+            match self.quiz_stats().await {
+                Ok(n) => break n,
+                Err(error) if Instant::now() >= deadline => {
+                    return Err(format!("after recreating quiz: {error}"));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+            }
+        };
+        if after < before {
+            return Err(format!(
+                "quiz counted {before} answers before the pod was recreated and {after} after"
+            ));
+        }
+        let volume_after = pvc_volume(pvcs.get_opt("quiz-data").await.ok().flatten());
+        Ok(format!(
+            "answers {before} before, {after} after deleting and recreating pod quiz (PVC quiz-data, volume {}{})",
+            volume_after,
+            if volume_before == volume_after {
+                ""
+            } else {
+                ", CHANGED"
+            }
+        ))
+    }
+}

@@ -1,0 +1,281 @@
+//! Pods entering and leaving a Service by their readiness: a quote pod with probe
+//! controls switched unready and ready again, watched in the EndpointSlices and in the
+//! traffic, and a Service with `publishNotReadyAddresses: true` (`readiness.*`).
+
+use std::time::{Duration, Instant};
+
+use super::objects::http_port;
+use super::*;
+use crate::cluster::is_ready;
+use crate::endpoints::{self, EndpointState};
+use crate::http::Request;
+use crate::shell::{self};
+
+/// How long the forced readiness failure lasts unless it is cleared first: longer
+/// than the checks need, and it ends by itself if the run is interrupted.
+const FORCED_FAILURE_SECONDS: u32 = 300;
+
+impl Run<'_> {
+    /// One HTTP request to the probe pod through a port-forward.
+    pub(super) async fn to_probe_pod(
+        &self,
+        request: &Request,
+    ) -> Result<crate::http::Response, String> {
+        let pod = &self.objects.probe_pod;
+        self.cluster
+            .http_via_portforward(
+                pod.name(),
+                http_port(pod)?,
+                request,
+                None,
+                Duration::from_secs(20),
+            )
+            .await
+            .map_err(super::reason)
+    }
+
+    /// The `readiness` group: the probe pod joins quote, is switched unready, is seen
+    /// through a publishNotReadyAddresses Service, and is switched ready again. Always
+    /// removes the pod and the Service afterwards.
+    pub(super) async fn readiness(&self) {
+        const NAMES: [&str; 3] = [
+            "readiness.off",
+            "readiness.publish-not-ready",
+            "readiness.on",
+        ];
+        let mut results: Vec<Result<String, String>> = Vec::new();
+        match self.probe_pod_serving().await {
+            Err(error) => {
+                for _ in NAMES {
+                    results.push(Err(format!("not run: {error}")));
+                }
+            }
+            Ok(before) => {
+                let off = self.readiness_off(&before).await;
+                let off_passed = off.is_ok();
+                results.push(off);
+                if off_passed {
+                    results.push(self.publish_not_ready().await);
+                    results.push(self.readiness_on().await);
+                } else {
+                    for _ in 1..NAMES.len() {
+                        results.push(Err("not run: readiness.off failed".into()));
+                    }
+                }
+            }
+        }
+        let cleanup = async {
+            self.cluster
+                .delete_service(self.objects.publish_not_ready.name())
+                .await?;
+            self.cluster
+                .delete_pod(self.objects.probe_pod.name(), Duration::from_secs(90))
+                .await
+        }
+        .await;
+        if let Err(error) = cleanup
+            && let Some(last) = results.pop()
+        {
+            results.push(Err(match last {
+                Ok(detail) => format!("cleanup failed: {error:#} (the check passed: {detail})"),
+                Err(reason) => format!("{reason}; cleanup failed too: {error:#}"),
+            }));
+        }
+        for (name, result) in NAMES.into_iter().zip(results) {
+            if self.options.selected(name) {
+                self.check(name, result);
+            }
+        }
+    }
+
+    /// Creates the probe pod and waits until it is ready in quote's EndpointSlice and
+    /// answers requests to the quote Service.
+    pub(super) async fn probe_pod_serving(&self) -> Result<String, String> {
+        let pod = self.objects.probe_pod.name();
+        self.cluster
+            .apply(&self.objects.probe_pod)
+            .await
+            .map_err(super::reason)?;
+        self.cluster
+            .wait_pods_ready(&[pod.to_owned()], self.options.timeout)
+            .await
+            .map_err(|e| format!("pod {pod}: {e:#}"))?;
+        let (state, _) = self
+            .wait_endpoint(
+                "quote",
+                pod,
+                self.short(),
+                &format!("waiting for the ready pod {pod} in the quote Service"),
+                |state| state.is_some_and(EndpointState::is_ready),
+            )
+            .await?;
+        let tally = self.until_pod_answers("http://quote/", pod).await?;
+        Ok(format!(
+            "before: {}, {} of {} requests to http://quote/ reached it",
+            endpoints::describe_pod_endpoint(pod, state.as_ref()),
+            tally.pods.get(pod).copied().unwrap_or(0),
+            tally.answered()
+        ))
+    }
+
+    /// Switches the probe pod's readiness off (a forced failure) or on (the failure
+    /// cleared) through its admin endpoint, then sees the pod's own readiness answer,
+    /// its endpoint in the quote Service's EndpointSlices and its Ready condition
+    /// follow. Says what it saw and how long the EndpointSlice took.
+    pub(super) async fn switch_readiness(&self, ready: bool) -> Result<String, String> {
+        let pod = self.objects.probe_pod.name();
+        let (request, control_status, probe_status) = if ready {
+            (
+                Request::delete("/admin/probes/ready/fail", "application/json"),
+                204,
+                200,
+            )
+        } else {
+            let path = format!("/admin/probes/ready/fail?seconds={FORCED_FAILURE_SECONDS}");
+            (Request::post(&path, "application/json"), 200, 503)
+        };
+        let call = format!("{} {}", request.method, request.path);
+        let response = self.to_probe_pod(&request).await?;
+        if response.status != control_status {
+            return Err(format!(
+                "{call} on {pod} answered {}: {}",
+                response.status,
+                crate::summary::one_line(&response.body)
+            ));
+        }
+        let switched = Instant::now();
+        let probe = self
+            .to_probe_pod(&Request::get("/healthz/ready", "text/plain"))
+            .await?;
+        if probe.status != probe_status {
+            return Err(format!(
+                "after {call}, /healthz/ready on {pod} answered {} ({})",
+                probe.status,
+                probe.body.trim()
+            ));
+        }
+        let (state, seen) = self
+            .wait_endpoint(
+                "quote",
+                pod,
+                self.short(),
+                &format!("waiting for {pod} to turn ready={ready} in quote's EndpointSlice"),
+                |state| match state {
+                    Some(state) => state.ready == Some(ready),
+                    // In no slice at all is out of the ready set too.
+                    None => !ready,
+                },
+            )
+            .await?;
+        let endpoint = endpoints::describe_pod_endpoint(pod, state.as_ref());
+        if is_ready(&self.get_pod(pod).await?) != ready {
+            return Err(format!(
+                "the EndpointSlice shows {endpoint} but the pod's Ready condition is {}",
+                !ready
+            ));
+        }
+        Ok(format!(
+            "{call}: /healthz/ready answers {probe_status}; {endpoint} after {} (pod Ready={})",
+            seconds(seen - switched),
+            if ready { "True" } else { "False" }
+        ))
+    }
+
+    pub(super) async fn readiness_off(&self, before: &str) -> Result<String, String> {
+        let pod = self.objects.probe_pod.name();
+        let switched = self.switch_readiness(false).await?;
+        let (settling, streak) = self.until_pod_left("http://quote/", pod).await?;
+        Ok(format!(
+            "{switched}; http://quote/: {} requests in a row all answered, none by {pod} ({}; {settling} sent before that); {before}",
+            streak.answered(),
+            streak.describe(),
+        ))
+    }
+
+    pub(super) async fn publish_not_ready(&self) -> Result<String, String> {
+        let pod = self.objects.probe_pod.name();
+        let service = self.objects.publish_not_ready.name();
+        self.cluster
+            .apply(&self.objects.publish_not_ready)
+            .await
+            .map_err(super::reason)?;
+        let created = Instant::now();
+        let (state, seen) = self
+            .wait_endpoint(
+                service,
+                pod,
+                self.short(),
+                &format!("waiting for the unready {pod} in Service {service}"),
+                |state| state.is_some_and(|s| s.ready == Some(true)),
+            )
+            .await?;
+        let unready = |what: &str, pod_object: &k8s_openapi::api::core::v1::Pod| {
+            if is_ready(pod_object) {
+                Err(format!("{pod} is Ready {what}: the check needs it unready"))
+            } else {
+                Ok(())
+            }
+        };
+        unready("again", &self.get_pod(pod).await?)?;
+        // The quote Service, at the same time, still leaves it out.
+        let quote = self
+            .cluster
+            .endpoint_slices("quote")
+            .await
+            .map_err(super::reason)?;
+        let in_quote = endpoints::pod_endpoint(&quote, pod);
+        if in_quote.as_ref().is_some_and(EndpointState::is_ready) {
+            return Err(format!(
+                "the quote Service lists {} as ready again",
+                endpoints::describe_pod_endpoint(pod, in_quote.as_ref())
+            ));
+        }
+        let url = format!("http://{service}/");
+        // A new Service takes a moment to be programmed on the node.
+        let deadline = Instant::now() + self.short();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let out = self.requests(CLIENT, &url, 1).await?;
+            if shell::tally_quote_lines(&out).answered() == 1 {
+                break;
+            }
+            if Instant::now() >= deadline || attempts >= 30 {
+                return Err(format!(
+                    "{url} did not answer within {} ({attempts} attempts): {}",
+                    seconds(self.short()),
+                    crate::summary::one_line(&out)
+                ));
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let tally = shell::tally_quote_lines(&self.requests(CLIENT, &url, 10).await?);
+        if tally.answered() != 10 || tally.pods.get(pod) != Some(&10) {
+            return Err(format!(
+                "expected 10 answers from {pod}, got {}",
+                tally.describe()
+            ));
+        }
+        unready("after the requests", &self.get_pod(pod).await?)?;
+        Ok(format!(
+            "Service {service} (publishNotReadyAddresses: true) lists {} {} after it was created, while the pod's Ready condition is False and quote lists it as {}; {url}: {}",
+            endpoints::describe_pod_endpoint(pod, state.as_ref()),
+            seconds(seen - created),
+            match &in_quote {
+                Some(state) => format!("ready={:?}", state.ready.unwrap_or(true)),
+                None => "absent".to_owned(),
+            },
+            tally.describe()
+        ))
+    }
+
+    pub(super) async fn readiness_on(&self) -> Result<String, String> {
+        let pod = self.objects.probe_pod.name();
+        let switched = self.switch_readiness(true).await?;
+        let tally = self.until_pod_answers("http://quote/", pod).await?;
+        Ok(format!(
+            "{switched}; http://quote/ reached it again: {}",
+            tally.describe()
+        ))
+    }
+}

@@ -1,0 +1,158 @@
+//! The Services of the chapter: the quiz Service built step by step as `kubectl
+//! expose` makes it (`quiz-steps`), and every Service of the base as its manifest
+//! says (`services.*`).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::*;
+use crate::manifest::{self, Manifest};
+use crate::service::{cluster_ip, compare_service, ports_text, selector_text};
+
+/// The canary quiz pod that makes the selector change visible.
+const QUIZ_CANARY: &str = "quiz-canary";
+
+impl Run<'_> {
+    pub(super) async fn quiz_steps(&self) {
+        let steps: [(&str, Manifest, u16); 3] = [
+            (
+                "quiz-steps.exposed",
+                self.objects.quiz_exposed.clone(),
+                8080,
+            ),
+            (
+                "quiz-steps.selector",
+                self.objects.quiz_selector.clone(),
+                8080,
+            ),
+            (
+                "quiz-steps.port",
+                match self.objects.get("Service", "quiz") {
+                    Ok(m) => m.clone(),
+                    Err(e) => {
+                        self.check("quiz-steps", Err(format!("{e:#}")));
+                        return;
+                    }
+                },
+                80,
+            ),
+        ];
+        // A canary quiz pod (rel: canary, its own empty storage) makes the selector
+        // change visible: the exposed Service's selector (rel=stable) leaves it out,
+        // app=quiz takes it in. It is deleted before the last step, so the answers
+        // counted later all live in the one quiz database.
+        let canary = match self
+            .objects
+            .get("Pod", "quiz")
+            .and_then(|quiz| manifest::canary_pod(quiz, QUIZ_CANARY))
+        {
+            Ok(canary) => canary,
+            Err(error) => {
+                self.check("quiz-steps", Err(format!("{error:#}")));
+                return;
+            }
+        };
+        let canary_ready = async {
+            self.cluster.apply(&canary).await?;
+            self.cluster
+                .wait_pods_ready(&[QUIZ_CANARY.to_owned()], self.options.timeout)
+                .await
+        }
+        .await
+        .map_err(|e| format!("the canary quiz pod: {e:#}"));
+        let mut first_ip: Option<String> = None;
+        for (name, object, port) in steps {
+            if name == "quiz-steps.port"
+                && let Err(error) = self
+                    .cluster
+                    .delete_pod(QUIZ_CANARY, Duration::from_secs(90))
+                    .await
+            {
+                self.check(
+                    "quiz-steps.port",
+                    Err(format!("deleting the canary quiz pod: {error:#}")),
+                );
+                return;
+            }
+            let canary_ready = canary_ready.clone();
+            let result = async {
+                self.cluster
+                    .apply(&object)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                let expected = object.as_service().map_err(|e| format!("{e:#}"))?;
+                let live = self.live_service("quiz").await?;
+                let mismatches = compare_service(&expected, &live);
+                if !mismatches.is_empty() {
+                    return Err(mismatches.join("; "));
+                }
+                let ip = cluster_ip(&live).ok_or("the quiz Service has no cluster IP")?;
+                if let Some(first) = &first_ip
+                    && *first != ip
+                {
+                    return Err(format!("the cluster IP changed from {first} to {ip}"));
+                }
+                first_ip.get_or_insert(ip.clone());
+                let url = if port == 80 {
+                    "http://quiz/".to_owned()
+                } else {
+                    format!("http://quiz:{port}/")
+                };
+                if name != "quiz-steps.port" {
+                    canary_ready?;
+                }
+                // Which quiz pods answer: only the stable one, or the canary too.
+                let want: BTreeSet<String> = if name == "quiz-steps.selector" {
+                    ["quiz", QUIZ_CANARY].map(str::to_owned).into()
+                } else {
+                    ["quiz"].map(str::to_owned).into()
+                };
+                let tally = self.quiz_pods_answering(&url, &want).await?;
+                Ok(format!(
+                    "selector {}, port {}, cluster IP {ip}; {url}: {}",
+                    selector_text(&live),
+                    ports_text(&live),
+                    tally.describe()
+                ))
+            }
+            .await;
+            self.check(name, result);
+        }
+    }
+
+    /// The `services` group: `services.quote`, `services.quiz`, `services.kiada`.
+    pub(super) async fn services(&self) {
+        for name in ["quote", "quiz", "kiada"] {
+            let check = format!("services.{name}");
+            if self.options.selected(&check) {
+                let result = self.service_matches(name).await;
+                self.check(&check, result);
+            }
+        }
+    }
+
+    pub(super) async fn service_matches(&self, name: &str) -> Result<String, String> {
+        let expected = self
+            .objects
+            .get("Service", name)
+            .and_then(Manifest::as_service)
+            .map_err(|e| format!("{e:#}"))?;
+        let live = self.live_service(name).await?;
+        let ip = cluster_ip(&live).ok_or("no cluster IP")?;
+        let mismatches = compare_service(&expected, &live);
+        if !mismatches.is_empty() {
+            return Err(mismatches.join("; "));
+        }
+        let mut detail = format!(
+            "cluster IP {ip}, selector {}, ports {}",
+            selector_text(&live),
+            ports_text(&live)
+        );
+        if name == "kiada" && self.node_ports_reassigned {
+            detail.push_str(
+                " (node ports assigned by the API server: the manifests' fixed ones were taken)",
+            );
+        }
+        Ok(detail)
+    }
+}

@@ -1,0 +1,260 @@
+//! The one table of checks: each one's name, what it proves, the checks inside it and
+//! the function that runs it. The same table gives the order of a run, what `--only`
+//! accepts and selects, and the list in `--help`. To add a check: write its function
+//! in the module of its topic and add a row here.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use super::Run;
+
+/// A check's future, boxed so that every row of the table has one type.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How a row runs.
+#[derive(Clone, Copy)]
+pub enum Body {
+    /// The deployment itself: always first, always run, needs the run mutably.
+    Deploy,
+    /// One check, recorded under the row's name.
+    One(for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, Result<String, String>>),
+    /// A group that records its own checks (`dns.short`, `dns.fqdn`, ...).
+    Group(for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, ()>),
+}
+
+/// One row of [`CHECKS`].
+#[derive(Clone, Copy)]
+pub struct Check {
+    pub name: &'static str,
+    /// What a pass proves.
+    pub proves: &'static str,
+    /// The names of the checks a group records, each `<name>.<part>`; empty for a
+    /// single check.
+    pub parts: &'static [&'static str],
+    pub body: Body,
+}
+
+/// Every check, in the order they run.
+pub const CHECKS: &[Check] = &[
+    Check {
+        name: "deploy",
+        proves: "the base deploys into a fresh restricted namespace and every pod gets ready (always runs)",
+        parts: &[],
+        body: Body::Deploy,
+    },
+    Check {
+        name: "quiz-steps",
+        proves: "the quiz Service as `kubectl expose` makes it, with the selector set to app=quiz, then port 80 -> 8080, each verified by traffic",
+        parts: &["exposed", "selector", "port"],
+        body: Body::Group(|run| Box::pin(run.quiz_steps())),
+    },
+    Check {
+        name: "services",
+        proves: "each Service has a cluster IP and its type, selector and ports match the manifests",
+        parts: &["quote", "quiz", "kiada"],
+        body: Body::Group(|run| Box::pin(run.services())),
+    },
+    Check {
+        name: "quiz-ip",
+        proves: "the quiz Service's cluster IP answers with quiz's identity line from inside a pod",
+        parts: &[],
+        body: Body::One(|run| Box::pin(run.quiz_ip())),
+    },
+    Check {
+        name: "quote-balance",
+        proves: "repeated requests to the quote Service reach every quote pod",
+        parts: &[],
+        body: Body::One(|run| Box::pin(run.quote_balance())),
+    },
+    Check {
+        name: "session-affinity",
+        proves: "with sessionAffinity: ClientIP every request from one pod reaches the same pod",
+        parts: &[],
+        body: Body::One(|run| Box::pin(run.session_affinity())),
+    },
+    Check {
+        name: "dns",
+        proves: "resolv.conf has the search line; quiz, quiz.<ns>, quiz.<ns>.svc and the FQDN resolve to the cluster IP and answer",
+        parts: &["resolv-conf", "short", "namespace", "svc", "fqdn"],
+        body: Body::Group(|run| Box::pin(run.dns())),
+    },
+    Check {
+        name: "env",
+        proves: "a pod created after the Services has the QUIZ_* service variables; one with enableServiceLinks: false has none",
+        parts: &["service-links", "no-service-links"],
+        body: Body::Group(|run| Box::pin(run.env())),
+    },
+    Check {
+        name: "chapter",
+        proves: "the quote pods answer on port 80 as user 65532, ping quiz from quote-001 and the client resolves the cluster IP and loses every packet, every pod carries exactly app and rel",
+        parts: &["quote-port-80", "ping", "labels"],
+        body: Body::Group(|run| Box::pin(run.chapter())),
+    },
+    Check {
+        name: "kiada",
+        proves: "through an API port-forward: the text page (tip, question, request info equal to the API's), the HTML page, HTTPS with the Secret's certificate, an answer counted by quiz",
+        parts: &["text", "html", "https", "answer"],
+        body: Body::Group(|run| Box::pin(run.kiada())),
+    },
+    Check {
+        name: "nodeport",
+        proves: "kiada answers on its NodePort at the node's InternalIP",
+        parts: &[],
+        body: Body::One(|run| Box::pin(run.nodeport())),
+    },
+    Check {
+        name: "readiness",
+        proves: "a quote pod whose readiness is forced off turns not ready in the quote Service's EndpointSlice and gets no traffic, a publishNotReadyAddresses Service still sends it traffic, and back on it is ready and gets traffic again",
+        parts: &["off", "publish-not-ready", "on"],
+        body: Body::Group(|run| Box::pin(run.readiness())),
+    },
+    Check {
+        name: "quote-pod-deleted",
+        proves: "after a quote pod is deleted the Service keeps answering from the others",
+        parts: &[],
+        body: Body::One(|run| Box::pin(run.quote_pod_deleted())),
+    },
+    Check {
+        name: "kiada-pod-deleted",
+        proves: "a kiada pod deleted (default grace period) while a load runs through the kiada Service: every request answered 200",
+        parts: &[],
+        body: Body::One(|run| Box::pin(run.kiada_pod_deleted())),
+    },
+    Check {
+        name: "quiz-pvc",
+        proves: "after the quiz pod is deleted and recreated, the posted answers are still there",
+        parts: &[],
+        body: Body::One(|run| Box::pin(run.quiz_pvc())),
+    },
+];
+
+impl Check {
+    /// The names this row records: its own, or `<name>.<part>` for each part.
+    pub fn names(&self) -> Vec<String> {
+        if self.parts.is_empty() {
+            vec![self.name.to_owned()]
+        } else {
+            self.parts
+                .iter()
+                .map(|part| format!("{}.{part}", self.name))
+                .collect()
+        }
+    }
+}
+
+/// What the run was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub manifests_dir: PathBuf,
+    /// Bound for each readiness wait.
+    pub timeout: Duration,
+    /// Check groups or names to run (empty: all).
+    pub only: Vec<String>,
+    /// Where to reach the node ports instead of the node's InternalIP (e.g. 127.0.0.1
+    /// for kind with extraPortMappings on a machine that cannot reach the node).
+    pub node_address: Option<String>,
+}
+
+impl Options {
+    pub fn selected(&self, name: &str) -> bool {
+        if name == "deploy" || self.only.is_empty() {
+            return true;
+        }
+        let group = name.split('.').next().unwrap_or(name);
+        // A check runs when it, its group or one of its own checks is named.
+        self.only.iter().any(|o| {
+            o == name
+                || o == group
+                || name.starts_with(&format!("{o}."))
+                || o.starts_with(&format!("{name}."))
+        })
+    }
+}
+
+/// Whether every name in `only` is a check of [`CHECKS`] or a check inside one.
+pub fn validate_only(only: &[String]) -> Result<(), String> {
+    for name in only {
+        let known = CHECKS
+            .iter()
+            .any(|check| check.name == name || check.names().contains(name));
+        if !known {
+            let groups: Vec<&str> = CHECKS.iter().map(|check| check.name).collect();
+            return Err(format!(
+                "unknown check {name:?}; known: {} (or a check inside one, see --help)",
+                groups.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The list of checks for `--help`: one line per row with what it proves, and the
+/// checks inside a group.
+pub fn help() -> String {
+    let width = CHECKS.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let mut out = String::from(
+        "Checks, in the order they run (for --only: a name below, or a single check such as kiada.https or readiness.off):\n",
+    );
+    for check in CHECKS {
+        out.push_str(&format!("  {:<width$}  {}\n", check.name, check.proves));
+        if !check.parts.is_empty() {
+            out.push_str(&format!(
+                "  {:<width$}  ({})\n",
+                "",
+                check.names().join(", ")
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_selects_groups_and_names() {
+        let options = Options {
+            manifests_dir: "manifests".into(),
+            timeout: Duration::from_secs(1),
+            only: vec!["dns".into(), "kiada.https".into()],
+            node_address: None,
+        };
+        assert!(options.selected("deploy"));
+        assert!(options.selected("dns.short"));
+        assert!(options.selected("dns"));
+        assert!(options.selected("kiada"));
+        assert!(options.selected("kiada.https"));
+        assert!(!options.selected("kiada.text"));
+        assert!(!options.selected("quote-balance"));
+        assert!(validate_only(&["dns".into(), "kiada.text".into()]).is_ok());
+        assert!(validate_only(&["nope".into()]).is_err());
+        assert!(validate_only(&["dns.nope".into()]).is_err());
+    }
+
+    #[test]
+    fn the_table_names_each_check_once_and_deploy_first() {
+        assert_eq!(CHECKS[0].name, "deploy");
+        assert!(matches!(CHECKS[0].body, Body::Deploy));
+        let mut names: Vec<String> = CHECKS.iter().flat_map(Check::names).collect();
+        let count = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), count, "a name twice in {names:?}");
+        assert!(CHECKS[1..].iter().all(|c| !matches!(c.body, Body::Deploy)));
+    }
+
+    #[test]
+    fn help_lists_every_check() {
+        let text = help();
+        for check in CHECKS {
+            assert!(text.contains(&format!("  {} ", check.name)), "{text}");
+            for name in check.names() {
+                assert!(text.contains(&name), "{name} in {text}");
+            }
+        }
+        assert!(text.contains("kiada.https") && text.contains("readiness.off"));
+    }
+}
