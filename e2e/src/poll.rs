@@ -39,10 +39,11 @@ impl Poller {
         }
     }
 
-    /// At most `tries` tries (what bounds back-to-back rounds, `every` zero).
+    /// At most `tries` tries (what bounds back-to-back rounds, `every` zero); a
+    /// tighter count than the one that follows from the time.
     pub fn tries(self, tries: u32) -> Self {
         Self {
-            max_tries: tries,
+            max_tries: self.max_tries.min(tries),
             ..self
         }
     }

@@ -14,6 +14,34 @@ pub fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
+/// One GET of `url` with busybox wget, bounded by `timeout 5`; prints the body.
+pub fn wget_get(url: &str) -> String {
+    format!("timeout 5 wget -qO- {}", shell_quote(url))
+}
+
+/// One POST of the JSON `body` to `url` with busybox wget, bounded by `timeout 5`.
+pub fn wget_post_json(url: &str, body: &str) -> String {
+    format!(
+        "timeout 5 wget -qO- --header 'Content-Type: application/json' --post-data {} {}",
+        shell_quote(body),
+        shell_quote(url)
+    )
+}
+
+/// One GET of `url` with busybox wget that prints only wget's own lines (stderr),
+/// whatever the answer: its `Connecting to` line is read by [`wget_connect_ip`].
+pub fn wget_connect(url: &str) -> String {
+    format!(
+        "timeout 5 wget -O- {} 2>&1 >/dev/null || true",
+        shell_quote(url)
+    )
+}
+
+/// busybox `nslookup name`, bounded by `timeout 10`, read by [`nslookup_addresses`].
+pub fn nslookup(name: &str) -> String {
+    format!("timeout 10 nslookup {} 2>&1 || true", shell_quote(name))
+}
+
 /// A shell loop that sends `count` GET requests to `url` with busybox wget (each
 /// bounded by `timeout 5`), one answer line per request, or [`NO_ANSWER`].
 pub fn request_loop(url: &str, count: u32) -> String {
@@ -33,6 +61,15 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Adds the counts of another tally to this one.
+    pub fn merge(&mut self, other: Tally) {
+        for (pod, n) in other.pods {
+            *self.pods.entry(pod).or_default() += n;
+        }
+        self.no_answer += other.no_answer;
+        self.unexpected.extend(other.unexpected);
+    }
+
     pub fn answered(&self) -> usize {
         self.pods.values().sum()
     }

@@ -4,7 +4,6 @@
 //! (`session-affinity`).
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
 use kube::api::ListParams;
 
@@ -88,20 +87,7 @@ impl Run<'_> {
         }
         let url = format!("http://{name}/");
         // Wait until the new Service answers at all.
-        let deadline = Instant::now() + self.short();
-        loop {
-            let out = self.requests(CLIENT, &url, 1).await?;
-            if shell::tally_quote_lines(&out).answered() == 1 {
-                break;
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "{url} did not answer within {} s",
-                    self.short().as_secs()
-                ));
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
+        self.until_quote_answers(&url, u32::MAX).await?;
         let out = self.requests(CLIENT, &url, 20).await?;
         let tally = shell::tally_quote_lines(&out);
         if tally.pods.len() != 1 || tally.no_answer > 0 || !tally.unexpected.is_empty() {

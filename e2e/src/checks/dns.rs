@@ -1,12 +1,14 @@
 //! Service discovery through DNS: the pod's resolv.conf, and the quiz Service by its
 //! short, namespaced, `.svc` and fully qualified names (`dns.*`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::*;
 use crate::parse::ResolvConf;
+use crate::poll::Poller;
 use crate::service::cluster_ip;
 use crate::shell::{self};
+use crate::summary::one_line;
 
 impl Run<'_> {
     pub(super) async fn dns(&self) {
@@ -60,28 +62,21 @@ impl Run<'_> {
                 // How the pod's resolver (search list, ndots) resolves the name: the
                 // address busybox wget connects to.
                 let url = format!("http://{name}/");
-                let deadline = Instant::now() + self.short();
+                let what = format!("{name} resolving to the Service's {ip} in the pod");
+                let mut poller = Poller::new(what, Duration::from_secs(2), self.short());
                 let resolved = loop {
                     let out = self
                         .cluster
-                        .exec(
-                            CLIENT,
-                            &format!("timeout 5 wget -O- {} 2>&1 >/dev/null || true", shell::shell_quote(&url)),
-                            self.short(),
-                        )
+                        .exec(CLIENT, &shell::wget_connect(&url), self.short())
                         .await
-                        .map_err(|e| format!("{e:#}"))?;
+                        .map_err(reason)?;
                     let resolved = shell::wget_connect_ip(&out);
                     if resolved.as_deref() == Some(ip.as_str()) {
                         break ip.clone();
                     }
-                    if Instant::now() >= deadline {
-                        return Err(format!(
-                            "{name} resolved to {resolved:?} in the pod, not the Service's {ip}: {}",
-                            crate::summary::one_line(&out)
-                        ));
-                    }
-                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    poller
+                        .again(format!("{resolved:?}: {}", one_line(&out)))
+                        .await?;
                 };
                 // The DNS record itself, for the names busybox nslookup resolves the
                 // way the pod does (it applies the search list only to dotless names).
@@ -89,11 +84,7 @@ impl Run<'_> {
                 if !name.contains('.') || check == "dns.fqdn" {
                     let out = self
                         .cluster
-                        .exec(
-                            CLIENT,
-                            &format!("timeout 10 nslookup {} 2>&1 || true", shell::shell_quote(&name)),
-                            self.short(),
-                        )
+                        .exec(CLIENT, &shell::nslookup(&name), self.short())
                         .await
                         .map_err(|e| format!("{e:#}"))?;
                     let addresses = shell::nslookup_addresses(&out);
@@ -106,7 +97,9 @@ impl Run<'_> {
                     lookup = format!(", nslookup: {}", addresses.join(" "));
                 }
                 let pod = self.quiz_answers(&url).await?;
-                Ok(format!("{name} -> {resolved}{lookup}; {url} answered by pod {pod}"))
+                Ok(format!(
+                    "{name} -> {resolved}{lookup}; {url} answered by pod {pod}"
+                ))
             }
             .await;
             self.check(check, result);

@@ -2,13 +2,14 @@
 //! about the pod, the HTML page and its assets, HTTPS with the Secret's certificate,
 //! and an answer posted through kiada and counted by quiz (`kiada.*`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 
 use super::*;
 use crate::http::Request;
 use crate::parse::{self, TextPage};
+use crate::poll::Poller;
 
 impl Run<'_> {
     pub(super) async fn kiada(&self) {
@@ -162,17 +163,15 @@ impl Run<'_> {
             ));
         }
         // quiz updates its counts after the commit: give it a moment.
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let mut after = self.quiz_stats().await?;
-        while after < before + 1 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            after = self.quiz_stats().await?;
-        }
-        if after < before + 1 {
-            return Err(format!(
-                "quiz counted {before} answers before and {after} after POST {path}"
-            ));
-        }
+        let what = format!("quiz counting the answer of POST {path} (it counted {before} before)");
+        let mut poller = Poller::new(what, Duration::from_secs(1), Duration::from_secs(15));
+        let after = loop {
+            let after = self.quiz_stats().await?;
+            if after > before {
+                break after;
+            }
+            poller.again(format!("{after} answers")).await?;
+        };
         Ok(format!(
             "POST {path} via kiada: {}; quiz /stats total {before} -> {after}",
             crate::summary::one_line(&response.body)

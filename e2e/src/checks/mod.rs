@@ -10,6 +10,7 @@ use anyhow::Result;
 use k8s_openapi::api::core::v1::{Pod, Service};
 
 use crate::cluster::{Cluster, api_error};
+use crate::shell;
 use crate::summary::{CheckResult, Summary};
 use crate::{parse, tls};
 
@@ -160,11 +161,7 @@ impl Run<'_> {
     async fn quiz_stats(&self) -> Result<u64, String> {
         let out = self
             .cluster
-            .exec(
-                CLIENT,
-                "timeout 5 wget -qO- http://quiz/stats",
-                self.short(),
-            )
+            .exec(CLIENT, &shell::wget_get("http://quiz/stats"), self.short())
             .await
             .map_err(|e| format!("GET http://quiz/stats: {e:#}"))?;
         let json: serde_json::Value = serde_json::from_str(out.trim())

@@ -14,6 +14,7 @@ use super::traffic::*;
 use super::*;
 use crate::endpoints::{self, EndpointState};
 use crate::manifest::{self, Manifest};
+use crate::poll::{FailedInARow, Poller};
 use crate::shell::{self};
 use crate::shell::{LoadLine, LoadTally};
 
@@ -53,24 +54,23 @@ impl Run<'_> {
             .filter(|p| **p != victim)
             .map(|p| (*p).to_owned())
             .collect();
-        let deadline = Instant::now() + self.short();
-        let mut last;
+        let what = format!("20 of 20 answers from the other quote pods after deleting {victim}");
+        let mut poller = Poller::new(what, Duration::from_secs(2), self.short());
         loop {
             let out = self.requests(CLIENT, "http://quote/", 20).await?;
             let tally = shell::tally_quote_lines(&out);
             let seen: BTreeSet<String> = tally.pods.keys().cloned().collect();
-            last = tally.describe();
             let good = tally.no_answer == 0
                 && tally.unexpected.is_empty()
                 && tally.answered() == 20
                 && seen.is_subset(&expected);
             if good {
-                return Ok(format!("{victim} deleted; 20/20 answered: {last}"));
+                return Ok(format!(
+                    "{victim} deleted; 20/20 answered: {}",
+                    tally.describe()
+                ));
             }
-            if Instant::now() >= deadline {
-                return Err(format!("after deleting {victim}: {last}"));
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            poller.again(tally.describe()).await?;
         }
     }
 
@@ -257,32 +257,29 @@ impl Run<'_> {
             }
             (tally.served_by(name), tally.requests)
         };
-        let started = Instant::now();
-        let max_polls = SERVED_WAIT.as_millis() / 100 + 1;
-        for _ in 0..max_polls {
-            if served(lines).0 >= SERVED_BEFORE_DELETE || started.elapsed() >= SERVED_WAIT {
+        let what = format!(
+            "{name} answering {SERVED_BEFORE_DELETE} of the load's requests (else it is not getting traffic through the kiada Service)"
+        );
+        let mut poller = Poller::new(what, Duration::from_millis(100), SERVED_WAIT);
+        loop {
+            let (by_pod, total) = served(lines);
+            if by_pod >= SERVED_BEFORE_DELETE {
                 break;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let (by_pod, total) = served(lines);
-        if by_pod < SERVED_BEFORE_DELETE {
-            return Err(format!(
-                "{name} answered {by_pod} of the load's first {total} requests within {}: it is not getting traffic through the kiada Service",
-                seconds(SERVED_WAIT)
-            ));
+            let seen = format!("{by_pod} of the load's first {total} requests");
+            poller.again(seen).await?;
         }
         let delete_at = Instant::now();
         self.cluster
             .pods()
             .delete(name, &DeleteParams::default())
             .await
-            .map_err(|e| format!("deleting pod {name}: {e}"))?;
+            .map_err(|e| format!("deleting pod {name}: {:#}", api_error(e)))?;
         let bound = Duration::from_secs(u64::try_from(grace).unwrap_or(30) + 30);
-        let max_polls = bound.as_millis() / POLL.as_millis() + 1;
+        let mut poller = Poller::new(format!("pod {name} gone after the delete"), POLL, bound);
+        let mut failures = FailedInARow::new(MAX_FAILED_POLLS);
         let mut unready = None;
-        let mut failed_polls = 0;
-        for _ in 0..max_polls {
+        loop {
             if unready.is_none()
                 && let Ok(slices) = self.cluster.endpoint_slices("kiada").await
             {
@@ -291,30 +288,17 @@ impl Run<'_> {
                     unready = Some((Instant::now(), state));
                 }
             }
-            match self.cluster.pods().get_opt(name).await {
-                Ok(None) => {
-                    return Ok(Deletion {
-                        delete_at,
-                        unready,
-                        gone_at: Instant::now(),
-                    });
-                }
-                Ok(Some(_)) => failed_polls = 0,
-                Err(error) => {
-                    failed_polls += 1;
-                    if failed_polls >= MAX_FAILED_POLLS {
-                        return Err(format!("waiting for {name} to go: {error}"));
-                    }
-                }
+            let pod = failures
+                .tolerate(self.cluster.pods().get_opt(name).await)
+                .map_err(|e| format!("waiting for {name} to go: {:#}", api_error(e)))?;
+            if let Some(None) = pod {
+                return Ok(Deletion {
+                    delete_at,
+                    unready,
+                    gone_at: Instant::now(),
+                });
             }
-            if delete_at.elapsed() >= bound {
-                break;
-            }
-            tokio::time::sleep(POLL).await;
+            poller.again("still there").await?;
         }
-        Err(format!(
-            "pod {name} still there {} after the delete",
-            seconds(delete_at.elapsed())
-        ))
     }
 }

@@ -1,9 +1,10 @@
 //! quiz's answers outlive its pod: the PersistentVolumeClaim keeps them when the pod
 //! is deleted and recreated (`quiz-pvc`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::*;
+use crate::poll::Poller;
 use crate::shell::{self};
 
 impl Run<'_> {
@@ -13,7 +14,7 @@ impl Run<'_> {
             .cluster
             .exec(
                 CLIENT,
-                "timeout 5 wget -qO- http://quiz/questions/random",
+                &shell::wget_get("http://quiz/questions/random"),
                 self.short(),
             )
             .await
@@ -25,10 +26,7 @@ impl Run<'_> {
             .and_then(serde_json::Value::as_u64)
             .ok_or("the question has no id")?;
         let body = format!("{{\"questionId\": {id}, \"answerIndex\": 0}}");
-        let script = format!(
-            "timeout 5 wget -qO- --header 'Content-Type: application/json' --post-data {} http://quiz/questions/{id}/answers",
-            shell::shell_quote(&body)
-        );
+        let script = shell::wget_post_json(&format!("http://quiz/questions/{id}/answers"), &body);
         self.cluster
             .exec(CLIENT, &script, self.short())
             .await
@@ -66,14 +64,15 @@ impl Run<'_> {
         if new_uid == old_uid {
             return Err("the quiz pod was not recreated (same uid)".into());
         }
-        let deadline = Instant::now() + self.short();
+        let mut poller = Poller::new(
+            "quiz /stats answering after recreating quiz",
+            Duration::from_secs(2),
+            self.short(),
+        );
         let after = loop {
             match self.quiz_stats().await {
                 Ok(n) => break n,
-                Err(error) if Instant::now() >= deadline => {
-                    return Err(format!("after recreating quiz: {error}"));
-                }
-                Err(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+                Err(error) => poller.again(error).await?,
             }
         };
         if after < before {

@@ -232,23 +232,7 @@ impl Run<'_> {
         }
         let url = format!("http://{service}/");
         // A new Service takes a moment to be programmed on the node.
-        let deadline = Instant::now() + self.short();
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let out = self.requests(CLIENT, &url, 1).await?;
-            if shell::tally_quote_lines(&out).answered() == 1 {
-                break;
-            }
-            if Instant::now() >= deadline || attempts >= 30 {
-                return Err(format!(
-                    "{url} did not answer within {} ({attempts} attempts): {}",
-                    seconds(self.short()),
-                    crate::summary::one_line(&out)
-                ));
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
+        self.until_quote_answers(&url, 30).await?;
         let tally = shell::tally_quote_lines(&self.requests(CLIENT, &url, 10).await?);
         if tally.answered() != 10 || tally.pods.get(pod) != Some(&10) {
             return Err(format!(

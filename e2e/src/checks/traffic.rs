@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::endpoints::{self, EndpointState};
-use crate::parse::{self};
+use crate::parse;
+use crate::poll::{FailedInARow, Poller};
 use crate::shell::{self, Tally};
+use crate::summary::one_line;
 
 /// Between two looks at the EndpointSlices or the pods.
 pub(super) const POLL: Duration = Duration::from_millis(250);
@@ -20,7 +22,7 @@ pub(super) const ROUND: u32 = 20;
 /// by 60 requests with a chance of 0.8^60, about 1.5 in a million.
 pub(super) const ROUNDS_WITHOUT: usize = 3;
 /// At most this many rounds in a wait for a pod to get or to lose traffic.
-pub(super) const MAX_ROUNDS: usize = 15;
+pub(super) const MAX_ROUNDS: u32 = 15;
 
 impl Run<'_> {
     /// Runs a request loop in the client pod (one line per request).
@@ -40,25 +42,31 @@ impl Run<'_> {
     /// Sends single requests from the client pod until quiz's identity line comes back
     /// (a new Service or endpoint takes a moment to be programmed), bounded.
     pub(super) async fn quiz_answers(&self, url: &str) -> Result<String, String> {
-        let deadline = Instant::now() + self.short();
-        let mut last = String::new();
-        while Instant::now() < deadline {
-            match self.requests(CLIENT, url, 1).await {
-                Ok(out) => {
-                    if let Some(pod) = out.lines().find_map(parse::quiz_identity) {
-                        return Ok(pod);
-                    }
-                    last = format!("answer: {:?}", out.trim());
-                }
-                // The exec itself failed (an API problem, not a Service one).
-                Err(error) => return Err(error),
+        let what = format!("quiz's identity line from {url}");
+        let mut poller = Poller::new(what, Duration::from_secs(2), self.short());
+        loop {
+            // An error is the exec itself failing (an API problem, not a Service one).
+            let out = self.requests(CLIENT, url, 1).await?;
+            if let Some(pod) = out.lines().find_map(parse::quiz_identity) {
+                return Ok(pod);
             }
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            poller.again(format!("answer: {:?}", out.trim())).await?;
         }
-        Err(format!(
-            "{url} gave no quiz identity line within {} s ({last})",
-            self.short().as_secs()
-        ))
+    }
+
+    /// Sends single requests to `url` from the client pod until a quote pod answers (a
+    /// new Service takes a moment to be programmed on the node), every 2 s, at most
+    /// `short()` and `tries` requests.
+    pub(super) async fn until_quote_answers(&self, url: &str, tries: u32) -> Result<(), String> {
+        let what = format!("an answer from a quote pod at {url}");
+        let mut poller = Poller::new(what, Duration::from_secs(2), self.short()).tries(tries);
+        loop {
+            let out = self.requests(CLIENT, url, 1).await?;
+            if shell::tally_quote_lines(&out).answered() == 1 {
+                return Ok(());
+            }
+            poller.again(one_line(&out)).await?;
+        }
     }
 
     /// Sends rounds of 10 requests from the client pod until exactly the pods in
@@ -67,18 +75,17 @@ impl Run<'_> {
         &self,
         url: &str,
         want: &BTreeSet<String>,
-    ) -> Result<shell::Tally, String> {
-        let deadline = Instant::now() + self.short();
-        let mut combined = shell::Tally::default();
+    ) -> Result<Tally, String> {
+        let what = format!("{url}: answers from exactly {want:?}");
+        let mut poller = Poller::new(what, Duration::from_secs(1), self.short());
+        let mut combined = Tally::default();
         let mut last_bad = "none".to_owned();
         loop {
             let out = self.requests(CLIENT, url, 10).await?;
             let tally = shell::tally_quiz_lines(&out);
             let seen: BTreeSet<String> = tally.pods.keys().cloned().collect();
             if tally.no_answer == 0 && tally.unexpected.is_empty() && seen.is_subset(want) {
-                for (pod, n) in tally.pods {
-                    *combined.pods.entry(pod).or_default() += n;
-                }
+                combined.merge(tally);
                 let seen: BTreeSet<String> = combined.pods.keys().cloned().collect();
                 if seen == *want {
                     return Ok(combined);
@@ -86,15 +93,13 @@ impl Run<'_> {
             } else {
                 // Stale routing (or no answer yet): start counting afresh.
                 last_bad = tally.describe();
-                combined = shell::Tally::default();
+                combined = Tally::default();
             }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "{url}: expected answers from exactly {want:?}, got {} (last incomplete round: {last_bad})",
-                    combined.describe()
-                ));
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            let seen = format!(
+                "{} (last incomplete round: {last_bad})",
+                combined.describe()
+            );
+            poller.again(seen).await?;
         }
     }
 
@@ -109,62 +114,41 @@ impl Run<'_> {
         waiting_for: &str,
         done: impl Fn(Option<&EndpointState>) -> bool,
     ) -> Result<(Option<EndpointState>, Instant), String> {
-        let started = Instant::now();
-        let max_polls = timeout.as_millis() / POLL.as_millis() + 1;
-        let mut failed_polls = 0;
-        let mut last = None;
-        for _ in 0..max_polls {
-            match self.cluster.endpoint_slices(service).await {
-                Ok(slices) => {
-                    failed_polls = 0;
-                    let state = endpoints::pod_endpoint(&slices, pod);
-                    if done(state.as_ref()) {
-                        return Ok((state, Instant::now()));
-                    }
-                    last = state;
+        let mut poller = Poller::new(waiting_for, POLL, timeout);
+        let mut failures = FailedInARow::new(MAX_FAILED_POLLS);
+        let mut last = "no answer from the API server yet".to_owned();
+        loop {
+            let slices = failures
+                .tolerate(self.cluster.endpoint_slices(service).await)
+                .map_err(|error| format!("{waiting_for}: {error:#}"))?;
+            if let Some(slices) = slices {
+                let state = endpoints::pod_endpoint(&slices, pod);
+                if done(state.as_ref()) {
+                    return Ok((state, Instant::now()));
                 }
-                Err(error) => {
-                    failed_polls += 1;
-                    if failed_polls >= MAX_FAILED_POLLS {
-                        return Err(format!("{waiting_for}: {error:#}"));
-                    }
-                }
+                last = format!(
+                    "the EndpointSlices of Service {service} show {}",
+                    endpoints::describe_pod_endpoint(pod, state.as_ref())
+                );
             }
-            if started.elapsed() >= timeout {
-                break;
-            }
-            tokio::time::sleep(POLL).await;
+            poller.again(last.clone()).await?;
         }
-        Err(format!(
-            "{waiting_for}: after {} the EndpointSlices of Service {service} still show {}",
-            seconds(started.elapsed()),
-            endpoints::describe_pod_endpoint(pod, last.as_ref())
-        ))
     }
 
     /// Rounds of [`ROUND`] requests to `url` from the client pod until `pod` answers
     /// one (at most [`MAX_ROUNDS`] rounds and `short()`); the tally of all rounds.
     pub(super) async fn until_pod_answers(&self, url: &str, pod: &str) -> Result<Tally, String> {
-        let deadline = Instant::now() + self.short();
+        let what = format!("{url} reaching {pod}");
+        let mut poller = Poller::new(what, Duration::ZERO, self.short()).tries(MAX_ROUNDS);
         let mut combined = Tally::default();
-        for _ in 0..MAX_ROUNDS {
-            let tally = shell::tally_quote_lines(&self.requests(CLIENT, url, ROUND).await?);
-            for (name, n) in tally.pods {
-                *combined.pods.entry(name).or_default() += n;
+        loop {
+            combined.merge(shell::tally_quote_lines(
+                &self.requests(CLIENT, url, ROUND).await?,
+            ));
+            if combined.pods.contains_key(pod) {
+                return Ok(combined);
             }
-            combined.no_answer += tally.no_answer;
-            combined.unexpected.extend(tally.unexpected);
-            if combined.pods.contains_key(pod) || Instant::now() >= deadline {
-                break;
-            }
-        }
-        if combined.pods.contains_key(pod) {
-            Ok(combined)
-        } else {
-            Err(format!(
-                "{url} never reached {pod}: {}",
-                combined.describe()
-            ))
+            poller.again(combined.describe()).await?;
         }
     }
 
@@ -176,11 +160,12 @@ impl Run<'_> {
         url: &str,
         pod: &str,
     ) -> Result<(usize, Tally), String> {
-        let deadline = Instant::now() + self.short();
+        let what = format!("{url} answering, none by {pod}, {ROUNDS_WITHOUT} rounds in a row");
+        let mut poller = Poller::new(what, Duration::ZERO, self.short()).tries(MAX_ROUNDS);
         let mut before = 0;
         let mut streak: Vec<Tally> = Vec::new();
         let mut last_bad = String::from("none");
-        for _ in 0..MAX_ROUNDS {
+        loop {
             let tally = shell::tally_quote_lines(&self.requests(CLIENT, url, ROUND).await?);
             let clean = tally.answered() == ROUND as usize
                 && tally.no_answer == 0
@@ -191,9 +176,7 @@ impl Run<'_> {
                 if streak.len() == ROUNDS_WITHOUT {
                     let mut combined = Tally::default();
                     for round in streak {
-                        for (name, n) in round.pods {
-                            *combined.pods.entry(name).or_default() += n;
-                        }
+                        combined.merge(round);
                     }
                     return Ok((before, combined));
                 }
@@ -203,12 +186,9 @@ impl Run<'_> {
                 streak.clear();
                 last_bad = tally.describe();
             }
-            if Instant::now() >= deadline {
-                break;
-            }
+            let seen =
+                format!("{before} requests reached it or failed; last such round: {last_bad}");
+            poller.again(seen).await?;
         }
-        Err(format!(
-            "{url} still reached {pod} (or failed) after {before} requests; last such round: {last_bad}"
-        ))
     }
 }

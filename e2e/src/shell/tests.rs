@@ -146,3 +146,20 @@ fn shell_snippets() {
     assert!(script.contains("timeout 5 wget -qO- 'http://quote/'"));
     assert!(script.contains(NO_ANSWER));
 }
+
+#[test]
+fn probe_scripts() {
+    assert_eq!(
+        wget_get("http://quiz/stats"),
+        "timeout 5 wget -qO- 'http://quiz/stats'"
+    );
+    assert_eq!(
+        wget_post_json("http://quiz/questions/3/answers", "{\"a\": 'x'}"),
+        "timeout 5 wget -qO- --header 'Content-Type: application/json' --post-data '{\"a\": '\\''x'\\''}' 'http://quiz/questions/3/answers'"
+    );
+    assert_eq!(
+        wget_connect("http://quiz.ns/"),
+        "timeout 5 wget -O- 'http://quiz.ns/' 2>&1 >/dev/null || true"
+    );
+    assert_eq!(nslookup("quiz"), "timeout 10 nslookup 'quiz' 2>&1 || true");
+}
