@@ -8,10 +8,10 @@ fuzz_target!(|text: &str| {
     if let Ok(set) = quiz::QuestionSet::from_json(text, Source::File("fuzz.json".into())) {
         assert!(!set.is_empty());
         for question in set.all() {
-            let answers = question.answers.len();
+            let answers = question.public.answers.len();
             assert!((quiz::questions::MIN_ANSWERS..=quiz::questions::MAX_ANSWERS).contains(&answers));
             assert!(question.correct_answer_index < answers);
-            assert!(set.get(question.id).is_some());
+            assert!(set.get(question.public.id).is_some());
         }
     }
 });

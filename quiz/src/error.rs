@@ -53,6 +53,8 @@ impl ResponseError for ApiError {
         if let Self::MethodNotAllowed { allow, .. } = self {
             response.insert_header((ALLOW, *allow));
         }
-        response.json(serde_json::json!({ "error": self.to_string() }))
+        response.json(kiada_wire::ErrorBody {
+            error: self.to_string(),
+        })
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The questions shipped in the binary.
 pub const BUILT_IN_JSON: &str = include_str!("../questions.json");
@@ -14,30 +14,34 @@ pub const BUILT_IN_JSON: &str = include_str!("../questions.json");
 pub const MIN_ANSWERS: usize = 3;
 pub const MAX_ANSWERS: usize = 5;
 
-/// One quiz question, as stored in the questions file.
+/// One quiz question: what clients see, and the correct answer, which they never see.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(from = "Entry")]
 pub struct Question {
-    pub id: u32,
-    pub text: String,
-    pub answers: Vec<String>,
+    /// What `GET /questions/...` answers.
+    pub public: kiada_wire::Question,
     pub correct_answer_index: usize,
 }
 
-/// What clients see of a question: never the correct answer.
-#[derive(Debug, Serialize)]
-pub struct PublicQuestion<'a> {
-    pub id: u32,
-    pub text: &'a str,
-    pub answers: &'a [String],
+/// One question as written in the questions file.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Entry {
+    id: u32,
+    text: String,
+    answers: Vec<String>,
+    correct_answer_index: usize,
 }
 
-impl Question {
-    pub fn public(&self) -> PublicQuestion<'_> {
-        PublicQuestion {
-            id: self.id,
-            text: &self.text,
-            answers: &self.answers,
+impl From<Entry> for Question {
+    fn from(entry: Entry) -> Self {
+        Self {
+            public: kiada_wire::Question {
+                id: entry.id,
+                text: entry.text,
+                answers: entry.answers,
+            },
+            correct_answer_index: entry.correct_answer_index,
         }
     }
 }
@@ -137,16 +141,16 @@ impl QuestionSet {
             let invalid = |reason: String| QuestionsError::Invalid {
                 source_name: source_name.clone(),
                 index,
-                id: question.id,
+                id: question.public.id,
                 reason,
             };
             if let Some(reason) = problem(question) {
                 return Err(invalid(reason));
             }
-            if let Some(first) = by_id.insert(question.id, index) {
+            if let Some(first) = by_id.insert(question.public.id, index) {
                 return Err(invalid(format!(
                     "duplicate id: question #{first} already has id {}",
-                    question.id
+                    question.public.id
                 )));
             }
         }
@@ -193,25 +197,28 @@ impl QuestionSet {
 
 /// Why a question is unusable, if it is.
 fn problem(question: &Question) -> Option<String> {
-    if question.id == 0 {
+    let Question {
+        public: kiada_wire::Question { id, text, answers },
+        correct_answer_index,
+    } = question;
+    if *id == 0 {
         return Some("id must be 1 or more".to_owned());
     }
-    if question.text.trim().is_empty() {
+    if text.trim().is_empty() {
         return Some("text is empty".to_owned());
     }
-    let count = question.answers.len();
+    let count = answers.len();
     if !(MIN_ANSWERS..=MAX_ANSWERS).contains(&count) {
         return Some(format!(
             "has {count} answers; a question needs {MIN_ANSWERS} to {MAX_ANSWERS}"
         ));
     }
-    if let Some(blank) = question.answers.iter().position(|a| a.trim().is_empty()) {
+    if let Some(blank) = answers.iter().position(|a| a.trim().is_empty()) {
         return Some(format!("answer {blank} is empty"));
     }
-    if question.correct_answer_index >= count {
+    if *correct_answer_index >= count {
         return Some(format!(
-            "correctAnswerIndex {} is out of range: answers are numbered 0 to {}",
-            question.correct_answer_index,
+            "correctAnswerIndex {correct_answer_index} is out of range: answers are numbered 0 to {}",
             count - 1
         ));
     }
@@ -241,11 +248,11 @@ mod tests {
         let mut positions = std::collections::BTreeMap::new();
         for q in set.all() {
             let mut seen = std::collections::HashSet::new();
-            for a in &q.answers {
+            for a in &q.public.answers {
                 assert!(
                     seen.insert(a.trim()),
                     "question {} repeats answer {a:?}",
-                    q.id
+                    q.public.id
                 );
             }
             *positions.entry(q.correct_answer_index).or_insert(0) += 1;
@@ -263,10 +270,10 @@ mod tests {
     fn lookup_and_random() {
         let set = QuestionSet::built_in().unwrap();
         let first = &set.all()[0];
-        assert_eq!(set.get(first.id), Some(first));
+        assert_eq!(set.get(first.public.id), Some(first));
         assert_eq!(set.get(u32::MAX), None);
         let random = set.random();
-        assert_eq!(set.get(random.id), Some(random));
+        assert_eq!(set.get(random.public.id), Some(random));
     }
 
     #[test]

@@ -6,12 +6,12 @@ use std::time::SystemTime;
 
 use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::{FromRequest, Handler, HttpRequest, HttpResponse, Resource, Responder, web};
-use serde::{Deserialize, Serialize};
+use kiada_wire::{AnswerRequest, AnswerResponse, QuestionStats, Stats};
 use service_kit::{PodInfo, RequestId};
 
 use crate::error::ApiError;
 use crate::questions::{Question, QuestionSet};
-use crate::store::{NewAnswer, Store, Tally};
+use crate::store::{NewAnswer, Store};
 
 /// Largest answer body accepted (a real one is about 40 bytes).
 pub const MAX_BODY_BYTES: usize = 4096;
@@ -73,7 +73,7 @@ async fn random_question(state: web::Data<AppState>, seed: service_kit::Seed) ->
         Some(seed) => state.questions.for_seed(seed),
         None => state.questions.random(),
     };
-    HttpResponse::Ok().json(question.public())
+    HttpResponse::Ok().json(&question.public)
 }
 
 async fn question(
@@ -81,24 +81,7 @@ async fn question(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let question = find(&state.questions, &id)?;
-    Ok(HttpResponse::Ok().json(question.public()))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AnswerRequest {
-    question_id: i64,
-    answer_index: i64,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AnswerResponse {
-    timestamp: String,
-    question_id: u32,
-    answer_index: u32,
-    correct_answer_index: usize,
-    correct: bool,
+    Ok(HttpResponse::Ok().json(&question.public))
 }
 
 const BODY_FORMAT: &str = r#"expected a JSON object like {"questionId": 1, "answerIndex": 0}"#;
@@ -119,13 +102,13 @@ async fn answer(
         )));
     }
     let request = parse_answer(&body)?;
-    if request.question_id != i64::from(question.id) {
+    if request.question_id != i64::from(question.public.id) {
         return Err(ApiError::BadRequest(format!(
             "questionId {} in the body does not match question {} in the URL",
-            request.question_id, question.id
+            request.question_id, question.public.id
         )));
     }
-    let count = question.answers.len();
+    let count = question.public.answers.len();
     let answer_index = u32::try_from(request.answer_index)
         .ok()
         .filter(|&index| (index as usize) < count)
@@ -133,7 +116,7 @@ async fn answer(
             ApiError::BadRequest(format!(
                 "answerIndex {} is out of range: question {} has answers 0 to {}",
                 request.answer_index,
-                question.id,
+                question.public.id,
                 count - 1
             ))
         })?;
@@ -142,7 +125,7 @@ async fn answer(
     state
         .store
         .record(NewAnswer {
-            question_id: question.id,
+            question_id: question.public.id,
             answer_index,
             correct,
             timestamp: timestamp.clone(),
@@ -152,24 +135,11 @@ async fn answer(
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok(HttpResponse::Ok().json(AnswerResponse {
         timestamp,
-        question_id: question.id,
-        answer_index,
+        question_id: question.public.id,
+        answer_index: answer_index as usize,
         correct_answer_index: question.correct_answer_index,
         correct,
     }))
-}
-
-#[derive(Debug, Serialize)]
-struct QuestionStats {
-    id: u32,
-    answers: u64,
-    correct: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct Stats {
-    questions: Vec<QuestionStats>,
-    totals: Tally,
 }
 
 async fn stats(state: web::Data<AppState>) -> HttpResponse {
@@ -179,9 +149,13 @@ async fn stats(state: web::Data<AppState>) -> HttpResponse {
         .all()
         .iter()
         .map(|q| {
-            let tally = counts.per_question.get(&q.id).copied().unwrap_or_default();
+            let tally = counts
+                .per_question
+                .get(&q.public.id)
+                .copied()
+                .unwrap_or_default();
             QuestionStats {
-                id: q.id,
+                id: q.public.id,
                 answers: tally.answers,
                 correct: tally.correct,
             }

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use kiada_wire::Tally;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
@@ -106,26 +107,27 @@ pub struct NewAnswer {
     pub request_id: String,
 }
 
-/// How many answers, and how many correct ones.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Tally {
-    pub answers: u64,
-    pub correct: u64,
-}
-
-impl Tally {
-    fn add(&mut self, answers: u64, correct: u64) {
-        self.answers += answers;
-        self.correct += correct;
-    }
-}
-
 /// Every answer recorded so far, per question id and in total. The total includes
 /// answers to questions that are no longer in the active set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
     pub per_question: HashMap<u32, Tally>,
     pub total: Tally,
+}
+
+impl Counts {
+    /// Counts `answers` answers, `correct` of them correct, in the total and (for an id
+    /// that is one) for the question.
+    fn add(&mut self, question_id: Option<u32>, answers: u64, correct: u64) {
+        let add = |tally: &mut Tally| {
+            tally.answers += answers;
+            tally.correct += correct;
+        };
+        add(&mut self.total);
+        if let Some(id) = question_id {
+            add(self.per_question.entry(id).or_default());
+        }
+    }
 }
 
 enum Command {
@@ -339,11 +341,11 @@ fn seed(conn: &mut Connection, questions: &QuestionSet) -> rusqlite::Result<()> 
             "INSERT INTO questions (id, text, answers, correct_answer_index) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for q in questions.all() {
-            let answers = serde_json::to_string(&q.answers)
+            let answers = serde_json::to_string(&q.public.answers)
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
             insert.execute(params![
-                q.id,
-                q.text,
+                q.public.id,
+                q.public.text,
                 answers,
                 q.correct_answer_index as i64
             ])?;
@@ -368,14 +370,7 @@ fn load_counts(conn: &Connection) -> rusqlite::Result<Counts> {
     for row in rows {
         let (id, answers, correct) = row?;
         let (answers, correct) = (answers as u64, correct as u64);
-        counts.total.add(answers, correct);
-        if let Ok(id) = u32::try_from(id) {
-            counts
-                .per_question
-                .entry(id)
-                .or_default()
-                .add(answers, correct);
-        }
+        counts.add(u32::try_from(id).ok(), answers, correct);
     }
     Ok(counts)
 }
@@ -416,13 +411,7 @@ impl Writer {
                     {
                         let mut counts = lock(&self.counts);
                         for (answer, _) in &batch {
-                            let correct = u64::from(answer.correct);
-                            counts.total.add(1, correct);
-                            counts
-                                .per_question
-                                .entry(answer.question_id)
-                                .or_default()
-                                .add(1, correct);
+                            counts.add(Some(answer.question_id), 1, u64::from(answer.correct));
                         }
                     }
                     for (_, reply) in batch.drain(..) {

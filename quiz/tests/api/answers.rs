@@ -30,7 +30,7 @@ async fn a_correct_answer() {
     let app = spawn_app().await;
     let q = question(3);
     let right = q.correct_answer_index;
-    let response = app.answer(q.id, right as i64).await;
+    let response = app.answer(q.public.id, right as i64).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
     let body: Value = response.json().await.unwrap();
@@ -47,7 +47,7 @@ async fn a_correct_answer() {
 async fn an_incorrect_answer() {
     let app = spawn_app().await;
     let q = question(1);
-    let wrong = (q.correct_answer_index + 1) % q.answers.len();
+    let wrong = (q.correct_answer_index + 1) % q.public.answers.len();
     let body: Value = app.answer(1, wrong as i64).await.json().await.unwrap();
     assert_recent_timestamp(&body["timestamp"]);
     assert_eq!(body["questionId"], 1);
@@ -161,8 +161,8 @@ async fn a_question_id_that_differs_from_the_url_is_400() {
 async fn an_answer_index_out_of_range_or_negative_is_400() {
     let app = spawn_app().await;
     let q = question(4);
-    let last = q.answers.len() - 1;
-    for index in [q.answers.len() as i64, 99, -1, i64::MIN, i64::MAX] {
+    let last = q.public.answers.len() - 1;
+    for index in [q.public.answers.len() as i64, 99, -1, i64::MIN, i64::MAX] {
         assert_error(
             app.answer(4, index).await,
             400,

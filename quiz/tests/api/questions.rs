@@ -8,13 +8,13 @@ async fn a_question_by_id_has_text_and_answers_but_no_solution() {
     let app = spawn_app().await;
     let set = QuestionSet::built_in().unwrap();
     for question in set.all().iter().take(5) {
-        let response = app.get(&format!("/questions/{}", question.id)).await;
+        let response = app.get(&format!("/questions/{}", question.public.id)).await;
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["content-type"], "application/json");
         let body: Value = response.json().await.unwrap();
         assert_eq!(
             body,
-            json!({"id": question.id, "text": question.text, "answers": question.answers})
+            json!({"id": question.public.id, "text": question.public.text, "answers": question.public.answers})
         );
     }
 }
@@ -34,8 +34,8 @@ async fn a_random_question_is_one_of_the_set_without_solution() {
         assert_eq!(keys, ["answers", "id", "text"]);
         let id = u32::try_from(body["id"].as_u64().unwrap()).unwrap();
         let question = set.get(id).expect("a known question");
-        assert_eq!(body["text"], question.text.as_str());
-        assert_eq!(body["answers"], json!(question.answers));
+        assert_eq!(body["text"], question.public.text.as_str());
+        assert_eq!(body["answers"], json!(question.public.answers));
         seen.insert(id);
     }
     // 40 draws from 42 questions: the chance of drawing one question only is negligible.
@@ -113,9 +113,9 @@ async fn a_seed_picks_the_same_question_on_every_instance() {
         }
         assert_eq!(bodies[0], bodies[1], "seed {seed}");
         let expected = questions.for_seed(seed);
-        assert_eq!(bodies[0]["id"], expected.id);
-        assert_eq!(bodies[0]["text"], expected.text.as_str());
-        seen.insert(expected.id);
+        assert_eq!(bodies[0]["id"], expected.public.id);
+        assert_eq!(bodies[0]["text"], expected.public.text.as_str());
+        seen.insert(expected.public.id);
     }
     assert!(seen.len() > 5, "seeds should spread over the questions");
 

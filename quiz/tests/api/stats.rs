@@ -23,7 +23,7 @@ async fn stats_start_at_zero_for_every_question() {
     for (entry, question) in entries.iter().zip(set.all()) {
         assert_eq!(
             entry,
-            &json!({"id": question.id, "answers": 0, "correct": 0})
+            &json!({"id": question.public.id, "answers": 0, "correct": 0})
         );
     }
     assert_eq!(stats["totals"], json!({"answers": 0, "correct": 0}));
@@ -34,7 +34,7 @@ async fn stats_count_every_answer_exactly() {
     let app = spawn_app().await;
     let set = QuestionSet::built_in().unwrap();
     let (q1, q2) = (set.get(1).unwrap(), set.get(2).unwrap());
-    let wrong = |q: &quiz::Question| ((q.correct_answer_index + 1) % q.answers.len()) as i64;
+    let wrong = |q: &quiz::Question| ((q.correct_answer_index + 1) % q.public.answers.len()) as i64;
     for _ in 0..3 {
         assert_eq!(
             app.answer(1, q1.correct_answer_index as i64).await.status(),
@@ -72,7 +72,7 @@ async fn concurrent_answers_are_all_counted() {
     for i in 0..200 {
         let client = app.client.clone();
         let url = app.url("/questions/7/answers");
-        let index = i % q.answers.len();
+        let index = i % q.public.answers.len();
         tasks.push(tokio::spawn(async move {
             let response = client
                 .post(url)
@@ -87,7 +87,7 @@ async fn concurrent_answers_are_all_counted() {
         task.await.unwrap();
     }
     let correct = (0..200)
-        .filter(|i| i % q.answers.len() == q.correct_answer_index)
+        .filter(|i| i % q.public.answers.len() == q.correct_answer_index)
         .count();
     let stats = app.stats().await;
     assert_eq!(
