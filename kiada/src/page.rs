@@ -1,10 +1,11 @@
 //! What one page shows, gathered once per request and rendered as text, HTML or JSON.
 
 use actix_web::HttpRequest;
+use kiada_wire::Question;
 use serde::Serialize;
 use service_kit::{PodInfo, RequestId};
 
-use crate::backends::{Backends, Fetched, Forwarded, Question, ServedBy};
+use crate::backends::{Backends, Fetched, Forwarded, ServedBy};
 use crate::status::StatusMessage;
 use crate::text::{clean_block, clean_line};
 

@@ -5,8 +5,8 @@
 use std::ops::Deref;
 
 use askama::Template;
+use kiada_wire::Question;
 
-use crate::backends::Question;
 use crate::page::{Page, Part, RequestInfo};
 
 /// What both templates show.

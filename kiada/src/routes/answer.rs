@@ -1,6 +1,6 @@
 //! `POST /question/{id}/answers/{index}`: the answer route the text page points to.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 use actix_web::{HttpResponse, web};
 
@@ -14,23 +14,16 @@ pub async fn submit(
     forwarded: Forwarded,
 ) -> HttpResponse {
     let (raw_id, raw_index) = path.into_inner();
-    let Ok(id) = raw_id.parse::<u64>() else {
-        return text(
-            HttpResponse::BadRequest(),
-            format!(
-                "ERROR: the question id must be a whole number, not {:?}.\n",
-                clean_line(&raw_id, 40)
-            ),
-        );
-    };
-    let Ok(index) = raw_index.parse::<usize>() else {
-        return text(
-            HttpResponse::BadRequest(),
-            format!(
-                "ERROR: the answer index must be a whole number from 0, not {:?}.\n",
-                clean_line(&raw_index, 40)
-            ),
-        );
+    let id = path_number(&raw_id, "question id", "a whole number", u32::MAX);
+    let index = path_number(
+        &raw_index,
+        "answer index",
+        "a whole number from 0",
+        i64::MAX,
+    );
+    let (id, index) = match id.and_then(|id| Ok((id, index?))) {
+        Ok(numbers) => numbers,
+        Err(message) => return text(HttpResponse::BadRequest(), message),
     };
 
     // The question is fetched alongside, only to print the answers' text.
@@ -85,4 +78,17 @@ pub async fn submit(
             )
         }
     }
+}
+
+/// A number from the path, or the 400 answer's text that names the rule it breaks:
+/// `whole` (what the digits must be), or at most `max` (what quiz can take).
+fn path_number<T>(raw: &str, name: &str, whole: &str, max: T) -> Result<T, String>
+where
+    T: TryFrom<u64> + fmt::Display,
+{
+    let refuse = |rule: String| format!("ERROR: the {name} must be {rule}.\n");
+    let number = raw
+        .parse::<u64>()
+        .map_err(|_| refuse(format!("{whole}, not {:?}", clean_line(raw, 40))))?;
+    T::try_from(number).map_err(|_| refuse(format!("at most {max}, not {number}")))
 }

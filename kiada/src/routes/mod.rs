@@ -7,7 +7,7 @@ mod proxy;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
+use kiada_wire::ErrorBody;
 use service_kit::PodInfo;
 use service_kit::http::get_or_head;
 
@@ -95,5 +95,7 @@ fn text(mut builder: actix_web::HttpResponseBuilder, body: String) -> HttpRespon
 fn json_error(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
     builder
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "error": message }))
+        .json(ErrorBody {
+            error: message.to_owned(),
+        })
 }

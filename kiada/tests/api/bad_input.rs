@@ -187,7 +187,7 @@ async fn malformed_paths_queries_numbers_and_headers_get_exact_client_errors() {
             400,
             Some(answer_index("18446744073709551616")),
         ),
-        // A u64 that kiada takes and quiz refuses: quiz's verdict, passed on.
+        // A whole number beyond quiz's ids (u32): kiada refuses it and says the limit.
         (
             kiada,
             "POST",
@@ -195,8 +195,8 @@ async fn malformed_paths_queries_numbers_and_headers_get_exact_client_errors() {
             b"",
             400,
             Some(
-                "ERROR: the quiz service rejected the answer: question id \
-                 18446744073709551615 is too large: ids go up to 4294967295\n"
+                "ERROR: the question id must be at most 4294967295, not \
+                 18446744073709551615.\n"
                     .into(),
             ),
         ),

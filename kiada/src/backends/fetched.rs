@@ -1,0 +1,58 @@
+//! What a successful backend call returns.
+
+use actix_web::web::Bytes;
+use kiada_wire::AnswerResponse;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde::Serialize;
+use service_kit::http::{NODE_NAME_HEADER, POD_NAME_HEADER};
+
+use crate::text::clean_line;
+
+/// Which pod (and node) answered, from the `X-Pod-Name`/`X-Node-Name` headers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServedBy {
+    pub pod: String,
+    pub node: String,
+}
+
+impl ServedBy {
+    pub(super) fn from_headers(headers: &HeaderMap) -> Self {
+        let get = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(|value| clean_line(value, 253))
+                .filter(|value| !value.is_empty())
+                .unwrap_or_else(|| service_kit::pod::UNKNOWN.to_owned())
+        };
+        Self {
+            pod: get(POD_NAME_HEADER),
+            node: get(NODE_NAME_HEADER),
+        }
+    }
+}
+
+/// A successful call's value and who served it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched<T> {
+    pub value: T,
+    pub served_by: ServedBy,
+}
+
+/// What quiz said about a posted answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnswerOutcome {
+    Checked(AnswerResponse),
+    /// quiz refused the answer (400 or 404) with this status and message.
+    Rejected(StatusCode, String),
+}
+
+/// A backend answer passed through as it came (for the quiz proxy).
+#[derive(Debug, Clone)]
+pub struct RawAnswer {
+    pub status: StatusCode,
+    pub content_type: Option<String>,
+    pub body: Bytes,
+    pub served_by: ServedBy,
+}

@@ -1,0 +1,137 @@
+//! Talking to quote and quiz: one pooled HTTP client with bounded timeouts, capped
+//! response bodies, and failures described well enough to print on the page.
+//!
+//! - [`client`]: the pooled reqwest client (one per server worker) and the one exchange
+//!   every call makes: send, read a capped body, classify a failure.
+//! - [`calls`]: what kiada asks for: the tip, a question, an answer's verdict.
+//! - [`proxy`]: the `/proxy/quiz/...` target and its forwarding.
+//! - [`readiness`]: both backends' `/healthz/ready`, for `READINESS_REQUIRES_BACKENDS`.
+//! - [`timing`]: the one wrapper that records a call's latency and failure.
+//! - [`error`]: why a call failed; [`fetched`]: what a call returns;
+//!   [`forwarded`]: what is passed on from the request kiada answers.
+
+mod calls;
+mod client;
+mod error;
+mod fetched;
+mod forwarded;
+mod proxy;
+mod readiness;
+mod timing;
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::{Client, Url};
+use service_kit::Health;
+
+pub use error::{BackendError, Cause};
+pub use fetched::{AnswerOutcome, Fetched, RawAnswer, ServedBy};
+pub use forwarded::Forwarded;
+
+/// Largest backend answer kiada reads; anything bigger is a failure, never buffered.
+pub const MAX_BACKEND_BODY: usize = 64 * 1024;
+
+/// Which backend a call went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Quote,
+    Quiz,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Quote => "quote",
+            Self::Quiz => "quiz",
+        }
+    }
+}
+
+/// The two backends and the one client used for both. Cheap to clone; clones share the
+/// client's connection pool ([`Backends::for_worker`] makes one with its own).
+#[derive(Clone)]
+pub struct Backends {
+    client: Client,
+    quote_url: Url,
+    quiz_url: Url,
+    /// Built once: the page asks for a random question on every request.
+    random_question_url: Url,
+    timeout: Duration,
+    connect_timeout: Duration,
+    pool_idle: Duration,
+    /// Where backend call latency and failures are recorded (`/metrics`).
+    health: Option<Health>,
+}
+
+impl fmt::Debug for Backends {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Backends")
+            .field("quote_url", &self.quote_url.as_str())
+            .field("quiz_url", &self.quiz_url.as_str())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Backends {
+    /// One pooled client for both backends. Names are resolved by the system resolver
+    /// (getaddrinfo), which follows the pod's `/etc/resolv.conf` (search list, `ndots`),
+    /// so `http://quote` finds the Service of the pod's namespace. Idle connections are
+    /// kept for `pool_idle` (zero: never reused).
+    pub fn new(
+        quote_url: Url,
+        quiz_url: Url,
+        timeout: Duration,
+        connect_timeout: Duration,
+        pool_idle: Duration,
+    ) -> reqwest::Result<Self> {
+        let connect_timeout = connect_timeout.min(timeout);
+        let client = client::build(timeout, connect_timeout, pool_idle)?;
+        let random_question_url = quiz_endpoint(&quiz_url, "questions/random");
+        Ok(Self {
+            client,
+            quote_url,
+            quiz_url,
+            random_question_url,
+            timeout,
+            connect_timeout,
+            pool_idle,
+            health: None,
+        })
+    }
+
+    /// Records every call's latency and failures in `health`'s metrics.
+    pub fn with_metrics(mut self, health: Health) -> Self {
+        self.health = Some(health);
+        self
+    }
+
+    pub fn quote_url(&self) -> &Url {
+        &self.quote_url
+    }
+
+    pub fn quiz_url(&self) -> &Url {
+        &self.quiz_url
+    }
+}
+
+/// `path` under quiz's base URL (which may carry a path prefix of its own).
+fn quiz_endpoint(quiz_url: &Url, path: &str) -> Url {
+    let mut url = quiz_url.clone();
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("{prefix}/{path}"));
+    url
+}
+
+#[cfg(test)]
+fn for_tests(quiz: &str) -> Backends {
+    Backends::new(
+        Url::parse("http://quote/quote").unwrap(),
+        Url::parse(quiz).unwrap(),
+        Duration::from_secs(2),
+        Duration::from_secs(1),
+        Duration::from_secs(1),
+    )
+    .unwrap()
+}
