@@ -136,6 +136,21 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    /// `GET path` for text over `stream`, host localhost:8080.
+    async fn get(
+        stream: tokio::io::DuplexStream,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Response> {
+        send(
+            stream,
+            "localhost:8080",
+            &Request::get(path, "text/plain"),
+            timeout,
+        )
+        .await
+    }
+
     #[tokio::test]
     async fn talks_http_over_a_stream() {
         let (client, mut server) = tokio::io::duplex(64 * 1024);
@@ -155,14 +170,7 @@ mod tests {
                 .unwrap();
             String::from_utf8(seen).unwrap()
         });
-        let response = send(
-            client,
-            "localhost:8080",
-            &Request::get("/text", "text/plain"),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+        let response = get(client, "/text", Duration::from_secs(5)).await.unwrap();
         assert_eq!(response.status, 200);
         assert_eq!(response.body, "hello");
         assert_eq!(response.content_type, "text/plain");
@@ -174,14 +182,9 @@ mod tests {
     #[tokio::test]
     async fn times_out() {
         let (client, _server) = tokio::io::duplex(1024);
-        let error = send(
-            client,
-            "x",
-            &Request::get("/", "*/*"),
-            Duration::from_millis(200),
-        )
-        .await
-        .unwrap_err();
+        let error = get(client, "/", Duration::from_millis(200))
+            .await
+            .unwrap_err();
         assert!(error.to_string().contains("no complete answer"));
     }
 }

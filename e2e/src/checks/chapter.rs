@@ -12,32 +12,20 @@ const CHAPTER_LABELS: [&str; 2] = ["app", "rel"];
 
 impl Run<'_> {
     pub(super) async fn chapter(&self) {
-        if self.options.selected("chapter.quote-port-80") {
-            let result = self.quote_listens_on_80().await;
-            self.check("chapter.quote-port-80", result);
-        }
-        if self.options.selected("chapter.ping") {
-            let result = self.ping_reaches_no_service().await;
-            self.check("chapter.ping", result);
-        }
-        if self.options.selected("chapter.labels") {
-            let result = self.pods_carry_only_chapter_labels().await;
-            self.check("chapter.labels", result);
-        }
+        self.part("chapter.quote-port-80", self.quote_listens_on_80())
+            .await;
+        self.part("chapter.ping", self.ping_reaches_no_service())
+            .await;
+        self.part("chapter.labels", self.pods_carry_only_chapter_labels())
+            .await;
     }
 
     /// In each quote pod: the process runs as 65532 and answers on port 80 itself.
     async fn quote_listens_on_80(&self) -> Result<String, String> {
         for pod in QUOTE_PODS {
             let out = self
-                .cluster
-                .exec(
-                    pod,
-                    "id -u; curl -sS --max-time 5 http://localhost:80/",
-                    self.short(),
-                )
-                .await
-                .map_err(|e| format!("{e:#}"))?;
+                .exec(pod, "id -u; curl -sS --max-time 5 http://localhost:80/")
+                .await?;
             let mut lines = out.lines();
             let uid = lines.next().unwrap_or_default().trim();
             let answer = lines.next().unwrap_or_default().trim();
@@ -62,14 +50,8 @@ impl Run<'_> {
         let ip = cluster_ip(&service).ok_or("the quiz Service has no cluster IP")?;
         for pod in [QUOTE_PODS[0], CLIENT] {
             let out = self
-                .cluster
-                .exec(
-                    pod,
-                    "ping -c 2 -W 1 quiz 2>&1; echo \"exit=$?\"",
-                    self.short(),
-                )
-                .await
-                .map_err(|e| format!("{e:#}"))?;
+                .exec(pod, "ping -c 2 -W 1 quiz 2>&1; echo \"exit=$?\"")
+                .await?;
             let first = out.lines().next().unwrap_or_default();
             let resolved = first.starts_with("PING quiz") && first.contains(&format!("({ip})"));
             if !resolved

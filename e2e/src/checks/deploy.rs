@@ -71,10 +71,7 @@ impl Run<'_> {
                 .await?;
         }
         // The cluster domain, as the pods see it.
-        if let Ok(text) = self
-            .cluster
-            .exec(CLIENT, "cat /etc/resolv.conf", self.short())
-            .await
+        if let Ok(text) = self.exec(CLIENT, "cat /etc/resolv.conf").await
             && let Some(domain) = ResolvConf::parse(&text).cluster_domain(&self.cluster.namespace)
         {
             self.domain = domain;

@@ -15,10 +15,8 @@ impl Run<'_> {
         let ns = self.cluster.namespace.clone();
         let domain = self.domain.clone();
         let resolv = self
-            .cluster
-            .exec(CLIENT, "cat /etc/resolv.conf", self.short())
+            .exec(CLIENT, "cat /etc/resolv.conf")
             .await
-            .map_err(|e| format!("{e:#}"))
             .and_then(|text| {
                 let conf = ResolvConf::parse(&text);
                 if conf.has_kubernetes_search(&ns, &domain) {
@@ -65,11 +63,7 @@ impl Run<'_> {
                 let what = format!("{name} resolving to the Service's {ip} in the pod");
                 let mut poller = Poller::new(what, Duration::from_secs(2), self.short());
                 let resolved = loop {
-                    let out = self
-                        .cluster
-                        .exec(CLIENT, &shell::wget_connect(&url), self.short())
-                        .await
-                        .map_err(reason)?;
+                    let out = self.exec(CLIENT, &shell::wget_connect(&url)).await?;
                     let resolved = shell::wget_connect_ip(&out);
                     if resolved.as_deref() == Some(ip.as_str()) {
                         break ip.clone();
@@ -82,11 +76,7 @@ impl Run<'_> {
                 // way the pod does (it applies the search list only to dotless names).
                 let mut lookup = String::new();
                 if !name.contains('.') || check == "dns.fqdn" {
-                    let out = self
-                        .cluster
-                        .exec(CLIENT, &shell::nslookup(&name), self.short())
-                        .await
-                        .map_err(|e| format!("{e:#}"))?;
+                    let out = self.exec(CLIENT, &shell::nslookup(&name)).await?;
                     let addresses = shell::nslookup_addresses(&out);
                     if !addresses.contains(&ip) {
                         return Err(format!(

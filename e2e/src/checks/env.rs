@@ -14,14 +14,10 @@ use crate::service::cluster_ip;
 impl Run<'_> {
     /// The `env` group.
     pub(super) async fn env(&self) {
-        if self.options.selected("env.service-links") {
-            let result = self.env_service_links().await;
-            self.check("env.service-links", result);
-        }
-        if self.options.selected("env.no-service-links") {
-            let result = self.env_no_service_links().await;
-            self.check("env.no-service-links", result);
-        }
+        self.part("env.service-links", self.env_service_links())
+            .await;
+        self.part("env.no-service-links", self.env_no_service_links())
+            .await;
     }
 
     pub(super) async fn env_pod(
@@ -36,11 +32,7 @@ impl Run<'_> {
             .wait_pods_ready(&[object.name().to_owned()], self.options.timeout)
             .await
             .map_err(|e| format!("{e:#}"))?;
-        let out = self
-            .cluster
-            .exec(object.name(), "env", self.short())
-            .await
-            .map_err(|e| format!("{e:#}"))?;
+        let out = self.exec(object.name(), "env").await?;
         Ok(parse::parse_env(&out))
     }
 

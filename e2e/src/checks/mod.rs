@@ -143,32 +143,56 @@ impl Run<'_> {
     }
 
     async fn live_service(&self, name: &str) -> Result<Service, String> {
-        self.cluster
-            .services()
-            .get(name)
-            .await
-            .map_err(|e| format!("getting Service {name}: {:#}", api_error(e)))
+        get(self.cluster.services(), "Service", name).await
     }
 
     async fn get_pod(&self, name: &str) -> Result<Pod, String> {
+        get(self.cluster.pods(), "pod", name).await
+    }
+
+    /// Runs `script` in `pod` (bounded by `short()`); its standard output.
+    async fn exec(&self, pod: &str, script: &str) -> Result<String, String> {
         self.cluster
-            .pods()
-            .get(name)
+            .exec(pod, script, self.short())
             .await
-            .map_err(|e| format!("getting pod {name}: {:#}", api_error(e)))
+            .map_err(reason)
+    }
+
+    /// Runs one check of a group when it is selected, and records it.
+    async fn part(&self, name: &str, check: impl Future<Output = Result<String, String>>) {
+        if self.options.selected(name) {
+            let result = check.await;
+            self.check(name, result);
+        }
+    }
+
+    /// GET `url` from the client pod, as JSON; `what` names the document in errors.
+    async fn json_from_client(&self, url: &str, what: &str) -> Result<serde_json::Value, String> {
+        let out = self
+            .exec(CLIENT, &shell::wget_get(url))
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        serde_json::from_str(out.trim())
+            .map_err(|e| format!("{what} is not JSON ({e}): {:?}", out.trim()))
     }
 
     async fn quiz_stats(&self) -> Result<u64, String> {
-        let out = self
-            .cluster
-            .exec(CLIENT, &shell::wget_get("http://quiz/stats"), self.short())
-            .await
-            .map_err(|e| format!("GET http://quiz/stats: {e:#}"))?;
-        let json: serde_json::Value = serde_json::from_str(out.trim())
-            .map_err(|e| format!("quiz /stats is not JSON ({e}): {:?}", out.trim()))?;
+        let json = self
+            .json_from_client("http://quiz/stats", "quiz /stats")
+            .await?;
         parse::stats_total_answers(&json)
-            .ok_or_else(|| format!("no total answer count in quiz /stats: {}", out.trim()))
+            .ok_or_else(|| format!("no total answer count in quiz /stats: {json}"))
     }
+}
+
+/// One object of the run's namespace, by name.
+async fn get<K>(api: kube::Api<K>, kind: &str, name: &str) -> Result<K, String>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.get(name)
+        .await
+        .map_err(|e| format!("getting {kind} {name}: {:#}", api_error(e)))
 }
 
 /// Turns an error into the text of a failed check.

@@ -105,19 +105,7 @@ impl Run<'_> {
         let drain = env_value(doomed, "SHUTDOWN_DRAIN_SECONDS")
             .map_err(super::reason)?
             .unwrap_or_else(|| "0".into());
-        self.cluster.apply(doomed).await.map_err(super::reason)?;
-        self.cluster
-            .wait_pods_ready(&[name.to_owned()], self.options.timeout)
-            .await
-            .map_err(|e| format!("pod {name}: {e:#}"))?;
-        self.wait_endpoint(
-            "kiada",
-            name,
-            self.short(),
-            &format!("waiting for the ready pod {name} in the kiada Service"),
-            |state| state.is_some_and(EndpointState::is_ready),
-        )
-        .await?;
+        self.ready_in_service(doomed, "kiada").await?;
 
         let url = "http://kiada/text";
         let script = shell::load_loop(

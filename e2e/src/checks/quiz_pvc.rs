@@ -11,26 +11,17 @@ impl Run<'_> {
     pub(super) async fn quiz_pvc(&self) -> Result<String, String> {
         // Post one answer straight to quiz, so this check stands on its own.
         let question = self
-            .cluster
-            .exec(
-                CLIENT,
-                &shell::wget_get("http://quiz/questions/random"),
-                self.short(),
-            )
-            .await
-            .map_err(|e| format!("GET http://quiz/questions/random: {e:#}"))?;
-        let question: serde_json::Value = serde_json::from_str(question.trim())
-            .map_err(|e| format!("a question is not JSON ({e}): {:?}", question.trim()))?;
+            .json_from_client("http://quiz/questions/random", "a question")
+            .await?;
         let id = question
             .get("id")
             .and_then(serde_json::Value::as_u64)
             .ok_or("the question has no id")?;
         let body = format!("{{\"questionId\": {id}, \"answerIndex\": 0}}");
         let script = shell::wget_post_json(&format!("http://quiz/questions/{id}/answers"), &body);
-        self.cluster
-            .exec(CLIENT, &script, self.short())
+        self.exec(CLIENT, &script)
             .await
-            .map_err(|e| format!("POST an answer to quiz: {e:#}"))?;
+            .map_err(|e| format!("POST an answer to quiz: {e}"))?;
         let before = self.quiz_stats().await?;
         if before == 0 {
             return Err("quiz counts no answers right after one was posted".into());

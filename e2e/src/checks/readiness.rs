@@ -92,22 +92,8 @@ impl Run<'_> {
     /// answers requests to the quote Service.
     pub(super) async fn probe_pod_serving(&self) -> Result<String, String> {
         let pod = self.objects.probe_pod.name();
-        self.cluster
-            .apply(&self.objects.probe_pod)
-            .await
-            .map_err(super::reason)?;
-        self.cluster
-            .wait_pods_ready(&[pod.to_owned()], self.options.timeout)
-            .await
-            .map_err(|e| format!("pod {pod}: {e:#}"))?;
-        let (state, _) = self
-            .wait_endpoint(
-                "quote",
-                pod,
-                self.short(),
-                &format!("waiting for the ready pod {pod} in the quote Service"),
-                |state| state.is_some_and(EndpointState::is_ready),
-            )
+        let state = self
+            .ready_in_service(&self.objects.probe_pod, "quote")
             .await?;
         let tally = self.until_pod_answers("http://quote/", pod).await?;
         Ok(format!(

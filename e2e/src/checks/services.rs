@@ -123,11 +123,8 @@ impl Run<'_> {
     /// The `services` group: `services.quote`, `services.quiz`, `services.kiada`.
     pub(super) async fn services(&self) {
         for name in ["quote", "quiz", "kiada"] {
-            let check = format!("services.{name}");
-            if self.options.selected(&check) {
-                let result = self.service_matches(name).await;
-                self.check(&check, result);
-            }
+            self.part(&format!("services.{name}"), self.service_matches(name))
+                .await;
         }
     }
 

@@ -36,7 +36,8 @@ pub struct Check {
     pub body: Body,
 }
 
-/// Every check, in the order they run.
+/// Every check, in the order they run: name, the function, what it proves (and for a
+/// group, the checks it records).
 pub const CHECKS: &[Check] = &[
     Check {
         name: "deploy",
@@ -44,91 +45,113 @@ pub const CHECKS: &[Check] = &[
         parts: &[],
         body: Body::Deploy,
     },
-    Check {
-        name: "quiz-steps",
-        proves: "the quiz Service as `kubectl expose` makes it, with the selector set to app=quiz, then port 80 -> 8080, each verified by traffic",
-        parts: &["exposed", "selector", "port"],
-        body: Body::Group(|run| Box::pin(run.quiz_steps())),
-    },
-    Check {
-        name: "services",
-        proves: "each Service has a cluster IP and its type, selector and ports match the manifests",
-        parts: &["quote", "quiz", "kiada"],
-        body: Body::Group(|run| Box::pin(run.services())),
-    },
-    Check {
-        name: "quiz-ip",
-        proves: "the quiz Service's cluster IP answers with quiz's identity line from inside a pod",
-        parts: &[],
-        body: Body::One(|run| Box::pin(run.quiz_ip())),
-    },
-    Check {
-        name: "quote-balance",
-        proves: "repeated requests to the quote Service reach every quote pod",
-        parts: &[],
-        body: Body::One(|run| Box::pin(run.quote_balance())),
-    },
-    Check {
-        name: "session-affinity",
-        proves: "with sessionAffinity: ClientIP every request from one pod reaches the same pod",
-        parts: &[],
-        body: Body::One(|run| Box::pin(run.session_affinity())),
-    },
-    Check {
-        name: "dns",
-        proves: "resolv.conf has the search line; quiz, quiz.<ns>, quiz.<ns>.svc and the FQDN resolve to the cluster IP and answer",
-        parts: &["resolv-conf", "short", "namespace", "svc", "fqdn"],
-        body: Body::Group(|run| Box::pin(run.dns())),
-    },
-    Check {
-        name: "env",
-        proves: "a pod created after the Services has the QUIZ_* service variables; one with enableServiceLinks: false has none",
-        parts: &["service-links", "no-service-links"],
-        body: Body::Group(|run| Box::pin(run.env())),
-    },
-    Check {
-        name: "chapter",
-        proves: "the quote pods answer on port 80 as user 65532, ping quiz from quote-001 and the client resolves the cluster IP and loses every packet, every pod carries exactly app and rel",
-        parts: &["quote-port-80", "ping", "labels"],
-        body: Body::Group(|run| Box::pin(run.chapter())),
-    },
-    Check {
-        name: "kiada",
-        proves: "through an API port-forward: the text page (tip, question, request info equal to the API's), the HTML page, HTTPS with the Secret's certificate, an answer counted by quiz",
-        parts: &["text", "html", "https", "answer"],
-        body: Body::Group(|run| Box::pin(run.kiada())),
-    },
-    Check {
-        name: "nodeport",
-        proves: "kiada answers on its NodePort at the node's InternalIP",
-        parts: &[],
-        body: Body::One(|run| Box::pin(run.nodeport())),
-    },
-    Check {
-        name: "readiness",
-        proves: "a quote pod whose readiness is forced off turns not ready in the quote Service's EndpointSlice and gets no traffic, a publishNotReadyAddresses Service still sends it traffic, and back on it is ready and gets traffic again",
-        parts: &["off", "publish-not-ready", "on"],
-        body: Body::Group(|run| Box::pin(run.readiness())),
-    },
-    Check {
-        name: "quote-pod-deleted",
-        proves: "after a quote pod is deleted the Service keeps answering from the others",
-        parts: &[],
-        body: Body::One(|run| Box::pin(run.quote_pod_deleted())),
-    },
-    Check {
-        name: "kiada-pod-deleted",
-        proves: "a kiada pod deleted (default grace period) while a load runs through the kiada Service: every request answered 200",
-        parts: &[],
-        body: Body::One(|run| Box::pin(run.kiada_pod_deleted())),
-    },
-    Check {
-        name: "quiz-pvc",
-        proves: "after the quiz pod is deleted and recreated, the posted answers are still there",
-        parts: &[],
-        body: Body::One(|run| Box::pin(run.quiz_pvc())),
-    },
+    group(
+        "quiz-steps",
+        &["exposed", "selector", "port"],
+        |run| Box::pin(run.quiz_steps()),
+        "the quiz Service as `kubectl expose` makes it, with the selector set to app=quiz, then port 80 -> 8080, each verified by traffic",
+    ),
+    group(
+        "services",
+        &["quote", "quiz", "kiada"],
+        |run| Box::pin(run.services()),
+        "each Service has a cluster IP and its type, selector and ports match the manifests",
+    ),
+    one(
+        "quiz-ip",
+        |run| Box::pin(run.quiz_ip()),
+        "the quiz Service's cluster IP answers with quiz's identity line from inside a pod",
+    ),
+    one(
+        "quote-balance",
+        |run| Box::pin(run.quote_balance()),
+        "repeated requests to the quote Service reach every quote pod",
+    ),
+    one(
+        "session-affinity",
+        |run| Box::pin(run.session_affinity()),
+        "with sessionAffinity: ClientIP every request from one pod reaches the same pod",
+    ),
+    group(
+        "dns",
+        &["resolv-conf", "short", "namespace", "svc", "fqdn"],
+        |run| Box::pin(run.dns()),
+        "resolv.conf has the search line; quiz, quiz.<ns>, quiz.<ns>.svc and the FQDN resolve to the cluster IP and answer",
+    ),
+    group(
+        "env",
+        &["service-links", "no-service-links"],
+        |run| Box::pin(run.env()),
+        "a pod created after the Services has the QUIZ_* service variables; one with enableServiceLinks: false has none",
+    ),
+    group(
+        "chapter",
+        &["quote-port-80", "ping", "labels"],
+        |run| Box::pin(run.chapter()),
+        "the quote pods answer on port 80 as user 65532, ping quiz from quote-001 and the client resolves the cluster IP and loses every packet, every pod carries exactly app and rel",
+    ),
+    group(
+        "kiada",
+        &["text", "html", "https", "answer"],
+        |run| Box::pin(run.kiada()),
+        "through an API port-forward: the text page (tip, question, request info equal to the API's), the HTML page, HTTPS with the Secret's certificate, an answer counted by quiz",
+    ),
+    one(
+        "nodeport",
+        |run| Box::pin(run.nodeport()),
+        "kiada answers on its NodePort at the node's InternalIP",
+    ),
+    group(
+        "readiness",
+        &["off", "publish-not-ready", "on"],
+        |run| Box::pin(run.readiness()),
+        "a quote pod whose readiness is forced off turns not ready in the quote Service's EndpointSlice and gets no traffic, a publishNotReadyAddresses Service still sends it traffic, and back on it is ready and gets traffic again",
+    ),
+    one(
+        "quote-pod-deleted",
+        |run| Box::pin(run.quote_pod_deleted()),
+        "after a quote pod is deleted the Service keeps answering from the others",
+    ),
+    one(
+        "kiada-pod-deleted",
+        |run| Box::pin(run.kiada_pod_deleted()),
+        "a kiada pod deleted (default grace period) while a load runs through the kiada Service: every request answered 200",
+    ),
+    one(
+        "quiz-pvc",
+        |run| Box::pin(run.quiz_pvc()),
+        "after the quiz pod is deleted and recreated, the posted answers are still there",
+    ),
 ];
+
+/// A row for one check.
+const fn one(
+    name: &'static str,
+    run: for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, Result<String, String>>,
+    proves: &'static str,
+) -> Check {
+    Check {
+        name,
+        proves,
+        parts: &[],
+        body: Body::One(run),
+    }
+}
+
+/// A row for a group that records the checks `<name>.<part>`.
+const fn group(
+    name: &'static str,
+    parts: &'static [&'static str],
+    run: for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, ()>,
+    proves: &'static str,
+) -> Check {
+    Check {
+        name,
+        proves,
+        parts,
+        body: Body::Group(run),
+    }
+}
 
 impl Check {
     /// The names this row records: its own, or `<name>.<part>` for each part.

@@ -103,6 +103,28 @@ impl Run<'_> {
         }
     }
 
+    /// Creates the pod `object` and waits until it is Ready and ready in the
+    /// EndpointSlices of `service`; its endpoint there.
+    pub(super) async fn ready_in_service(
+        &self,
+        object: &crate::manifest::Manifest,
+        service: &str,
+    ) -> Result<Option<EndpointState>, String> {
+        let pod = object.name();
+        self.cluster.apply(object).await.map_err(reason)?;
+        self.cluster
+            .wait_pods_ready(&[pod.to_owned()], self.options.timeout)
+            .await
+            .map_err(|e| format!("pod {pod}: {e:#}"))?;
+        let waiting_for = format!("waiting for the ready pod {pod} in the {service} Service");
+        let (state, _) = self
+            .wait_endpoint(service, pod, self.short(), &waiting_for, |state| {
+                state.is_some_and(EndpointState::is_ready)
+            })
+            .await?;
+        Ok(state)
+    }
+
     /// Polls the Service's EndpointSlices every [`POLL`] until `done` holds for the
     /// pod's endpoint (`None`: no slice lists it), at most `timeout`. Returns the
     /// endpoint and when `done` was first seen to hold.

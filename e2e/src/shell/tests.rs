@@ -94,22 +94,14 @@ fn load_lines() {
         })
     );
     assert_eq!(load_line("E2E-LOAD-END 412"), LoadLine::End(412));
-    assert_eq!(
-        load_line("E2E-LOAD-END many"),
-        LoadLine::Other("E2E-LOAD-END many".into())
-    );
-    assert_eq!(
-        load_line("E2E-LOAD 20x p"),
-        LoadLine::Other("E2E-LOAD 20x p".into())
-    );
-    assert_eq!(
-        load_line("E2E-LOAD 200 a b"),
-        LoadLine::Other("E2E-LOAD 200 a b".into())
-    );
-    assert_eq!(
-        load_line("curl: (7) refused"),
-        LoadLine::Other("curl: (7) refused".into())
-    );
+    for other in [
+        "E2E-LOAD-END many",
+        "E2E-LOAD 20x p",
+        "E2E-LOAD 200 a b",
+        "curl: (7) refused",
+    ] {
+        assert_eq!(load_line(other), LoadLine::Other(other.into()));
+    }
 }
 
 #[test]
