@@ -27,7 +27,7 @@ impl Run<'_> {
             .pods()
             .list(&ListParams::default().labels("app=quote"))
             .await
-            .map_err(|e| format!("listing quote pods: {e}"))?;
+            .map_err(|e| format!("listing quote pods: {:#}", api_error(e)))?;
         Ok(pods
             .items
             .iter()

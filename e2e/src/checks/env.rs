@@ -89,7 +89,7 @@ impl Run<'_> {
             .services()
             .list(&ListParams::default())
             .await
-            .map_err(|e| format!("listing Services: {e}"))?;
+            .map_err(|e| format!("listing Services: {:#}", api_error(e)))?;
         let names: Vec<String> = services
             .items
             .iter()

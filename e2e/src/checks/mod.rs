@@ -2,6 +2,12 @@
 //! observable, recording one result per check. [`table`] lists them; each topic of the
 //! chapter has its module; [`traffic`] holds what several of them share (request loops
 //! from the client pod, the EndpointSlices watched).
+//!
+//! The runner is this module's own loop over the table, not a test harness such as
+//! libtest-mimic: the checks run in order against one deployment (later ones use what
+//! earlier ones built, e.g. the quiz Service of `quiz-steps`), and the output is the
+//! suite's own: `PASS name (detail)` / `FAIL name: reason` per check and the closing
+//! `N passed, M failed` (see [`crate::summary`]), which libtest's format cannot give.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -44,7 +44,7 @@ impl Cluster {
                         "TLS handshake did not finish within {} s",
                         timeout.as_secs()
                     )),
-                    Ok(Err(error)) => Err(anyhow!("TLS handshake: {error}")),
+                    Ok(Err(error)) => Err(anyhow::Error::new(error).context("TLS handshake")),
                     Ok(Ok(tls_stream)) => http::send(tls_stream, &host, request, timeout).await,
                 }
             }
