@@ -1,5 +1,7 @@
-//! kiada's settings: flags beat environment variables, which beat Kubernetes' service
-//! links, which beat the in-cluster defaults.
+//! kiada's settings, each declared once in [`KiadaSettings`]: its variable (the field's
+//! name in upper case), flag, default and help line; the shared ones come from
+//! service-kit. Flags beat environment variables, which beat Kubernetes' service links,
+//! which beat the in-cluster defaults.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -7,59 +9,13 @@ use std::time::Duration;
 
 use reqwest::Url;
 use serde::Deserialize;
-use service_kit::config::{from_vars, seconds};
-use service_kit::{CommonArgs, ConfigError, PodInfo, ServerSettings};
-
-/// Default HTTPS port.
-pub const DEFAULT_TLS_PORT: u16 = 8443;
-/// Default total time allowed for one backend request (connect, headers and body).
-pub const DEFAULT_BACKEND_TIMEOUT: Duration = Duration::from_secs(2);
-/// Default time allowed for connecting to a backend (never more than the total).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// Default time an idle backend connection stays in the pool. Short on purpose: a Service
-/// balances connections, not requests, so a long-lived connection would pin this kiada
-/// pod to one quote pod and hide the balancing the served-by line is there to show.
-pub const DEFAULT_POOL_IDLE: Duration = Duration::from_secs(1);
-/// The quote Service's URL inside the cluster (resolved through the pod's DNS search list).
-pub const DEFAULT_QUOTE_URL: &str = "http://quote/quote";
-/// The quiz Service's URL inside the cluster.
-pub const DEFAULT_QUIZ_URL: &str = "http://quiz";
-
-const ENV_HELP: &str = "\
-Environment variables (flags win over them):
-  LISTEN_PORT                      HTTP port (default 8080)
-  TLS_LISTEN_PORT                  HTTPS port (default 8443)
-  TLS_CERT_FILE, TLS_KEY_FILE      PEM certificate chain and private key for HTTPS; when both are
-                                   unset, a self-signed certificate is generated at start-up
-  QUOTE_URL                        URL of the quote service's tip (e.g. http://quote/quote)
-  QUIZ_URL                         base URL of the quiz service (e.g. http://quiz)
-  QUOTE_SERVICE_HOST/_PORT,        used when QUOTE_URL/QUIZ_URL are unset (Kubernetes injects them
-  QUIZ_SERVICE_HOST/_PORT          for Services that existed when the pod started); else the
-                                   defaults http://quote/quote and http://quiz
-  BACKEND_TIMEOUT_SECONDS          total time for one backend request (default 2)
-  BACKEND_CONNECT_TIMEOUT_SECONDS  time to connect to a backend (default 1, at most the total)
-  BACKEND_POOL_IDLE_SECONDS        how long an idle backend connection is kept for reuse
-                                   (default 1; 0 = a new connection per request, so that
-                                   kube-proxy, which balances connections, picks a pod each time)
-  POD_NAME, POD_IP, NODE_NAME,     pod identity from the Downward API (metadata.name,
-  NODE_IP                          status.podIP, spec.nodeName, status.hostIP); unset = unknown
-  INITIAL_STATUS_MESSAGE           status message shown until a line is typed on standard input
-                                   (kubectl attach -i)
-  LOG_FORMAT                       text or json (default text)
-  RUST_LOG                         log levels (default info)
-  SHUTDOWN_DRAIN_SECONDS           after SIGTERM, how long readiness fails before the server
-                                   stops accepting (default 0)
-  SHUTDOWN_TIMEOUT_SECONDS         how long in-flight requests may finish (default 20)
-  UI_COLOR                         accent colour of the HTML page, also in /json: blue (default),
-                                   green, orange, red, purple, teal or gray (tell versions apart
-                                   during a rolling update)
-  READINESS_REQUIRES_BACKENDS      true: ready only while quote and quiz are ready (default false)
-  FAIL_AFTER_SECONDS, PROBE_CONTROLS_ENABLED, FAULTS_ENABLED, PROBE_FAIL_DIR, READY_FILE
-                                   teaching controls shared by every Kiada service (see README)";
+use service_kit::{CommandLine, ConfigError, PodInfo, ServerSettings, Source, seconds};
 
 /// Accent colours of the HTML page; a fixed palette, so the page's strict
 /// Content-Security-Policy needs no inline style.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum UiColor {
     #[default]
@@ -86,43 +42,80 @@ impl UiColor {
     }
 }
 
-/// kiada's command line.
-#[derive(Debug, Clone, Default, clap::Parser)]
+/// kiada's own settings.
+#[derive(Debug, Clone, clap::Parser, Deserialize)]
 #[command(
     name = "kiada",
     version = service_kit::VERSION,
     about = "The Kiada frontend: shows a tip from the quote service, a question from the quiz \
-             service and which pod, node and client handled the request, as text, HTML and JSON.",
-    after_help = ENV_HELP
+             service and which pod, node and client handled the request, as text, HTML and JSON."
 )]
-pub struct Args {
-    #[command(flatten)]
-    pub common: CommonArgs,
-    /// Port for HTTPS, on IPv6 and IPv4 [env: TLS_LISTEN_PORT] [default: 8443]
-    #[arg(long, value_name = "PORT")]
-    pub tls_port: Option<u16>,
-    /// PEM certificate chain for HTTPS [env: TLS_CERT_FILE]
+pub struct KiadaSettings {
+    /// HTTPS port, on IPv6 and IPv4
+    #[arg(long = "tls-port", value_name = "PORT", default_value_t = 8443)]
+    pub tls_listen_port: u16,
+    /// PEM certificate chain for HTTPS; without it and the key, a self-signed certificate
     #[arg(long, value_name = "FILE", requires = "tls_key_file")]
     pub tls_cert_file: Option<PathBuf>,
-    /// PEM private key for HTTPS [env: TLS_KEY_FILE]
+    /// PEM private key for HTTPS
     #[arg(long, value_name = "FILE", requires = "tls_cert_file")]
     pub tls_key_file: Option<PathBuf>,
-    /// URL of the quote service's tip [env: QUOTE_URL] [default: http://quote/quote]
-    #[arg(long, value_name = "URL")]
-    pub quote_url: Option<String>,
-    /// Base URL of the quiz service [env: QUIZ_URL] [default: http://quiz]
-    #[arg(long, value_name = "URL")]
-    pub quiz_url: Option<String>,
-    /// Total time for one backend request [env: BACKEND_TIMEOUT_SECONDS] [default: 2]
-    #[arg(long, value_name = "SECONDS")]
-    pub backend_timeout: Option<f64>,
-    /// Status message shown until one is typed on standard input [env: INITIAL_STATUS_MESSAGE]
+    /// URL of the quote service's tip; when unset, QUOTE_SERVICE_HOST/_PORT come first
+    #[arg(long, value_name = "URL", default_value = "http://quote/quote")]
+    pub quote_url: String,
+    /// Base URL of the quiz service; when unset, QUIZ_SERVICE_HOST/_PORT come first
+    #[arg(long, value_name = "URL", default_value = "http://quiz")]
+    pub quiz_url: String,
+    /// The quote Service's cluster IP, injected by Kubernetes for Services older than the pod
+    #[arg(long, value_name = "HOST")]
+    pub quote_service_host: Option<String>,
+    /// The quote Service's port, injected with QUOTE_SERVICE_HOST
+    #[arg(long, value_name = "PORT")]
+    pub quote_service_port: Option<String>,
+    /// The quiz Service's cluster IP, injected by Kubernetes for Services older than the pod
+    #[arg(long, value_name = "HOST")]
+    pub quiz_service_host: Option<String>,
+    /// The quiz Service's port, injected with QUIZ_SERVICE_HOST
+    #[arg(long, value_name = "PORT")]
+    pub quiz_service_port: Option<String>,
+    /// Total time for one backend request, body included
+    #[arg(
+        long = "backend-timeout",
+        value_name = "SECONDS",
+        default_value_t = 2.0
+    )]
+    pub backend_timeout_seconds: f64,
+    /// Time to connect to a backend (never more than the total)
+    #[arg(
+        long = "backend-connect-timeout",
+        value_name = "SECONDS",
+        default_value_t = 1.0
+    )]
+    pub backend_connect_timeout_seconds: f64,
+    /// How long an idle backend connection is kept for reuse; 0 opens one per request, so
+    /// that kube-proxy, which balances connections, picks a pod each time
+    #[arg(
+        long = "backend-pool-idle",
+        value_name = "SECONDS",
+        default_value_t = 1.0
+    )]
+    pub backend_pool_idle_seconds: f64,
+    /// Status message shown until a line is typed on standard input (kubectl attach -i)
     #[arg(long, value_name = "TEXT")]
     pub initial_status_message: Option<String>,
     /// Do not read status messages from standard input
-    #[arg(long)]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
     pub no_stdin: bool,
+    /// Accent colour of the HTML page, also in /json (tells versions apart in a rollout)
+    #[arg(long, value_name = "COLOR", value_enum, default_value_t = UiColor::Blue)]
+    pub ui_color: UiColor,
+    /// true: ready only while quote and quiz are ready
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+    pub readiness_requires_backends: bool,
 }
+
+/// kiada's command line: its settings and the shared ones.
+pub type Args = CommandLine<KiadaSettings>;
 
 /// Where a backend URL came from (logged at start-up, so that a misconfigured pod is
 /// easy to spot).
@@ -179,77 +172,30 @@ pub struct Config {
     pub readiness_requires_backends: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct KiadaEnv {
-    tls_listen_port: Option<u16>,
-    tls_cert_file: Option<PathBuf>,
-    tls_key_file: Option<PathBuf>,
-    quote_url: Option<String>,
-    quiz_url: Option<String>,
-    quote_service_host: Option<String>,
-    quote_service_port: Option<String>,
-    quiz_service_host: Option<String>,
-    quiz_service_port: Option<String>,
-    initial_status_message: Option<String>,
-    backend_timeout_seconds: Option<f64>,
-    backend_connect_timeout_seconds: Option<f64>,
-    backend_pool_idle_seconds: Option<f64>,
-    ui_color: Option<UiColor>,
-    readiness_requires_backends: Option<bool>,
-}
-
 impl Config {
     /// Resolves the configuration from the command line and the given environment.
     pub fn load(args: Args, vars: &[(String, String)]) -> Result<Self, ConfigError> {
-        let server = ServerSettings::resolve(&args.common, vars)?;
-        let pod = PodInfo::from_vars(vars.iter().cloned());
-        let env: KiadaEnv = from_vars(vars)?;
-
+        let settings = args.load(vars)?;
+        let own = settings.own.clone();
         let (quote_url, quote_url_source) = discover(
-            "QUOTE_URL",
-            args.quote_url,
-            env.quote_url,
-            ("QUOTE_SERVICE_HOST", env.quote_service_host),
-            ("QUOTE_SERVICE_PORT", env.quote_service_port),
+            ("QUOTE_URL", own.quote_url, settings.source("QUOTE_URL")),
+            ("QUOTE_SERVICE_HOST", own.quote_service_host),
+            ("QUOTE_SERVICE_PORT", own.quote_service_port),
             "/quote",
-            DEFAULT_QUOTE_URL,
         )?;
         let (quiz_url, quiz_url_source) = discover(
-            "QUIZ_URL",
-            args.quiz_url,
-            env.quiz_url,
-            ("QUIZ_SERVICE_HOST", env.quiz_service_host),
-            ("QUIZ_SERVICE_PORT", env.quiz_service_port),
+            ("QUIZ_URL", own.quiz_url, settings.source("QUIZ_URL")),
+            ("QUIZ_SERVICE_HOST", own.quiz_service_host),
+            ("QUIZ_SERVICE_PORT", own.quiz_service_port),
             "",
-            DEFAULT_QUIZ_URL,
+        )?;
+        let backend_timeout = positive("BACKEND_TIMEOUT_SECONDS", own.backend_timeout_seconds)?;
+        let connect_timeout = positive(
+            "BACKEND_CONNECT_TIMEOUT_SECONDS",
+            own.backend_connect_timeout_seconds,
         )?;
 
-        let backend_timeout = match args.backend_timeout {
-            Some(secs) => seconds("BACKEND_TIMEOUT_SECONDS", Some(secs))?,
-            None => seconds("BACKEND_TIMEOUT_SECONDS", env.backend_timeout_seconds)?,
-        }
-        .unwrap_or(DEFAULT_BACKEND_TIMEOUT);
-        if backend_timeout.is_zero() {
-            return Err(ConfigError::Invalid {
-                name: "BACKEND_TIMEOUT_SECONDS",
-                reason: "must be more than 0".into(),
-            });
-        }
-        let connect_timeout = seconds(
-            "BACKEND_CONNECT_TIMEOUT_SECONDS",
-            env.backend_connect_timeout_seconds,
-        )?
-        .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-        if connect_timeout.is_zero() {
-            return Err(ConfigError::Invalid {
-                name: "BACKEND_CONNECT_TIMEOUT_SECONDS",
-                reason: "must be more than 0".into(),
-            });
-        }
-
-        let cert_file = args.tls_cert_file.or(env.tls_cert_file);
-        let key_file = args.tls_key_file.or(env.tls_key_file);
-        let tls_cert = match (cert_file, key_file) {
+        let tls_cert = match (own.tls_cert_file, own.tls_key_file) {
             (Some(cert), Some(key)) => Some((cert, key)),
             (None, None) => None,
             (Some(_), None) => {
@@ -267,49 +213,52 @@ impl Config {
         };
 
         Ok(Self {
-            server,
-            pod,
-            tls_port: args
-                .tls_port
-                .or(env.tls_listen_port)
-                .unwrap_or(DEFAULT_TLS_PORT),
+            server: settings.server,
+            pod: settings.pod,
+            tls_port: own.tls_listen_port,
             quote_url,
             quote_url_source,
             quiz_url,
             quiz_url_source,
-            initial_status_message: args
+            initial_status_message: own
                 .initial_status_message
-                .or(env.initial_status_message)
                 .map(|message| message.trim().to_owned())
                 .filter(|message| !message.is_empty()),
             backend_timeout,
             backend_connect_timeout: connect_timeout.min(backend_timeout),
-            backend_pool_idle: seconds("BACKEND_POOL_IDLE_SECONDS", env.backend_pool_idle_seconds)?
-                .unwrap_or(DEFAULT_POOL_IDLE),
+            backend_pool_idle: seconds("BACKEND_POOL_IDLE_SECONDS", own.backend_pool_idle_seconds)?,
             tls_cert,
-            read_stdin: !args.no_stdin,
-            ui_color: env.ui_color.unwrap_or_default(),
-            readiness_requires_backends: env.readiness_requires_backends.unwrap_or(false),
+            read_stdin: !own.no_stdin,
+            ui_color: own.ui_color,
+            readiness_requires_backends: own.readiness_requires_backends,
         })
     }
+}
+
+/// A number of seconds that must be more than 0.
+fn positive(name: &'static str, secs: f64) -> Result<Duration, ConfigError> {
+    let duration = seconds(name, secs)?;
+    if duration.is_zero() {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "must be more than 0".into(),
+        });
+    }
+    Ok(duration)
 }
 
 /// Picks a backend URL: flag, then `<NAME>_URL`, then the service-link pair, then the
 /// default.
 fn discover(
-    name: &'static str,
-    flag: Option<String>,
-    env: Option<String>,
+    (name, url, source): (&'static str, String, Source),
     (host_var, host): (&'static str, Option<String>),
     (port_var, port): (&'static str, Option<String>),
     path: &str,
-    default: &str,
 ) -> Result<(Url, UrlSource), ConfigError> {
-    let flag = flag.filter(|value| !value.trim().is_empty());
-    let (raw, source) = match (flag, env) {
-        (Some(url), _) => (url, UrlSource::Flag),
-        (None, Some(url)) => (url, UrlSource::Env),
-        (None, None) => match (host, port) {
+    let (raw, source) = match source {
+        Source::Flag => (url, UrlSource::Flag),
+        Source::Env => (url, UrlSource::Env),
+        Source::Default | Source::Unset => match (host, port) {
             (Some(host), Some(port)) => {
                 let port: u16 = port.trim().parse().map_err(|_| ConfigError::Invalid {
                     name: port_var,
@@ -333,7 +282,7 @@ fn discover(
                     reason: format!("{host_var} and {port_var} must be set together"),
                 });
             }
-            (None, None) => (default.to_owned(), UrlSource::Default),
+            (None, None) => (url, UrlSource::Default),
         },
     };
     let name = match source {
@@ -375,15 +324,16 @@ mod tests {
 
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
+    fn load_with(args: &[&str], env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+            .map(|&(name, value)| (name.into(), value.into()))
+            .collect();
+        Config::load(Args::parse_from([&["kiada"], args].concat()), &env)
     }
 
-    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        Config::load(Args::parse_from(["kiada"]), &vars(pairs))
+    fn load(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        load_with(&[], env)
     }
 
     #[test]
@@ -440,8 +390,7 @@ mod tests {
 
     #[test]
     fn flags_beat_environment() {
-        let args = Args::parse_from([
-            "kiada",
+        let flags = [
             "--quote-url",
             "http://127.0.0.1:9/quote",
             "--tls-port",
@@ -449,16 +398,13 @@ mod tests {
             "--backend-timeout",
             "0.5",
             "--no-stdin",
-        ]);
-        let config = Config::load(
-            args,
-            &vars(&[
-                ("QUOTE_URL", "http://elsewhere/quote"),
-                ("TLS_LISTEN_PORT", "1443"),
-                ("BACKEND_TIMEOUT_SECONDS", "9"),
-            ]),
-        )
-        .unwrap();
+        ];
+        let env = [
+            ("QUOTE_URL", "http://elsewhere/quote"),
+            ("TLS_LISTEN_PORT", "1443"),
+            ("BACKEND_TIMEOUT_SECONDS", "9"),
+        ];
+        let config = load_with(&flags, &env).unwrap();
         assert_eq!(config.quote_url.as_str(), "http://127.0.0.1:9/quote");
         assert_eq!(config.quote_url_source, UrlSource::Flag);
         assert_eq!(config.tls_port, 9443);

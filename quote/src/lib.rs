@@ -1,75 +1,18 @@
 //! The quote service: `GET /` says which pod and node answered, `GET /quote` serves the
 //! tip of the current interval.
 
+mod config;
 pub mod tips;
 
+pub use config::{Args, Config, QuoteSettings};
+
 use std::net::TcpListener;
-use std::path::PathBuf;
-use std::time::Duration;
 
 use actix_web::{App, HttpResponse, middleware, web};
-use service_kit::{CommonArgs, ConfigError, Health, PodInfo, ServerSettings, Service};
+use service_kit::{Health, PodInfo, Service};
 use tokio_util::sync::CancellationToken;
 
 use crate::tips::{TipOfTheInterval, Tips, TipsError};
-
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-
-/// Command line of the quote service.
-#[derive(Debug, Clone, clap::Parser)]
-#[command(
-    name = "quote",
-    version,
-    about = "Serves the Kubernetes tip of the minute and says which pod served it.",
-    after_help = "Also read: POD_NAME, NODE_NAME (Downward API), RUST_LOG, \
-                  SHUTDOWN_DRAIN_SECONDS (default 0), SHUTDOWN_TIMEOUT_SECONDS (default 20)."
-)]
-pub struct Args {
-    #[command(flatten)]
-    pub common: CommonArgs,
-    /// Seconds between two draws of the tip [env: QUOTE_INTERVAL] [default: 60]
-    #[arg(long, value_name = "SECONDS")]
-    pub interval: Option<f64>,
-    /// File with one tip per line that replaces the built-in tips [env: QUOTE_TIPS_FILE]
-    #[arg(long, value_name = "PATH")]
-    pub tips_file: Option<PathBuf>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct QuoteEnv {
-    quote_interval: Option<f64>,
-    quote_tips_file: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub server: ServerSettings,
-    pub pod: PodInfo,
-    pub interval: Duration,
-    pub tips_file: Option<PathBuf>,
-}
-
-impl Config {
-    /// Settings from the command line and the given environment (flags win).
-    pub fn load(args: Args, vars: &[(String, String)]) -> Result<Self, ConfigError> {
-        let env: QuoteEnv = service_kit::config::from_vars(vars)?;
-        let interval =
-            service_kit::config::seconds("QUOTE_INTERVAL", args.interval.or(env.quote_interval))?
-                .unwrap_or(DEFAULT_INTERVAL);
-        if interval.is_zero() {
-            return Err(ConfigError::Invalid {
-                name: "QUOTE_INTERVAL",
-                reason: "must be more than 0 seconds".into(),
-            });
-        }
-        Ok(Self {
-            server: ServerSettings::resolve(&args.common, vars)?,
-            pod: PodInfo::from_vars(vars.iter().cloned()),
-            interval,
-            tips_file: args.tips_file.or(env.quote_tips_file),
-        })
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum QuoteError {

@@ -13,7 +13,10 @@ pub mod telemetry;
 pub mod text;
 pub mod tls;
 
-pub use config::{CommonArgs, ConfigError, ControlSettings, LogFormat, ServerSettings};
+pub use config::{
+    CommandLine, CommonSettings, ConfigError, ControlSettings, LogFormat, Resolved, ServerSettings,
+    Source, compare_help_with_readme, seconds,
+};
 pub use health::{Health, Phase, Probe};
 pub use http::{RequestId, Seed};
 pub use metrics::Metrics;
