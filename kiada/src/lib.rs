@@ -10,7 +10,6 @@ mod routes;
 pub mod startup;
 pub mod status;
 mod view;
-pub use service_kit::text;
 
 pub use config::{Args, Config, UrlSource};
 pub use reqwest::Url;

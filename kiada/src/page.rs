@@ -7,7 +7,7 @@ use service_kit::{PodInfo, RequestId};
 
 use crate::backends::{Backends, Fetched, Forwarded, ServedBy};
 use crate::status::StatusMessage;
-use crate::text::{clean_block, clean_line};
+use service_kit::{clean_block, clean_line};
 
 /// Longest `X-Forwarded-For` value shown.
 const MAX_FORWARDED_FOR: usize = 256;
@@ -85,9 +85,9 @@ impl RequestInfo {
             pod_ip: pod.pod_ip().to_owned(),
             node_ip: pod.node_ip().to_owned(),
             hostname: pod.hostname.clone(),
-            client_ip: service_kit::http::client_ip(req)
+            client_ip: service_kit::client_ip(req)
                 .map(|ip| ip.to_string())
-                .unwrap_or_else(|| service_kit::pod::UNKNOWN.to_owned()),
+                .unwrap_or_else(|| service_kit::UNKNOWN.to_owned()),
             forwarded_for: (!forwarded_for.is_empty()).then_some(forwarded_for),
             request_id: request_id.as_str().to_owned(),
         }

@@ -1,11 +1,9 @@
 //! Building and running kiada: HTTP and HTTPS in one server, one process.
 
-use actix_web::middleware::from_fn;
-use actix_web::{App, web};
-use service_kit::health::{self, Health};
-use service_kit::server::BindError;
-use service_kit::tls::TlsError;
-use service_kit::{ConfigError, Service, bind_dual_stack};
+use actix_web::web;
+use service_kit::{
+    BindError, ConfigError, LogFormat, Server, ServerBuilder, TlsError, bind_dual_stack,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::backends::Backends;
@@ -32,15 +30,27 @@ pub enum KiadaError {
 pub struct Application {
     port: u16,
     tls_port: u16,
-    service: Service,
+    server: Server,
     status: StatusMessage,
     certificate_pem: Option<String>,
 }
 
-impl Application {
+impl service_kit::Service for Application {
+    const NAME: &'static str = "kiada";
+    type Config = Config;
+    type Error = KiadaError;
+
+    fn load_config(vars: &[(String, String)]) -> Result<Config, ConfigError> {
+        Config::load(clap::Parser::parse(), vars)
+    }
+
+    fn log_format(config: &Config) -> LogFormat {
+        config.server.log_format
+    }
+
     /// Binds both ports (0 picks free ones), loads or generates the TLS certificate and
     /// builds the server. Logs the start-up summary.
-    pub async fn build(config: Config) -> Result<Self, KiadaError> {
+    async fn build(config: Config) -> Result<Self, KiadaError> {
         let listener = bind_dual_stack(config.server.listen_port)?;
         let tls_listener = bind_dual_stack(config.tls_port)?;
         let port = listener.local_addr()?.port();
@@ -48,7 +58,7 @@ impl Application {
 
         let (tls_config, certificate_pem, tls_source) = match &config.tls_cert {
             Some((cert, key)) => {
-                let tls = service_kit::tls::from_pem_files(cert, key)?;
+                let tls = service_kit::tls_from_pem_files(cert, key)?;
                 let source = format!(
                     "HTTPS uses the certificate in {} (key in {})",
                     cert.display(),
@@ -58,7 +68,7 @@ impl Application {
             }
             None => {
                 let names = certificate_names(&config);
-                let generated = service_kit::tls::self_signed(names.clone())?;
+                let generated = service_kit::tls_self_signed(names.clone())?;
                 let source = format!(
                     "no TLS_CERT_FILE/TLS_KEY_FILE: HTTPS uses a self-signed certificate \
                      generated at start-up for {}",
@@ -70,7 +80,8 @@ impl Application {
         let status = StatusMessage::new(config.initial_status_message.clone());
         log_startup(&config, port, tls_port, &status, &tls_source);
 
-        let health = Health::with_controls(config.server.controls.clone());
+        let builder =
+            ServerBuilder::new("kiada", &config.server, &config.pod).tls(tls_listener, tls_config);
         let backends = Backends::new(
             config.quote_url.clone(),
             config.quiz_url.clone(),
@@ -78,41 +89,30 @@ impl Application {
             config.backend_connect_timeout,
             config.backend_pool_idle,
         )?
-        .with_metrics(health.clone());
-        let health = if config.readiness_requires_backends {
+        .with_metrics(builder.metrics().clone());
+        let builder = if config.readiness_requires_backends {
             let backends = backends.clone();
-            health.with_readiness_check(move || {
+            builder.readiness_check(move || {
                 let backends = backends.clone();
                 async move { backends.check_ready().await }
             })
         } else {
-            health
+            builder
         };
-
-        let health_data = web::Data::new(health.clone());
         let pod = config.pod.clone();
         let ui_color = config.ui_color;
         let page_status = status.clone();
-        // Called once per worker thread: each gets backends with a pool of its own.
-        let factory = move || {
-            let state = web::Data::new(AppState {
+        let server = builder.serve(listener, move |cfg| {
+            // Runs once per worker thread: each gets backends with a pool of its own.
+            cfg.app_data(web::Data::new(AppState {
                 backends: backends.for_worker(),
                 pod: pod.clone(),
                 status: page_status.clone(),
                 ui_color,
-            });
-            App::new()
-                .wrap(service_kit::http::identity_headers(&pod))
-                .wrap(from_fn(service_kit::http::request_telemetry))
-                .app_data(state.clone())
-                .app_data(health_data.clone())
-                .configure(health::routes)
-                .configure(routes::configure)
-                .default_service(web::to(routes::not_found))
-        };
-        let server =
-            service_kit::http_server!(factory, &config.server, listener, tls_listener, tls_config);
-        let service = Service::new("kiada", server, health, config.server.drain_delay);
+            }))
+            .configure(routes::configure)
+            .default_service(web::to(routes::not_found));
+        })?;
 
         if config.read_stdin {
             status.follow_stdin();
@@ -120,12 +120,19 @@ impl Application {
         Ok(Self {
             port,
             tls_port,
-            service,
+            server,
             status,
             certificate_pem,
         })
     }
 
+    /// Serves until `shutdown` is cancelled, then drains and stops gracefully.
+    async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        self.server.run_until_stopped(shutdown).await
+    }
+}
+
+impl Application {
     /// The HTTP port actually bound.
     pub fn port(&self) -> u16 {
         self.port
@@ -145,11 +152,6 @@ impl Application {
     /// The status message shown on every page (lines on standard input replace it).
     pub fn status(&self) -> &StatusMessage {
         &self.status
-    }
-
-    /// Serves until `shutdown` is cancelled, then drains and stops gracefully.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        self.service.run_until_stopped(shutdown).await
     }
 }
 

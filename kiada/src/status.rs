@@ -4,7 +4,7 @@
 use std::io::{BufRead, Write};
 use std::sync::{Arc, RwLock};
 
-use crate::text::clean_line;
+use service_kit::clean_line;
 
 /// Longest status message kept.
 const MAX_STATUS_CHARS: usize = 500;

@@ -15,7 +15,7 @@ pub enum QuizError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Bind(#[from] service_kit::server::BindError),
+    Bind(#[from] service_kit::BindError),
     #[error("cannot start the HTTP server")]
     Io(#[from] std::io::Error),
     #[error("the database start-up task failed")]

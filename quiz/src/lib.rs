@@ -1,8 +1,8 @@
 //! The quiz service: serves Kubernetes quiz questions, checks answers, and keeps a
 //! durable record of every answer in SQLite.
 //!
-//! [`Application::build`] loads the questions, opens the store and binds the port;
-//! [`Application::run_until_stopped`] serves until the token is cancelled.
+//! [`Application`] is a [`service_kit::Service`]: `build` loads the questions, opens the
+//! store and binds the port; `run_until_stopped` serves until the token is cancelled.
 
 pub mod config;
 pub mod error;
@@ -12,8 +12,8 @@ pub mod store;
 
 use std::sync::Arc;
 
-use actix_web::{App, web};
-use service_kit::{Health, Service};
+use actix_web::web;
+use service_kit::{ConfigError, LogFormat, Server, ServerBuilder};
 use tokio_util::sync::CancellationToken;
 
 pub use config::{Args, Config};
@@ -24,14 +24,33 @@ pub use store::{Store, StoreError};
 /// A built quiz service, bound and ready to run.
 pub struct Application {
     port: u16,
-    service: Service,
+    server: Server,
     store: Store,
 }
 
 impl Application {
+    /// The bound port (useful when built with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl service_kit::Service for Application {
+    const NAME: &'static str = "quiz";
+    type Config = Config;
+    type Error = QuizError;
+
+    fn load_config(vars: &[(String, String)]) -> Result<Config, ConfigError> {
+        Config::load(clap::Parser::parse(), vars)
+    }
+
+    fn log_format(config: &Config) -> LogFormat {
+        config.server.log_format
+    }
+
     /// Loads and validates the questions, opens (or creates) the database and replaces
     /// its questions, and binds the HTTP port on IPv6 and IPv4 (port 0 picks a free one).
-    pub async fn build(config: Config) -> Result<Self, QuizError> {
+    async fn build(config: Config) -> Result<Self, QuizError> {
         let Config {
             server: settings,
             pod,
@@ -62,13 +81,6 @@ impl Application {
             "database open (WAL, synchronous=FULL)"
         );
 
-        let health = Health::with_controls(settings.controls.clone()).with_readiness_check({
-            let store = store.clone();
-            move || {
-                let store = store.clone();
-                async move { store.check().await }
-            }
-        });
         let listener = service_kit::bind_dual_stack(settings.listen_port)?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(routes::AppState {
@@ -76,42 +88,31 @@ impl Application {
             store: store.clone(),
             pod: pod.clone(),
         });
-        let server = service_kit::http_server!(
-            {
-                let health = health.clone();
+        let server = ServerBuilder::new("quiz", &settings, &pod)
+            .readiness_check({
+                let store = store.clone();
                 move || {
-                    App::new()
-                        .wrap(service_kit::http::identity_headers(&pod))
-                        .wrap(actix_web::middleware::from_fn(
-                            service_kit::http::request_telemetry,
-                        ))
-                        .app_data(web::Data::new(health.clone()))
-                        .app_data(state.clone())
-                        .configure(service_kit::health::routes)
-                        .configure(routes::configure)
-                        .default_service(web::to(routes::not_found))
+                    let store = store.clone();
+                    async move { store.check().await }
                 }
-            },
-            &settings,
-            listener
-        );
+            })
+            .serve(listener, move |cfg| {
+                cfg.app_data(state.clone())
+                    .configure(routes::configure)
+                    .default_service(web::to(routes::not_found));
+            })?;
         tracing::info!(port, "listening on [::] and 0.0.0.0");
         Ok(Self {
             port,
-            service: Service::new("quiz", server, health, settings.drain_delay),
+            server,
             store,
         })
     }
 
-    /// The bound port (useful when built with port 0).
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// Serves until `shutdown` is cancelled, then drains, finishes in-flight requests,
     /// and stops the database writer once it has committed everything it was given.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        let result = self.service.run_until_stopped(shutdown).await;
+    async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let result = self.server.run_until_stopped(shutdown).await;
         self.store.close().await;
         result
     }

@@ -175,7 +175,7 @@ impl QuestionSet {
 
     /// The question `seed` picks, the same in every process (deterministic mode).
     pub fn for_seed(&self, seed: u64) -> &Question {
-        &self.questions[service_kit::http::index_for_seed(seed, self.questions.len())]
+        &self.questions[service_kit::index_for_seed(seed, self.questions.len())]
     }
 
     pub fn all(&self) -> &[Question] {

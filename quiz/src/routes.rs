@@ -39,7 +39,7 @@ where
     Args: FromRequest + 'static,
     F::Output: Responder + 'static,
 {
-    resource(path, "GET, HEAD").route(service_kit::http::get_or_head().to(handler))
+    resource(path, "GET, HEAD").route(service_kit::get_or_head().to(handler))
 }
 
 /// A resource that answers other methods with a JSON 405 and an `Allow` header.
@@ -54,7 +54,7 @@ fn resource(path: &str, allow: &'static str) -> Resource {
 
 /// For paths that match no route.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let path = service_kit::text::clean_line(req.path(), 200);
+    let path = service_kit::clean_line(req.path(), 200);
     Err(ApiError::NotFound(format!("no such path: {path}")))
 }
 

@@ -6,10 +6,8 @@ pub mod tips;
 
 pub use config::{Args, Config, QuoteSettings};
 
-use std::net::TcpListener;
-
-use actix_web::{App, HttpResponse, middleware, web};
-use service_kit::{Health, PodInfo, Service};
+use actix_web::{HttpResponse, web};
+use service_kit::{ConfigError, LogFormat, PodInfo, Server, ServerBuilder, get_or_head};
 use tokio_util::sync::CancellationToken;
 
 use crate::tips::{TipOfTheInterval, Tips, TipsError};
@@ -19,19 +17,39 @@ pub enum QuoteError {
     #[error(transparent)]
     Tips(#[from] TipsError),
     #[error(transparent)]
-    Bind(#[from] service_kit::server::BindError),
-    #[error("cannot start the HTTP server: {0}")]
+    Bind(#[from] service_kit::BindError),
+    #[error("cannot start the HTTP server")]
     Io(#[from] std::io::Error),
 }
 
 /// The quote service, bound and ready to run.
 pub struct Application {
     port: u16,
-    service: Service,
+    server: Server,
 }
 
 impl Application {
-    pub async fn build(config: Config) -> Result<Self, QuoteError> {
+    /// The bound port (useful when built with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+impl service_kit::Service for Application {
+    const NAME: &'static str = "quote";
+    type Config = Config;
+    type Error = QuoteError;
+
+    fn load_config(vars: &[(String, String)]) -> Result<Config, ConfigError> {
+        Config::load(clap::Parser::parse(), vars)
+    }
+
+    fn log_format(config: &Config) -> LogFormat {
+        config.server.log_format
+    }
+
+    /// Reads the tips, binds the port and builds the server.
+    async fn build(config: Config) -> Result<Self, QuoteError> {
         let (tips, source) = match &config.tips_file {
             Some(path) => (Tips::from_file(path)?, path.display().to_string()),
             None => (Tips::built_in(), "built-in".to_owned()),
@@ -53,20 +71,13 @@ impl Application {
             tip: TipOfTheInterval::new(tips, config.interval),
             pod: config.pod.clone(),
         });
-        let health = Health::with_controls(config.server.controls.clone());
-        let service = server(listener, state, health.clone(), &config)?;
-        Ok(Self {
-            port,
-            service: Service::new("quote", service, health, config.server.drain_delay),
-        })
+        let server = ServerBuilder::new("quote", &config.server, &config.pod)
+            .serve(listener, move |cfg| routes(cfg, &state))?;
+        Ok(Self { port, server })
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        self.service.run_until_stopped(shutdown).await
+    async fn run_until_stopped(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        self.server.run_until_stopped(shutdown).await
     }
 }
 
@@ -75,28 +86,11 @@ struct AppState {
     pod: PodInfo,
 }
 
-fn server(
-    listener: TcpListener,
-    state: web::Data<AppState>,
-    health: Health,
-    config: &Config,
-) -> std::io::Result<actix_web::dev::Server> {
-    let health = web::Data::new(health);
-    let pod = config.pod.clone();
-    Ok(service_kit::http_server!(
-        move || {
-            App::new()
-                .wrap(service_kit::http::identity_headers(&pod))
-                .wrap(middleware::from_fn(service_kit::http::request_telemetry))
-                .app_data(state.clone())
-                .app_data(health.clone())
-                .configure(service_kit::health::routes)
-                .service(web::resource("/").get(identity))
-                .service(web::resource("/quote").get(quote))
-        },
-        &config.server,
-        listener
-    ))
+/// quote's routes: the pod's identity and the tip.
+fn routes(cfg: &mut web::ServiceConfig, state: &web::Data<AppState>) {
+    cfg.app_data(state.clone())
+        .service(web::resource("/").route(get_or_head().to(identity)))
+        .service(web::resource("/quote").route(get_or_head().to(quote)));
 }
 
 async fn identity(state: web::Data<AppState>) -> HttpResponse {

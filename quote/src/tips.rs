@@ -97,7 +97,7 @@ impl TipOfTheInterval {
 
     /// The tip `seed` picks: the same in every process (deterministic mode).
     pub fn for_seed(&self, seed: u64) -> &str {
-        &self.tips.0[service_kit::http::index_for_seed(seed, self.tips.len())]
+        &self.tips.0[service_kit::index_for_seed(seed, self.tips.len())]
     }
 
     pub fn tips(&self) -> &Tips {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use quote::{Application, Args, Config};
-use service_kit::PodInfo;
+use service_kit::{PodInfo, Service as _};
 use tokio_util::sync::CancellationToken;
 
 struct TestQuote {
@@ -219,7 +219,7 @@ async fn a_seed_picks_the_same_tip_on_every_instance() {
             answers.push(response.text().await.unwrap());
         }
         assert_eq!(answers[0], answers[1], "seed {seed}");
-        let expected = &tips.as_slice()[service_kit::http::index_for_seed(seed, tips.len())];
+        let expected = &tips.as_slice()[service_kit::index_for_seed(seed, tips.len())];
         assert_eq!(answers[0], format!("{expected}\n"));
         seen.insert(answers[0].clone());
     }

@@ -7,11 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::health::MAX_CONTROL_DURATION;
-
-/// Longest injected delay.
-pub const MAX_DELAY: Duration = Duration::from_secs(30);
-const DEFAULT_EXPIRY: Duration = Duration::from_secs(300);
+use crate::limits::{DEFAULT_FAULT_EXPIRY, MAX_CONTROL_DURATION, MAX_FAULT_DELAY};
 
 /// What `POST /admin/faults` takes and `GET /admin/faults` shows (with the seconds left).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,11 +33,11 @@ impl FaultRequest {
             return Err("give at least one of delay_ms, error_rate, status".into());
         }
         if let Some(delay) = self.delay_ms
-            && Duration::from_millis(delay) > MAX_DELAY
+            && Duration::from_millis(delay) > MAX_FAULT_DELAY
         {
             return Err(format!(
                 "delay_ms must be at most {}",
-                MAX_DELAY.as_millis()
+                MAX_FAULT_DELAY.as_millis()
             ));
         }
         if let Some(rate) = self.error_rate
@@ -55,7 +51,7 @@ impl FaultRequest {
             return Err("status must be between 400 and 599".into());
         }
         match self.expires_in_seconds.map(Duration::try_from_secs_f64) {
-            None => Ok(DEFAULT_EXPIRY),
+            None => Ok(DEFAULT_FAULT_EXPIRY),
             Some(Ok(expiry)) if !expiry.is_zero() && expiry <= MAX_CONTROL_DURATION => Ok(expiry),
             Some(_) => Err(format!(
                 "expires_in_seconds must be more than 0 and at most {}",
@@ -72,6 +68,8 @@ pub struct Decision {
     pub fail_with: Option<u16>,
 }
 
+/// The faults injected into one service now, if any; the request middleware asks it
+/// what to do to each request.
 #[derive(Default)]
 pub struct Faults {
     // Checked on every request without taking the lock while no fault is set.

@@ -1,79 +1,71 @@
-//! What every Kiada service shares: pod info from the Downward API, configuration,
-//! telemetry, probes and lifecycle, TLS, and the server bootstrap with graceful
-//! shutdown. Each service builds its routes and calls into this crate for the rest.
+//! What every Kiada service shares, so that a service is its routes, its state and a
+//! few lines of start-up:
+//!
+//! - [`Service`] and [`run_main`]: the one `main` of every binary (signals, configuration,
+//!   logging, build, run, exit status).
+//! - [`ServerBuilder`]: the one actix `App` of every service (request middleware, pod
+//!   identity headers, body limits, `/healthz/*`, `/metrics`, `/admin/*`) around the
+//!   service's own routes, and the `HttpServer` with the suite's timeouts.
+//! - [`Server`]: running it with the drain-aware graceful shutdown.
+//! - [`Health`], [`Metrics`]: probe and lifecycle state, Prometheus metrics.
+//! - [`RequestId`], [`Seed`], [`client_ip`], [`get_or_head`]: for the services' handlers.
+//! - [`PodInfo`], [`ServerSettings`] and the settings every service reads.
+//! - [`bind_dual_stack`], the TLS configurations, the text cleaners.
+//!
+//! Errors follow one rule: a message never repeats its `source()`; print the whole chain
+//! with `{:#}` (anyhow), as [`run_main`] does.
+//!
+//! The modules form a DAG, leaves first: `limits`, `text`, `pod`, `config`, `extract`,
+//! `routing`, `metrics`, `listen`, `tls` hold no crate imports (or only leaves);
+//! `faults` and `probes` hold state; `body_deadline` and `middleware` wrap requests;
+//! `admin` serves the operational endpoints; `lifecycle` runs and stops a server;
+//! `server` assembles the `App`; `service` is `main`.
 
-pub mod config;
-pub mod faults;
-pub mod health;
-pub mod http;
-pub mod metrics;
-pub mod pod;
-pub mod server;
-pub mod telemetry;
-pub mod text;
-pub mod tls;
+mod admin;
+mod body_deadline;
+mod config;
+mod extract;
+mod faults;
+mod lifecycle;
+mod limits;
+mod listen;
+mod metrics;
+mod middleware;
+mod pod;
+mod probes;
+mod routing;
+mod server;
+mod service;
+mod telemetry;
+mod text;
+mod tls;
 
 pub use config::{
     CommandLine, CommonSettings, ConfigError, ControlSettings, LogFormat, Resolved, ServerSettings,
     Source, compare_help_with_readme, seconds,
 };
-pub use health::{Health, Phase, Probe};
-pub use http::{RequestId, Seed};
+pub use extract::{
+    NODE_NAME_HEADER, POD_NAME_HEADER, REQUEST_ID_HEADER, RequestId, SEED_HEADER, Seed, client_ip,
+    index_for_seed,
+};
+pub use lifecycle::{Server, shutdown_on_signals};
+pub use limits::CLIENT_REQUEST_TIMEOUT;
+pub use listen::{BindError, bind_dual_stack};
 pub use metrics::Metrics;
-pub use pod::PodInfo;
-pub use server::{Service, bind_dual_stack, shutdown_on_signals};
-
-/// Exit status for a service's `main`: success, or the error printed on stderr as one
-/// line (`<program>: <error>: <cause>...`), leaving out a cause that an outer message
-/// already quotes.
-pub fn exit_code<E>(program: &str, result: Result<(), E>) -> std::process::ExitCode
-where
-    E: AsRef<dyn std::error::Error + Send + Sync + 'static>,
-{
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("{program}: {}", describe_error(error.as_ref()));
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-/// An error and its chain of causes on one line, each cause once.
-pub fn describe_error(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = String::new();
-    let mut next = Some(error);
-    while let Some(cause) = next {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&part);
-        }
-        next = cause.source();
-    }
-    text
-}
+pub use pod::{PodInfo, UNKNOWN};
+pub use probes::{Health, Phase, Probe};
+pub use routing::get_or_head;
+pub use server::ServerBuilder;
+pub use service::{Service, run_main};
+pub use telemetry::init_logging;
+pub use text::{clean_block, clean_line};
+pub use tls::{SelfSignedTls, TlsError, tls_from_pem_files, tls_self_signed};
 
 /// The suite's version, the same for every service (the workspace version).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-#[cfg(test)]
-mod tests {
-    #[derive(Debug, thiserror::Error)]
-    #[error("outer failed: {0}")]
-    struct Outer(#[source] std::io::Error);
-
-    #[test]
-    fn describe_error_names_each_cause_once() {
-        let quoted = Outer(std::io::Error::other("disk full"));
-        assert_eq!(super::describe_error(&quoted), "outer failed: disk full");
-
-        #[derive(Debug, thiserror::Error)]
-        #[error("cannot start")]
-        struct Plain(#[source] std::io::Error);
-        let chained = Plain(std::io::Error::other("disk full"));
-        assert_eq!(super::describe_error(&chained), "cannot start: disk full");
-    }
+/// What [`global_allocator!`] expands to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use mimalloc::MiMalloc;
 }

@@ -1,5 +1,6 @@
 //! Prometheus metrics of one service, exposed at `/metrics` in the text format.
 
+use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
@@ -44,8 +45,12 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.0005, 2.0, 15))
 }
 
-/// The metrics every service records; cheap to share behind an `Arc`.
-pub struct Metrics {
+/// The metrics every service records; cheap to clone (every clone records into the
+/// same registry).
+#[derive(Clone)]
+pub struct Metrics(Arc<Families>);
+
+struct Families {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
@@ -115,7 +120,7 @@ impl Metrics {
             "Failed calls to other services, by backend and cause",
             backend_errors.clone(),
         );
-        Self {
+        Self(Arc::new(Families {
             registry,
             requests,
             latency,
@@ -124,20 +129,22 @@ impl Metrics {
             phase,
             backend_latency,
             backend_errors,
-        }
+        }))
     }
 
     /// Records one answered request. `route` is the matched route pattern (never the raw
     /// path, which would let clients create unbounded label values).
     pub fn observe_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        self.requests
+        self.0
+            .requests
             .get_or_create(&RequestLabels {
                 route: route.to_owned(),
                 method: method.to_owned(),
                 status,
             })
             .inc();
-        self.latency
+        self.0
+            .latency
             .get_or_create(&RouteLabels {
                 route: route.to_owned(),
                 method: method.to_owned(),
@@ -147,13 +154,15 @@ impl Metrics {
 
     /// Records one call to another service; `error` names the cause when it failed.
     pub fn observe_backend(&self, backend: &str, elapsed: Duration, error: Option<&str>) {
-        self.backend_latency
+        self.0
+            .backend_latency
             .get_or_create(&BackendLabels {
                 backend: backend.to_owned(),
             })
             .observe(elapsed.as_secs_f64());
         if let Some(cause) = error {
-            self.backend_errors
+            self.0
+                .backend_errors
                 .get_or_create(&BackendErrorLabels {
                     backend: backend.to_owned(),
                     cause: cause.to_owned(),
@@ -163,25 +172,26 @@ impl Metrics {
     }
 
     pub(crate) fn in_flight(&self) -> &Gauge<i64, AtomicI64> {
-        &self.in_flight
+        &self.0.in_flight
     }
 
     /// The text exposition, with readiness and phase as of now.
     pub(crate) fn encode(&self, ready: bool, phase: &'static str) -> String {
-        self.ready.set(i64::from(ready));
+        self.0.ready.set(i64::from(ready));
         for name in ["starting", "ready", "draining", "stopping"] {
-            self.phase
+            self.0
+                .phase
                 .get_or_create(&PhaseLabels { phase: name })
                 .set(i64::from(name == phase));
         }
         let mut text = String::new();
         // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.0.registry);
         text
     }
 
     pub(crate) fn in_flight_now(&self) -> i64 {
-        self.in_flight.get()
+        self.0.in_flight.get()
     }
 }
 

@@ -1,172 +1,124 @@
-//! Binding, serving and stopping gracefully.
+//! One way to put a service's HTTP server together: the actix `App` with everything a
+//! Kiada service has in common (request middleware, pod identity headers, body limits,
+//! probe, metrics and admin endpoints) around the service's own routes, served by an
+//! `HttpServer` with the suite's timeouts and signals left to [`Server`].
 
-use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
-use std::time::Duration;
+use std::net::TcpListener;
 
-use actix_web::dev::Server;
-use tokio_util::sync::CancellationToken;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
 
-use crate::health::{Health, Phase};
+use crate::config::ServerSettings;
+use crate::faults::Faults;
+use crate::lifecycle::Server;
+use crate::limits::{CLIENT_DISCONNECT_TIMEOUT, CLIENT_REQUEST_TIMEOUT, MAX_EXTRACTED_BODY};
+use crate::metrics::Metrics;
+use crate::middleware::{identity_headers, request_telemetry};
+use crate::pod::PodInfo;
+use crate::probes::Health;
 
-#[derive(Debug, thiserror::Error)]
-pub enum BindError {
-    #[error("port {port} is already in use")]
-    InUse { port: u16 },
-    #[error("cannot listen on port {port}: {source}")]
-    Other { port: u16, source: io::Error },
-}
-
-/// How long a client may take to send a request's head (actix closes the connection with
-/// 408 after it) and, separately, its body once a handler reads it (see
-/// [`crate::http::request_telemetry`]): a slow or stalled client cannot hold a
-/// connection and a handler for longer.
-pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Binds `port` on all IPv6 and IPv4 addresses with one dual-stack socket; where IPv6
-/// is unavailable (disabled in the kernel or the pod), binds IPv4 only. Port 0 picks a
-/// free port (tests).
-pub fn bind_dual_stack(port: u16) -> Result<TcpListener, BindError> {
-    let classify = |source: io::Error| match source.kind() {
-        io::ErrorKind::AddrInUse => BindError::InUse { port },
-        _ => BindError::Other { port, source },
-    };
-    match bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)), false) {
-        Ok(listener) => Ok(listener),
-        Err(error) if error.kind() == io::ErrorKind::AddrInUse => Err(classify(error)),
-        Err(error) => {
-            tracing::debug!(%error, "IPv6 unavailable, listening on IPv4 only");
-            bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)), false).map_err(classify)
-        }
-    }
-}
-
-/// Binds `127.0.0.1` on a free port: for tests and local tools.
-pub fn bind_loopback() -> io::Result<TcpListener> {
-    bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), true)
-}
-
-fn bind(addr: SocketAddr, v4_only: bool) -> io::Result<TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    if addr.is_ipv6() && !v4_only {
-        socket.set_only_v6(false)?;
-    }
-    // Lets a restarted process bind while old connections sit in TIME_WAIT.
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    let listener: TcpListener = socket.into();
-    listener.set_nonblocking(true)?;
-    Ok(listener)
-}
-
-/// A built server with its lifecycle state, ready to run.
-pub struct Service {
-    server: Server,
-    health: Health,
-    drain_delay: Duration,
-    name: &'static str,
-}
-
-impl Service {
-    /// `server` must have been built with signals disabled (see [`http_server!`]); this
-    /// type handles termination itself so that readiness can fail before it stops.
-    pub fn new(name: &'static str, server: Server, health: Health, drain_delay: Duration) -> Self {
-        Self {
-            server,
-            health,
-            drain_delay,
-            name,
-        }
-    }
-
-    pub fn health(&self) -> &Health {
-        &self.health
-    }
-
-    /// Serves until `shutdown` is cancelled, then: readiness fails at once, the server
-    /// keeps serving for the drain delay (so endpoints can be updated), stops accepting,
-    /// and waits for in-flight requests (bounded by the server's shutdown timeout).
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> io::Result<()> {
-        let Self {
-            server,
-            health,
-            drain_delay,
-            name,
-        } = self;
-        let handle = server.handle();
-        let mut server = std::pin::pin!(server);
-        health.set_phase(Phase::Ready);
-        tokio::select! {
-            result = &mut server => return result,
-            () = shutdown.cancelled() => {}
-        }
-        health.set_phase(Phase::Draining);
-        tracing::info!(
-            service = name,
-            phase = Phase::Draining.as_str(),
-            drain_seconds = drain_delay.as_secs_f64(),
-            "termination requested: readiness now fails"
-        );
-        tokio::select! {
-            result = &mut server => return result,
-            () = tokio::time::sleep(drain_delay) => {}
-        }
-        health.set_phase(Phase::Stopping);
-        tracing::info!(
-            service = name,
-            phase = Phase::Stopping.as_str(),
-            "no longer accepting; finishing in-flight requests"
-        );
-        let (result, ()) = tokio::join!(server, handle.stop(true));
-        tracing::info!(service = name, "stopped");
-        result
-    }
-}
-
-/// Builds an actix `HttpServer` the way every service needs it: signals disabled (the
-/// [`Service`] handles them), a bounded shutdown, a read timeout for slow clients, and
-/// the given listener (plus an optional rustls listener).
+/// Builds one service's server:
 ///
-/// `http_server!(factory, settings, listener)` or
-/// `http_server!(factory, settings, listener, tls_listener, rustls_config)`.
-#[macro_export]
-macro_rules! http_server {
-    ($factory:expr, $settings:expr, $listener:expr $(, $tls_listener:expr, $tls_config:expr)?) => {{
-        let settings: &$crate::config::ServerSettings = $settings;
-        let server = ::actix_web::HttpServer::new($factory)
+/// ```no_run
+/// # fn demo(settings: &service_kit::ServerSettings, pod: &service_kit::PodInfo)
+/// # -> std::io::Result<service_kit::Server> {
+/// use actix_web::{HttpResponse, web};
+/// let listener = service_kit::bind_dual_stack(settings.listen_port).unwrap();
+/// service_kit::ServerBuilder::new("hello", settings, pod).serve(listener, |routes| {
+///     routes.route("/", web::get().to(|| async { HttpResponse::Ok().body("hello\n") }));
+/// })
+/// # }
+/// ```
+pub struct ServerBuilder {
+    name: &'static str,
+    settings: ServerSettings,
+    pod: PodInfo,
+    health: Health,
+    metrics: Metrics,
+    tls: Option<(TcpListener, rustls::ServerConfig)>,
+}
+
+impl ServerBuilder {
+    /// A server named `name` (in its log lines) with the controls of `settings`.
+    pub fn new(name: &'static str, settings: &ServerSettings, pod: &PodInfo) -> Self {
+        Self {
+            name,
+            settings: settings.clone(),
+            pod: pod.clone(),
+            health: Health::with_controls(settings.controls.clone()),
+            metrics: Metrics::new(),
+            tls: None,
+        }
+    }
+
+    /// Adds a check that must pass for the service to be ready (for example, that a
+    /// database answers); `Err` carries the reason the readiness probe shows.
+    pub fn readiness_check<F, Fut>(mut self, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.health = self.health.with_readiness_check(check);
+        self
+    }
+
+    /// Also serves HTTPS on `listener`.
+    pub fn tls(mut self, listener: TcpListener, config: rustls::ServerConfig) -> Self {
+        self.tls = Some((listener, config));
+        self
+    }
+
+    /// The service's metrics, for what it records itself (kiada's backend calls).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Serves `listener` (and the TLS listener, if any) with the common `App` around
+    /// `routes`. `routes` runs once per worker thread: it registers the service's routes,
+    /// its `app_data` and its default service. Nothing is served until
+    /// [`Server::run_until_stopped`].
+    pub fn serve<F>(self, listener: TcpListener, routes: F) -> std::io::Result<Server>
+    where
+        F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    {
+        let Self {
+            name,
+            settings,
+            pod,
+            health,
+            metrics,
+            tls,
+        } = self;
+        let health_data = web::Data::new(health.clone());
+        let faults = web::Data::new(Faults::default());
+        let metrics = web::Data::new(metrics);
+        let factory = move || {
+            App::new()
+                .wrap(identity_headers(&pod))
+                .wrap(from_fn(request_telemetry))
+                .app_data(web::PayloadConfig::new(MAX_EXTRACTED_BODY))
+                .app_data(health_data.clone())
+                .app_data(faults.clone())
+                .app_data(metrics.clone())
+                .configure(crate::admin::routes)
+                .configure(routes.clone())
+        };
+        let server = HttpServer::new(factory)
+            // The Server handles SIGTERM itself, so that readiness fails before it stops.
             .disable_signals()
             .shutdown_timeout(settings.shutdown_timeout.as_secs().max(1))
-            .client_request_timeout($crate::server::CLIENT_REQUEST_TIMEOUT)
-            .client_disconnect_timeout(::std::time::Duration::from_secs(2))
-            .listen($listener)?;
-        $(let server = server.listen_rustls_0_23($tls_listener, $tls_config)?;)?
-        server.run()
-    }};
-}
-
-/// Cancels the returned token on the first SIGTERM or SIGINT; a second one exits at once
-/// (for an impatient Ctrl-C). The handlers are installed before this returns, so call
-/// it first thing: a signal that arrives later is never lost to the default action.
-pub fn shutdown_on_signals() -> CancellationToken {
-    use tokio::signal::unix::{SignalKind, signal};
-    let token = CancellationToken::new();
-    let trigger = token.clone();
-    let mut sigterm = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-    let mut sigint = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = sigterm.recv() => tracing::info!("SIGTERM received"),
-            _ = sigint.recv() => tracing::info!("SIGINT received"),
-        }
-        trigger.cancel();
-        tokio::select! {
-            _ = sigterm.recv() => {}
-            _ = sigint.recv() => {}
-        }
-        tracing::warn!("second termination signal: exiting now");
-        std::process::exit(130);
-    });
-    token
+            .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+            .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+            .listen(listener)?;
+        let server = match tls {
+            Some((listener, config)) => server.listen_rustls_0_23(listener, config)?,
+            None => server,
+        };
+        Ok(Server::new(
+            name,
+            server.run(),
+            health,
+            settings.drain_delay,
+        ))
+    }
 }

@@ -8,7 +8,7 @@ use crate::config::LogFormat;
 
 /// Installs the global subscriber. Later calls (for example when the local suite runs
 /// three services in one process) keep the first one.
-pub fn init(format: LogFormat) {
+pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // Colours only on a terminal: `kubectl logs` and log collectors get plain text.
     let builder = tracing_subscriber::fmt()

@@ -37,7 +37,7 @@ fn server_config(
 }
 
 /// Loads a PEM certificate chain and private key (PKCS#8, PKCS#1 or SEC1).
-pub fn from_pem_files(cert_path: &Path, key_path: &Path) -> Result<ServerConfig, TlsError> {
+pub fn tls_from_pem_files(cert_path: &Path, key_path: &Path) -> Result<ServerConfig, TlsError> {
     let chain = CertificateDer::pem_file_iter(cert_path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .map_err(|error| TlsError::Certificate {
@@ -59,17 +59,17 @@ pub fn from_pem_files(cert_path: &Path, key_path: &Path) -> Result<ServerConfig,
 
 /// A freshly generated self-signed certificate, valid for `names` (DNS names or IP
 /// addresses), with its PEM form so it can be shown or saved.
-pub struct SelfSigned {
+pub struct SelfSignedTls {
     pub config: ServerConfig,
     pub certificate_pem: String,
 }
 
-pub fn self_signed(names: Vec<String>) -> Result<SelfSigned, TlsError> {
+pub fn tls_self_signed(names: Vec<String>) -> Result<SelfSignedTls, TlsError> {
     let generated = rcgen::generate_simple_self_signed(names)?;
     let certificate_pem = generated.cert.pem();
     let key = PrivatePkcs8KeyDer::from(generated.signing_key.serialize_der());
     let config = server_config(vec![generated.cert.der().clone()], key.into())?;
-    Ok(SelfSigned {
+    Ok(SelfSignedTls {
         config,
         certificate_pem,
     })

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use serde_json::Value;
-use service_kit::{ControlSettings, Health};
+use service_kit::ControlSettings;
 
 struct TestServer {
     base: String,
@@ -20,7 +20,7 @@ async fn hello() -> HttpResponse {
 }
 
 fn start(controls: ControlSettings) -> TestServer {
-    let (port, stop) = support::server::serve(Health::with_controls(controls), |routes| {
+    let (port, stop) = support::server::serve(controls, |routes| {
         routes.route("/hello", web::get().to(hello));
     });
     TestServer {

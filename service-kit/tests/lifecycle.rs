@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use actix_web::{App, HttpResponse, web};
-use service_kit::{Health, Phase, ServerSettings, Service};
+use actix_web::{HttpResponse, web};
+use service_kit::{Phase, PodInfo, Server, ServerBuilder, ServerSettings};
 use tokio_util::sync::CancellationToken;
 
 async fn slow() -> HttpResponse {
@@ -11,7 +11,11 @@ async fn slow() -> HttpResponse {
     HttpResponse::Ok().body("finished")
 }
 
-fn start(health: Health, drain_delay: Duration) -> std::io::Result<(u16, Service)> {
+/// A server with `GET /slow`, as `customize` finishes building it.
+fn start(
+    drain_delay: Duration,
+    customize: impl FnOnce(ServerBuilder) -> ServerBuilder,
+) -> std::io::Result<(u16, Server)> {
     let listener = service_kit::bind_dual_stack(0).expect("bind");
     let port = listener.local_addr()?.port();
     let settings = ServerSettings {
@@ -19,18 +23,11 @@ fn start(health: Health, drain_delay: Duration) -> std::io::Result<(u16, Service
         drain_delay,
         ..ServerSettings::default()
     };
-    let data = web::Data::new(health.clone());
-    let server = service_kit::http_server!(
-        move || {
-            App::new()
-                .app_data(data.clone())
-                .configure(service_kit::health::routes)
-                .route("/slow", web::get().to(slow))
-        },
-        &settings,
-        listener
-    );
-    Ok((port, Service::new("test", server, health, drain_delay)))
+    let builder = ServerBuilder::new("test", &settings, &PodInfo::default());
+    let server = customize(builder).serve(listener, |routes| {
+        routes.route("/slow", web::get().to(slow));
+    })?;
+    Ok((port, server))
 }
 
 async fn get(port: u16, path: &str) -> reqwest::Result<(u16, String)> {
@@ -42,17 +39,19 @@ async fn get(port: u16, path: &str) -> reqwest::Result<(u16, String)> {
 async fn readiness_follows_the_readiness_check() {
     let healthy = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let flag = healthy.clone();
-    let health = Health::new().with_readiness_check(move || {
-        let ok = flag.load(std::sync::atomic::Ordering::SeqCst);
-        async move {
-            if ok {
-                Ok(())
-            } else {
-                Err("database is gone".into())
+    let (port, service) = start(Duration::ZERO, |builder| {
+        builder.readiness_check(move || {
+            let ok = flag.load(std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if ok {
+                    Ok(())
+                } else {
+                    Err("database is gone".into())
+                }
             }
-        }
-    });
-    let (port, service) = start(health, Duration::ZERO).unwrap();
+        })
+    })
+    .unwrap();
     let shutdown = CancellationToken::new();
     tokio::spawn(service.run_until_stopped(shutdown.clone()));
     assert_eq!(
@@ -73,8 +72,8 @@ async fn readiness_follows_the_readiness_check() {
 
 #[tokio::test]
 async fn termination_drains_then_finishes_in_flight_requests() {
-    let health = Health::new();
-    let (port, service) = start(health.clone(), Duration::from_millis(400)).unwrap();
+    let (port, service) = start(Duration::from_millis(400), |builder| builder).unwrap();
+    let health = service.health().clone();
     assert_eq!(health.phase(), Phase::Starting);
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(service.run_until_stopped(shutdown.clone()));

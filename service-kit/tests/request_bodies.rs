@@ -10,11 +10,11 @@ mod support;
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpResponse, web};
-use service_kit::Health;
+use service_kit::ControlSettings;
 use support::raw::{self, End};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// actix's client disconnect timeout, set by `http_server!`.
+/// actix's client disconnect timeout, set by `ServerBuilder`.
 const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn length(body: web::Bytes) -> HttpResponse {
@@ -27,7 +27,7 @@ async fn ignore() -> HttpResponse {
 
 /// A server with `POST /length` (reads the body) and `POST /ignore` (does not).
 fn start() -> (u16, tokio_util::sync::DropGuard) {
-    support::server::serve(Health::new(), |routes| {
+    support::server::serve(ControlSettings::default(), |routes| {
         routes
             .route("/length", web::post().to(length))
             .route("/ignore", web::post().to(ignore));

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode, Url};
 use super::{
     AnswerOutcome, BackendError, Backends, Cause, Fetched, Forwarded, Service, quiz_endpoint,
 };
-use crate::text::clean_line;
+use service_kit::clean_line;
 
 impl Backends {
     /// The tip of the minute.

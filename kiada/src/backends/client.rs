@@ -6,12 +6,12 @@ use std::time::Duration;
 use actix_web::web::Bytes;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Client, Method, Url};
-use service_kit::http::{REQUEST_ID_HEADER, SEED_HEADER};
+use service_kit::{REQUEST_ID_HEADER, SEED_HEADER};
 
 use super::{
     BackendError, Backends, Cause, Forwarded, MAX_BACKEND_BODY, RawAnswer, ServedBy, Service,
 };
-use crate::text::clean_line;
+use service_kit::clean_line;
 
 /// One client for both backends: plain HTTP, bounded waits, no proxy, no redirects,
 /// idle connections kept for `pool_idle` (zero: never reused).

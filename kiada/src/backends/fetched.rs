@@ -5,9 +5,9 @@ use kiada_wire::AnswerResponse;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::Serialize;
-use service_kit::http::{NODE_NAME_HEADER, POD_NAME_HEADER};
+use service_kit::{NODE_NAME_HEADER, POD_NAME_HEADER};
 
-use crate::text::clean_line;
+use service_kit::clean_line;
 
 /// Which pod (and node) answered, from the `X-Pod-Name`/`X-Node-Name` headers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,7 +24,7 @@ impl ServedBy {
                 .and_then(|value| value.to_str().ok())
                 .map(|value| clean_line(value, 253))
                 .filter(|value| !value.is_empty())
-                .unwrap_or_else(|| service_kit::pod::UNKNOWN.to_owned())
+                .unwrap_or_else(|| service_kit::UNKNOWN.to_owned())
         };
         Self {
             pod: get(POD_NAME_HEADER),

@@ -23,7 +23,7 @@ use std::fmt;
 use std::time::Duration;
 
 use reqwest::{Client, Url};
-use service_kit::Health;
+use service_kit::Metrics;
 
 pub use error::{BackendError, Cause};
 pub use fetched::{AnswerOutcome, Fetched, RawAnswer, ServedBy};
@@ -61,7 +61,7 @@ pub struct Backends {
     connect_timeout: Duration,
     pool_idle: Duration,
     /// Where backend call latency and failures are recorded (`/metrics`).
-    health: Option<Health>,
+    metrics: Option<Metrics>,
 }
 
 impl fmt::Debug for Backends {
@@ -97,13 +97,13 @@ impl Backends {
             timeout,
             connect_timeout,
             pool_idle,
-            health: None,
+            metrics: None,
         })
     }
 
-    /// Records every call's latency and failures in `health`'s metrics.
-    pub fn with_metrics(mut self, health: Health) -> Self {
-        self.health = Some(health);
+    /// Records every call's latency and failures in `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
         self
     }
 

@@ -14,8 +14,8 @@ impl Backends {
     ) -> Result<T, BackendError> {
         let started = Instant::now();
         let result = call.await;
-        if let Some(health) = &self.health {
-            health.metrics().observe_backend(
+        if let Some(metrics) = &self.metrics {
+            metrics.observe_backend(
                 service.name(),
                 started.elapsed(),
                 result.as_ref().err().map(|error| error.cause.label()),

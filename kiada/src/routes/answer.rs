@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 
 use super::{AppState, text};
 use crate::backends::{AnswerOutcome, Forwarded};
-use crate::text::clean_line;
+use service_kit::clean_line;
 
 pub async fn submit(
     path: web::Path<(String, String)>,

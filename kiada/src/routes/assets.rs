@@ -41,15 +41,13 @@ const ASSETS: &[Asset] = &[
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for asset in ASSETS {
         cfg.service(
-            web::resource(asset.path).route(service_kit::http::get_or_head().to(
-                move || async move {
-                    HttpResponse::Ok()
-                        .content_type(asset.content_type)
-                        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-                        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                        .body(asset.body)
-                },
-            )),
+            web::resource(asset.path).route(service_kit::get_or_head().to(move || async move {
+                HttpResponse::Ok()
+                    .content_type(asset.content_type)
+                    .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+                    .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .body(asset.body)
+            })),
         );
     }
 }

@@ -8,8 +8,7 @@ mod proxy;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use kiada_wire::ErrorBody;
-use service_kit::PodInfo;
-use service_kit::http::get_or_head;
+use service_kit::{PodInfo, get_or_head};
 
 use crate::backends::Backends;
 use crate::status::StatusMessage;
@@ -69,7 +68,7 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
         HttpResponse::NotFound(),
         format!(
             "Not found: {}\nTry / (text), /html (browser) or /json.\n",
-            crate::text::clean_line(req.path(), 200)
+            service_kit::clean_line(req.path(), 200)
         ),
     )
 }

@@ -25,7 +25,7 @@ pub async fn quote(state: web::Data<AppState>, forwarded: Forwarded) -> HttpResp
             let mut response = HttpResponse::Ok();
             response.insert_header((header::CACHE_CONTROL, "no-store"));
             upstream_headers(&mut response, &tip.served_by);
-            response.json(crate::text::clean_block(&tip.value))
+            response.json(service_kit::clean_block(&tip.value))
         }
         Err(error) => backend_failure(&error),
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::Parser;
+use service_kit::Service as _;
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 

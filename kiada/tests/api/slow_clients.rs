@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use service_kit::server::CLIENT_REQUEST_TIMEOUT;
+use service_kit::CLIENT_REQUEST_TIMEOUT;
 use tokio::task::JoinHandle;
 
 use crate::helpers::*;

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 
 use quiz::{Application, Config, QuizError};
 use serde_json::Value;
-use service_kit::{PodInfo, ServerSettings};
+use service_kit::{PodInfo, ServerSettings, Service as _};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;

@@ -1,0 +1,215 @@
+//! The endpoints that show and steer a service's operational state, the same in every
+//! service: `/healthz/{live,ready,startup}`, `/metrics`, `/admin/status`,
+//! `/admin/probes/{probe}/fail` and `/admin/faults`. The state itself lives in
+//! `probes`, `faults` and `metrics`.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::faults::{FaultRequest, Faults};
+use crate::limits::{DEFAULT_FORCED_FAILURE, MAX_CONTROL_DURATION};
+use crate::metrics::Metrics;
+use crate::probes::{ForcedFailure, Health, Phase, Probe, ProbeResult};
+use crate::routing::get_or_head;
+
+#[derive(Serialize)]
+struct Status {
+    version: &'static str,
+    phase: Phase,
+    ready: bool,
+    uptime_seconds: f64,
+    in_flight: i64,
+    seconds_since_termination_requested: Option<f64>,
+    fail_after_seconds: Option<f64>,
+    failing_on_purpose: bool,
+    probe_controls_enabled: bool,
+    faults_enabled: bool,
+    forced_failures: Vec<ForcedFailure>,
+    faults: Option<FaultRequest>,
+    probe_history: Vec<ProbeResult>,
+}
+
+/// Registers the probe, metrics and admin endpoints; needs `web::Data<Health>`,
+/// `web::Data<Faults>` and `web::Data<Metrics>` in the app (the service's `App` builder
+/// adds them). Probe and fault controls answer only when enabled in the settings.
+pub(crate) fn routes(cfg: &mut web::ServiceConfig) {
+    for probe in Probe::ALL {
+        let answer =
+            move |health: web::Data<Health>| async move { probe_answer(&health, probe).await };
+        cfg.service(
+            web::resource(format!("/healthz/{}", probe.as_str())).route(get_or_head().to(answer)),
+        );
+    }
+    cfg.service(web::resource("/metrics").route(get_or_head().to(metrics)))
+        .service(web::resource("/admin/status").route(get_or_head().to(status)))
+        .service(
+            web::resource("/admin/probes/{probe}/fail")
+                .post(force_probe_failure)
+                .delete(clear_probe_failure),
+        )
+        .service(
+            web::resource("/admin/faults")
+                .get(show_faults)
+                .post(set_faults)
+                .delete(clear_faults),
+        );
+}
+
+async fn probe_answer(health: &Health, probe: Probe) -> HttpResponse {
+    let result = health.evaluate(probe).await;
+    health.record(probe, &result);
+    let mut response = match &result {
+        Ok(()) => HttpResponse::Ok(),
+        Err(_) => HttpResponse::ServiceUnavailable(),
+    };
+    let body = match (probe, result) {
+        (Probe::Live, Ok(())) => "live\n".to_owned(),
+        (Probe::Ready, Ok(())) => "ready\n".to_owned(),
+        (Probe::Startup, Ok(())) => "started\n".to_owned(),
+        (Probe::Live, Err(reason)) => format!("not live: {reason}\n"),
+        (Probe::Ready, Err(reason)) => format!("not ready: {reason}\n"),
+        (Probe::Startup, Err(reason)) => format!("not started: {reason}\n"),
+    };
+    response
+        .content_type("text/plain; charset=utf-8")
+        .body(body)
+}
+
+async fn metrics(health: web::Data<Health>, metrics: web::Data<Metrics>) -> HttpResponse {
+    let ready = health.evaluate(Probe::Ready).await.is_ok();
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(metrics.encode(ready, health.phase().as_str()))
+}
+
+async fn status(
+    health: web::Data<Health>,
+    faults: web::Data<Faults>,
+    metrics: web::Data<Metrics>,
+) -> HttpResponse {
+    let controls = health.controls();
+    HttpResponse::Ok().json(Status {
+        version: crate::VERSION,
+        phase: health.phase(),
+        ready: health.evaluate(Probe::Ready).await.is_ok(),
+        uptime_seconds: health.uptime().as_secs_f64(),
+        in_flight: metrics.in_flight_now(),
+        seconds_since_termination_requested: health
+            .since_termination_requested()
+            .map(|since| since.as_secs_f64()),
+        fail_after_seconds: controls.fail_after.map(|after| after.as_secs_f64()),
+        failing_on_purpose: health.failing_on_purpose(),
+        probe_controls_enabled: controls.probe_controls_enabled,
+        faults_enabled: controls.faults_enabled,
+        forced_failures: health.forced_failures(),
+        faults: faults.active(),
+        probe_history: health.probe_history(),
+    })
+}
+
+fn disabled(what: &str, variable: &str) -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({
+        "error": format!("{what} are disabled; set {variable}=true to enable them")
+    }))
+}
+
+fn bad_request(message: String) -> HttpResponse {
+    HttpResponse::BadRequest().json(serde_json::json!({ "error": message }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForceQuery {
+    seconds: Option<f64>,
+}
+
+fn probe_from_path(name: &str) -> Result<Probe, String> {
+    Probe::parse(name).ok_or_else(|| format!("unknown probe {name:?}; use live, ready or startup"))
+}
+
+async fn force_probe_failure(
+    health: web::Data<Health>,
+    path: web::Path<String>,
+    query: Result<web::Query<ForceQuery>, actix_web::Error>,
+) -> HttpResponse {
+    if !health.controls().probe_controls_enabled {
+        return disabled("probe controls", "PROBE_CONTROLS_ENABLED");
+    }
+    let probe = match probe_from_path(&path) {
+        Ok(probe) => probe,
+        Err(message) => return bad_request(message),
+    };
+    let seconds = match query {
+        Ok(query) => query.seconds,
+        Err(error) => return bad_request(format!("bad query: {error}")),
+    };
+    let duration = match seconds.map(Duration::try_from_secs_f64) {
+        None => DEFAULT_FORCED_FAILURE,
+        Some(Ok(duration)) if !duration.is_zero() && duration <= MAX_CONTROL_DURATION => duration,
+        Some(_) => {
+            return bad_request(format!(
+                "seconds must be more than 0 and at most {}",
+                MAX_CONTROL_DURATION.as_secs()
+            ));
+        }
+    };
+    health.force_failure(probe, Some(duration));
+    tracing::warn!(
+        probe = probe.as_str(),
+        seconds = duration.as_secs_f64(),
+        "probe forced to fail"
+    );
+    HttpResponse::Ok().json(serde_json::json!({
+        "probe": probe,
+        "failing_for_seconds": duration.as_secs_f64(),
+    }))
+}
+
+async fn clear_probe_failure(health: web::Data<Health>, path: web::Path<String>) -> HttpResponse {
+    if !health.controls().probe_controls_enabled {
+        return disabled("probe controls", "PROBE_CONTROLS_ENABLED");
+    }
+    match probe_from_path(&path) {
+        Ok(probe) => {
+            health.force_failure(probe, None);
+            tracing::info!(probe = probe.as_str(), "forced probe failure cleared");
+            HttpResponse::NoContent().finish()
+        }
+        Err(message) => bad_request(message),
+    }
+}
+
+async fn show_faults(health: web::Data<Health>, faults: web::Data<Faults>) -> HttpResponse {
+    if !health.controls().faults_enabled {
+        return disabled("faults", "FAULTS_ENABLED");
+    }
+    HttpResponse::Ok().json(faults.active())
+}
+
+async fn set_faults(
+    health: web::Data<Health>,
+    faults: web::Data<Faults>,
+    body: web::Bytes,
+) -> HttpResponse {
+    if !health.controls().faults_enabled {
+        return disabled("faults", "FAULTS_ENABLED");
+    }
+    match faults.set_from_json(&body) {
+        Ok(active) => {
+            tracing::warn!(faults = ?active, "faults injected");
+            HttpResponse::Ok().json(active)
+        }
+        Err(message) => bad_request(message),
+    }
+}
+
+async fn clear_faults(health: web::Data<Health>, faults: web::Data<Faults>) -> HttpResponse {
+    if !health.controls().faults_enabled {
+        return disabled("faults", "FAULTS_ENABLED");
+    }
+    faults.clear();
+    tracing::info!("faults cleared");
+    HttpResponse::NoContent().finish()
+}
