@@ -18,11 +18,11 @@ pub enum KiadaError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Bind(#[from] BindError),
-    #[error("HTTPS: {0}")]
+    #[error("HTTPS")]
     Tls(#[from] TlsError),
-    #[error("cannot build the HTTP client for the backends: {0}")]
+    #[error("cannot build the HTTP client for the backends")]
     Client(#[from] reqwest::Error),
-    #[error("cannot start the server: {0}")]
+    #[error("cannot start the server")]
     Io(#[from] std::io::Error),
 }
 

@@ -87,8 +87,8 @@ pub enum StoreError {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("cannot start the database writer thread: {0}")]
-    Thread(std::io::Error),
+    #[error("cannot start the database writer thread")]
+    Thread(#[source] std::io::Error),
 }
 
 /// Why an answer could not be recorded (the client gets 503).

@@ -10,7 +10,7 @@ const BUILT_IN: &str = include_str!("tips.txt");
 
 #[derive(Debug, thiserror::Error)]
 pub enum TipsError {
-    #[error("cannot read tips file {path}: {source}")]
+    #[error("cannot read tips file {path}")]
     Unreadable {
         path: String,
         source: std::io::Error,

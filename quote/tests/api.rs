@@ -136,10 +136,15 @@ async fn an_empty_or_missing_tips_file_is_a_start_up_error() {
     );
     let missing = dir.path().join("missing.txt");
     config.tips_file = Some(missing.clone());
-    let error = Application::build(config).await.err().unwrap().to_string();
+    let error = Application::build(config).await.err().unwrap();
+    assert_eq!(
+        error.to_string(),
+        format!("cannot read tips file {}", missing.display())
+    );
+    let chain = format!("{:#}", anyhow::Error::from(error));
     assert!(
-        error.starts_with(&format!("cannot read tips file {}: ", missing.display())),
-        "{error}"
+        chain.starts_with(&format!("cannot read tips file {}: ", missing.display())),
+        "{chain}"
     );
 }
 

@@ -14,9 +14,9 @@ pub enum TlsError {
     Certificate { path: PathBuf, reason: String },
     #[error("cannot read private key file {path}: {reason}")]
     PrivateKey { path: PathBuf, reason: String },
-    #[error("certificate and private key do not form a usable TLS identity: {0}")]
-    Identity(rustls::Error),
-    #[error("cannot generate a self-signed certificate: {0}")]
+    #[error("certificate and private key do not form a usable TLS identity")]
+    Identity(#[source] rustls::Error),
+    #[error("cannot generate a self-signed certificate")]
     Generate(#[from] rcgen::Error),
 }
 

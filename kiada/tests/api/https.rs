@@ -202,7 +202,8 @@ async fn bad_certificate_files_stop_start_up_with_a_clear_error() {
         ]);
         let error = match kiada::Application::build(config).await {
             Ok(_) => panic!("{} / {} accepted", cert_file.display(), key_file.display()),
-            Err(error) => error.to_string(),
+            // The whole chain, as the binary prints it.
+            Err(error) => format!("{:#}", anyhow::Error::from(error)),
         };
         assert!(error.starts_with("HTTPS: "), "{error}");
         assert!(
