@@ -42,11 +42,36 @@ pub const SERVICES: [&str; 3] = ["kiada", "quote", "quiz"];
 /// The references in bench/: the hello ceiling and kiada's fan-out floor.
 pub const REFERENCES: [&str; 2] = ["kiada-bench-hello", "kiada-bench-floor"];
 
+/// What `cargo run` (and so `cargo xtask`) sets for the program it runs, which a nested
+/// cargo must not see: build scripts that watch these variables (ring's watches
+/// CARGO_MANIFEST_DIR and CARGO_PKG_NAME, for one) would rerun, and with them every crate
+/// above them, once here and again at the next cargo build from a shell.
+fn is_set_by_cargo_run(variable: &str) -> bool {
+    variable.starts_with("CARGO_PKG_")
+        || [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_PATH",
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+        ]
+        .contains(&variable)
+}
+
+/// `cargo <args>` with the environment of the shell that ran `cargo xtask`.
+fn cargo_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO"));
+    command.args(args);
+    for (variable, _) in std::env::vars_os() {
+        if variable.to_str().is_some_and(is_set_by_cargo_run) {
+            command.env_remove(variable);
+        }
+    }
+    command
+}
+
 fn cargo(args: &[&str]) -> anyhow::Result<()> {
-    let status = Command::new(env!("CARGO"))
-        .args(args)
-        .status()
-        .context("cannot run cargo")?;
+    let status = cargo_command(args).status().context("cannot run cargo")?;
     ensure!(status.success(), "`cargo {}` failed", args.join(" "));
     Ok(())
 }
@@ -102,14 +127,8 @@ struct Package {
 /// Every crates.io package (name and version) in a workspace's lock file, through
 /// `cargo metadata`.
 fn locked_packages(manifest: &Path) -> anyhow::Result<BTreeSet<(String, String)>> {
-    let output = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--locked",
-            "--format-version",
-            "1",
-            "--manifest-path",
-        ])
+    let output = cargo_command(&["metadata", "--locked", "--format-version", "1"])
+        .arg("--manifest-path")
         .arg(manifest)
         .output()
         .context("cannot run cargo metadata")?;
@@ -181,6 +200,39 @@ mod tests {
         std::fs::write(dir.path().join("quote"), "").unwrap();
         let [quote] = locate_in(dir.path(), ["quote"]).unwrap();
         assert_eq!(quote, dir.path().join("quote"));
+    }
+
+    #[test]
+    fn nested_cargo_does_not_see_what_cargo_run_set() {
+        for variable in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+        ] {
+            assert!(is_set_by_cargo_run(variable), "{variable}");
+        }
+        for variable in [
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_TERM_COLOR",
+            "RUSTFLAGS",
+        ] {
+            assert!(!is_set_by_cargo_run(variable), "{variable}");
+        }
+        // cargo test sets CARGO_MANIFEST_DIR and CARGO_PKG_NAME for this test too.
+        let removed: Vec<_> = cargo_command(&["version"])
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(variable, _)| variable.to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            removed.contains(&"CARGO_MANIFEST_DIR".to_owned()),
+            "{removed:?}"
+        );
+        assert!(
+            removed.contains(&"CARGO_PKG_NAME".to_owned()),
+            "{removed:?}"
+        );
     }
 
     #[test]
