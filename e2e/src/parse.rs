@@ -275,59 +275,6 @@ pub fn service_link_vars<'a>(env: &'a BTreeMap<String, String>, services: &[&str
         .collect()
 }
 
-/// The total number of answers in quiz's `/stats` JSON. Accepts the shapes a stats
-/// document plausibly has: a `totals`/`total` object with an `answers`-like count, a
-/// top-level `totalAnswers`/`answers` number, or else the sum of per-question counts.
-pub fn stats_total_answers(stats: &serde_json::Value) -> Option<u64> {
-    const COUNT_KEYS: &[&str] = &[
-        "answers",
-        "answered",
-        "answerCount",
-        "answersPosted",
-        "posted",
-        "count",
-        "total",
-    ];
-    for totals_key in ["totals", "total"] {
-        if let Some(totals) = stats.get(totals_key) {
-            if let Some(n) = totals.as_u64() {
-                return Some(n);
-            }
-            for key in COUNT_KEYS {
-                if let Some(n) = totals.get(*key).and_then(serde_json::Value::as_u64) {
-                    return Some(n);
-                }
-            }
-        }
-    }
-    for key in ["totalAnswers", "total_answers", "answersTotal", "answers"] {
-        if let Some(n) = stats.get(key).and_then(serde_json::Value::as_u64) {
-            return Some(n);
-        }
-    }
-    // Per-question entries: an array, or an object keyed by id, under "questions"
-    // (or the document itself when it is an array).
-    let entries: Vec<&serde_json::Value> = match stats.get("questions").unwrap_or(stats) {
-        serde_json::Value::Array(items) => items.iter().collect(),
-        serde_json::Value::Object(map) if stats.get("questions").is_some() => {
-            map.values().collect()
-        }
-        _ => return None,
-    };
-    let mut sum = 0;
-    let mut found = false;
-    for entry in entries {
-        if let Some(n) = COUNT_KEYS
-            .iter()
-            .find_map(|key| entry.get(*key).and_then(serde_json::Value::as_u64))
-        {
-            sum += n;
-            found = true;
-        }
-    }
-    found.then_some(sum)
-}
-
 /// Same-origin asset paths (`href="/..."`, `src="/..."`) an HTML page refers to.
 pub fn html_asset_paths(html: &str) -> Vec<String> {
     let mut paths = BTreeSet::new();

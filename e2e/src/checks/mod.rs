@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use crate::cluster::{Cluster, api_error};
 use crate::shell;
 use crate::summary::{CheckResult, Summary};
-use crate::{parse, tls};
+use crate::tls;
 
 mod balance;
 mod chapter;
@@ -173,21 +173,25 @@ impl Run<'_> {
     }
 
     /// GET `url` from the client pod, as JSON; `what` names the document in errors.
-    async fn json_from_client(&self, url: &str, what: &str) -> Result<serde_json::Value, String> {
+    async fn json_from_client<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Result<T, String> {
         let out = self
             .exec(CLIENT, &shell::wget_get(url))
             .await
             .map_err(|e| format!("GET {url}: {e}"))?;
         serde_json::from_str(out.trim())
-            .map_err(|e| format!("{what} is not JSON ({e}): {:?}", out.trim()))
+            .map_err(|e| format!("{what} is not the expected JSON ({e}): {:?}", out.trim()))
     }
 
+    /// How many answers quiz has recorded, from `/stats` read as the type quiz serves.
     async fn quiz_stats(&self) -> Result<u64, String> {
-        let json = self
+        let stats: kiada_wire::Stats = self
             .json_from_client("http://quiz/stats", "quiz /stats")
             .await?;
-        parse::stats_total_answers(&json)
-            .ok_or_else(|| format!("no total answer count in quiz /stats: {json}"))
+        Ok(stats.totals.answers)
     }
 }
 

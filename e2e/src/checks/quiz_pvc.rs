@@ -10,14 +10,15 @@ use crate::shell::{self};
 impl Run<'_> {
     pub(super) async fn quiz_pvc(&self) -> Result<String, String> {
         // Post one answer straight to quiz, so this check stands on its own.
-        let question = self
+        let question: kiada_wire::Question = self
             .json_from_client("http://quiz/questions/random", "a question")
             .await?;
-        let id = question
-            .get("id")
-            .and_then(serde_json::Value::as_u64)
-            .ok_or("the question has no id")?;
-        let body = format!("{{\"questionId\": {id}, \"answerIndex\": 0}}");
+        let id = question.id;
+        let body = serde_json::to_string(&kiada_wire::AnswerRequest {
+            question_id: id.into(),
+            answer_index: 0,
+        })
+        .map_err(|e| format!("the answer as JSON: {e}"))?;
         let script = shell::wget_post_json(&format!("http://quiz/questions/{id}/answers"), &body);
         self.exec(CLIENT, &script)
             .await

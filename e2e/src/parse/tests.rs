@@ -144,42 +144,6 @@ fn service_environment() {
 }
 
 #[test]
-fn stats_shapes() {
-    use serde_json::json;
-    assert_eq!(
-        stats_total_answers(&json!({"totals": {"answers": 5, "correct": 2}})),
-        Some(5)
-    );
-    assert_eq!(
-        stats_total_answers(&json!({"total": {"answered": 3}})),
-        Some(3)
-    );
-    assert_eq!(stats_total_answers(&json!({"totalAnswers": 4})), Some(4));
-    assert_eq!(
-        stats_total_answers(
-            &json!({"questions": [{"id": 1, "answers": 2, "correct": 1}, {"id": 2, "answers": 1}]})
-        ),
-        Some(3)
-    );
-    assert_eq!(
-        stats_total_answers(&json!({"questions": {"1": {"answered": 2}, "2": {"answered": 0}}})),
-        Some(2)
-    );
-    assert_eq!(
-        stats_total_answers(&json!([{"id": 1, "count": 6}])),
-        Some(6)
-    );
-    assert_eq!(stats_total_answers(&json!({"hello": "world"})), None);
-    // What quiz serves.
-    assert_eq!(
-        stats_total_answers(
-            &json!({"questions": [{"id": 1, "answers": 3, "correct": 1}], "totals": {"answers": 3, "correct": 1}})
-        ),
-        Some(3)
-    );
-}
-
-#[test]
 fn html_assets() {
     let html = r#"<html><head><link rel="stylesheet" href="/static/style.css"><link rel="icon" href="/favicon.ico"></head>
 <body><img src="/static/cover.png"><a href="/text">text</a><a href="https://example.org/">x</a><a href="//cdn/x">y</a>
