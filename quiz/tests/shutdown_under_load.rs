@@ -1,13 +1,10 @@
 //! The real `quiz` binary stops gracefully while answers are being posted: see
-//! service-kit/tests/support/shutdown.rs for what is measured and why. On top of that,
+//! testkit/src/shutdown.rs for what is measured and why. On top of that,
 //! every acknowledged answer is in the database, and no other.
-
-#[path = "../../service-kit/tests/support/mod.rs"]
-mod support;
 
 use std::sync::Arc;
 
-use support::{raw, shutdown};
+use kiada_testkit::{raw, shutdown};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_loses_no_accepted_answer() {

@@ -1,12 +1,9 @@
 //! The real `quote` binary stops gracefully under a steady load: see
-//! service-kit/tests/support/shutdown.rs for what is measured and why.
-
-#[path = "../../service-kit/tests/support/mod.rs"]
-mod support;
+//! testkit/src/shutdown.rs for what is measured and why.
 
 use std::sync::Arc;
 
-use support::{raw, shutdown};
+use kiada_testkit::{raw, shutdown};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_loses_no_accepted_request() {

@@ -1,8 +1,6 @@
 //! The teaching and testing controls over real HTTP: forced probe failures with expiry,
 //! failure files, FAIL_AFTER_SECONDS, faults, metrics and the admin status.
 
-mod support;
-
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
@@ -20,7 +18,7 @@ async fn hello() -> HttpResponse {
 }
 
 fn start(controls: ControlSettings) -> TestServer {
-    let (port, stop) = support::server::serve(controls, |routes| {
+    let (port, stop) = kiada_testkit::server::serve(controls, |routes| {
         routes.route("/hello", web::get().to(hello));
     });
     TestServer {

@@ -5,13 +5,11 @@
 //! deadline on a body that a handler reads is tested with the services
 //! (kiada/tests/api/slow_clients.rs).
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpResponse, web};
+use kiada_testkit::raw::{self, End};
 use service_kit::ControlSettings;
-use support::raw::{self, End};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// actix's client disconnect timeout, set by `ServerBuilder`.
@@ -27,7 +25,7 @@ async fn ignore() -> HttpResponse {
 
 /// A server with `POST /length` (reads the body) and `POST /ignore` (does not).
 fn start() -> (u16, tokio_util::sync::DropGuard) {
-    support::server::serve(ControlSettings::default(), |routes| {
+    kiada_testkit::server::serve(ControlSettings::default(), |routes| {
         routes
             .route("/length", web::post().to(length))
             .route("/ignore", web::post().to(ignore));

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::helpers::*;
-use crate::support::raw::{self, Exchange};
+use kiada_testkit::raw::{self, Exchange};
 
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
 const ANSWER_FORMAT: &str = r#"expected a JSON object like {"questionId": 1, "answerIndex": 0}"#;

@@ -1,14 +1,14 @@
 //! Starting the real quote, quiz and kiada servers on free ports (127.0.0.1 only), plus
 //! a few deliberately broken stand-in backends for fault cases.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::Parser;
+use kiada_testkit::{logs, vars};
 use service_kit::Service as _;
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
@@ -48,13 +48,6 @@ pub fn questions_json(id: u64, text: &str, answers: &[&str], correct: usize) -> 
     .to_string()
 }
 
-fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 /// Stops a server when the test ends (even when it panics).
 pub struct StopOnDrop(CancellationToken);
 
@@ -64,61 +57,22 @@ impl Drop for StopOnDrop {
     }
 }
 
-// ---------------------------------------------------------------------------------
-// Log capture: every service's log lines (JSON) land in one buffer, so a test can
-// check what quote and quiz logged for its request id.
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// reqwest here is built with `rustls-no-provider` (for the HTTPS tests): every client
 /// needs the process's crypto provider, ring, installed first.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-fn capture() -> &'static Capture {
+/// The crypto provider, and every service's log lines (JSON) in one buffer, so a test
+/// can check what quote and quiz logged for its request id.
+fn capture() {
     install_crypto_provider();
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        let _ = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_env_filter("info")
-            .with_writer(move || writer.clone())
-            .try_init();
-        capture
-    })
+    logs::capture();
 }
 
 /// Every captured log line (as JSON) that has this request id.
 pub fn logs_with_request_id(id: &str) -> Vec<serde_json::Value> {
-    let buffer = capture()
-        .0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    String::from_utf8_lossy(&buffer)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|line| line["request_id"] == id)
-        .collect()
+    logs::with_request_id(id)
 }
 
 // ---------------------------------------------------------------------------------

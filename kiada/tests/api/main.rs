@@ -15,7 +15,5 @@ mod oversized_requests;
 mod proxy;
 mod shutdown_under_load;
 mod slow_clients;
-#[path = "../../../service-kit/tests/support/mod.rs"]
-mod support;
 mod text_page;
 mod tls_versions;

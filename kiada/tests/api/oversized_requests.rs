@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::helpers::*;
-use crate::support::raw::{self, End, Exchange};
+use kiada_testkit::raw::{self, End, Exchange};
 
 async fn send(port: u16, target: &str, headers: &str) -> Exchange {
     raw::exchange(

@@ -1,11 +1,11 @@
 //! The real `kiada` binary stops gracefully under a steady load of full pages (each one
-//! fetched from the real quote and quiz): see service-kit/tests/support/shutdown.rs for
+//! fetched from the real quote and quiz): see testkit/src/shutdown.rs for
 //! what is measured and why.
 
 use std::sync::Arc;
 
 use crate::helpers::*;
-use crate::support::{raw, shutdown};
+use kiada_testkit::{raw, shutdown};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_loses_no_accepted_request() {

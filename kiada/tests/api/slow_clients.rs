@@ -18,7 +18,7 @@ use service_kit::CLIENT_REQUEST_TIMEOUT;
 use tokio::task::JoinHandle;
 
 use crate::helpers::*;
-use crate::support::raw::{self, End, Exchange};
+use kiada_testkit::raw::{self, End, Exchange};
 
 /// actix's client disconnect timeout (`http_server!`): how long it waits for the client
 /// after answering a request whose body it did not read.

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::*;
 use crate::https::https_get_with;
-use crate::support::raw::{self, End};
+use kiada_testkit::raw::{self, End};
 
 const TLS1_0: u16 = 0x0301;
 const TLS1_1: u16 = 0x0302;

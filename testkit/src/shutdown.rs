@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 
-use super::raw;
+use crate::{lock, raw};
 
 /// Concurrent request loops.
 pub const TASKS: usize = 8;
@@ -129,7 +129,7 @@ impl Service {
     }
 
     fn lines(&self) -> Vec<String> {
-        self.logs.lock().unwrap().clone()
+        lock(&self.logs).clone()
     }
 
     /// The request ids of the access log.
@@ -196,7 +196,7 @@ fn collect_lines(
             if let Some(lines) = &lines {
                 let _ = lines.send(line.clone());
             }
-            logs.lock().unwrap().push(line);
+            lock(&logs).push(line);
         }
     });
 }

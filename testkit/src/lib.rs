@@ -1,0 +1,32 @@
+//! Test support shared by the suite's tests (a `[dev-dependencies]` entry of service-kit,
+//! quote, quiz and kiada): everything here speaks to real sockets on loopback and real
+//! binaries.
+//!
+//! - [`raw`]: HTTP/1.1 written by hand over a socket, for what a client library will not
+//!   send and for seeing exactly how and when a server answers and closes.
+//! - [`server`]: a bare server built the way every service builds its own.
+//! - [`shutdown`]: a service binary started on a free port and waited for, and SIGTERM
+//!   under a bounded load.
+//! - [`logs`]: the in-process services' JSON log lines, captured for a test to read.
+//! - [`vars`] and [`lock`]: the two small helpers every test file wrote again.
+
+pub mod logs;
+pub mod raw;
+pub mod server;
+pub mod shutdown;
+
+use std::sync::{Mutex, MutexGuard};
+
+/// Owned `(name, value)` pairs, as an environment-reading loader takes them.
+pub fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Locks `mutex` even when a panicking test poisoned it: what it guards (collected log
+/// lines) stays readable, and the first panic is the one to report.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
