@@ -6,10 +6,6 @@
 //! `cargo test -p kiada --test browser -- --ignored`: then a missing chromedriver or
 //! Chromium fails the test. `CHROMEDRIVER` and `CHROME_BIN` override the binaries.
 
-#[allow(dead_code)]
-#[path = "api/helpers.rs"]
-mod helpers;
-
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
-use helpers::*;
+use kiada_testkit::suite::*;
 
 /// Longest wait for anything in the browser.
 const WAIT: Duration = Duration::from_secs(15);

@@ -3,7 +3,7 @@
 //! leaves unread cannot hold the connection once the answer is out, even when the
 //! client stalls it (chunked too: actix alone would wait for the rest for ever). The
 //! deadline on a body that a handler reads is tested with the services
-//! (kiada/tests/api/slow_clients.rs).
+//! (kiada/tests/cross_service/slow_clients.rs).
 
 use std::time::{Duration, Instant};
 

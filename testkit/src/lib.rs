@@ -8,12 +8,16 @@
 //! - [`shutdown`]: a service binary started on a free port and waited for, and SIGTERM
 //!   under a bounded load.
 //! - [`logs`]: the in-process services' JSON log lines, captured for a test to read.
+//! - `suite` (feature `suite`, kiada's tests): the real quote, quiz and kiada started in
+//!   the test's process, kiada pointed at the other two, and broken stand-in backends.
 //! - [`vars`] and [`lock`]: the two small helpers every test file wrote again.
 
 pub mod logs;
 pub mod raw;
 pub mod server;
 pub mod shutdown;
+#[cfg(feature = "suite")]
+pub mod suite;
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -1,4 +1,4 @@
-use crate::helpers::*;
+use kiada_testkit::suite::*;
 
 #[tokio::test]
 async fn quote_proxy_answers_the_tip_as_a_json_string() {

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::helpers::*;
+use kiada_testkit::suite::*;
 
 const KIADA: &str = env!("CARGO_BIN_EXE_kiada");
 

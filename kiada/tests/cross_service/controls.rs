@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::*;
+use kiada_testkit::suite::*;
 
 /// Twenty tips and twenty questions, so that different seeds pick different ones.
 fn many_tips_and_questions() -> (String, String) {

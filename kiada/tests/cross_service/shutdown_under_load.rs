@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::helpers::*;
+use kiada_testkit::suite::*;
 use kiada_testkit::{raw, shutdown};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,5 @@
-//! kiada against the real quote and quiz services, over real sockets on 127.0.0.1.
+//! Cross-service tests: kiada against the real quote and quiz services (started in this
+//! process by `kiada_testkit::suite`), over real sockets on 127.0.0.1.
 
 mod answers;
 mod bad_input;
@@ -7,7 +8,6 @@ mod connections;
 mod controls;
 mod discovery;
 mod failures;
-mod helpers;
 mod html_page;
 mod https;
 mod json_and_ids;

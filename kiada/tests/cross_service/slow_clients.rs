@@ -17,8 +17,8 @@ use std::time::Duration;
 use service_kit::CLIENT_REQUEST_TIMEOUT;
 use tokio::task::JoinHandle;
 
-use crate::helpers::*;
 use kiada_testkit::raw::{self, End, Exchange};
+use kiada_testkit::suite::*;
 
 /// actix's client disconnect timeout (`http_server!`): how long it waits for the client
 /// after answering a request whose body it did not read.

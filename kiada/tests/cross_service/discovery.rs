@@ -1,4 +1,4 @@
-use crate::helpers::*;
+use kiada_testkit::suite::*;
 
 #[tokio::test]
 async fn kubernetes_service_variables_are_used_when_no_url_is_set() {

@@ -1,4 +1,4 @@
-use crate::helpers::*;
+use kiada_testkit::suite::*;
 
 fn expected_page(client_ip: &str, extra_info: &[String]) -> String {
     let hostname = gethostname();

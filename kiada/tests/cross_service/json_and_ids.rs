@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::*;
+use kiada_testkit::suite::*;
 
 fn expected_json(request_id: &str, client_ip: &str) -> serde_json::Value {
     json!({

@@ -1,4 +1,4 @@
-use crate::helpers::*;
+use kiada_testkit::suite::*;
 
 #[tokio::test]
 async fn a_correct_answer_is_confirmed() {

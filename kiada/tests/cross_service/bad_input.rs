@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::*;
 use kiada_testkit::raw::{self, Exchange};
+use kiada_testkit::suite::*;
 
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
 const ANSWER_FORMAT: &str = r#"expected a JSON object like {"questionId": 1, "answerIndex": 0}"#;

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use crate::helpers::*;
 use kiada_testkit::raw::{self, End, Exchange};
+use kiada_testkit::suite::*;
 
 async fn send(port: u16, target: &str, headers: &str) -> Exchange {
     raw::exchange(

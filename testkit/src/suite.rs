@@ -1,4 +1,5 @@
-//! Starting the real quote, quiz and kiada servers on free ports (127.0.0.1 only), plus
+//! The cross-service harness: the real quote, quiz and kiada servers started in the
+//! test's process on free ports (127.0.0.1 only), kiada pointed at the other two, plus
 //! a few deliberately broken stand-in backends for fault cases.
 
 use std::net::SocketAddr;
@@ -6,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::{logs, vars};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::Parser;
-use kiada_testkit::{logs, vars};
 use service_kit::Service as _;
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;

@@ -9,9 +9,9 @@ use std::time::Duration;
 use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::*;
 use crate::https::https_get_with;
 use kiada_testkit::raw::{self, End};
+use kiada_testkit::suite::*;
 
 const TLS1_0: u16 = 0x0301;
 const TLS1_1: u16 = 0x0302;

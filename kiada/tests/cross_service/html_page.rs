@@ -1,4 +1,4 @@
-use crate::helpers::*;
+use kiada_testkit::suite::*;
 
 #[tokio::test]
 async fn html_page_shows_tip_question_answers_and_request_info() {

@@ -6,7 +6,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use service_kit::Service as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::*;
+use kiada_testkit::suite::*;
 
 /// `GET path` over HTTPS to 127.0.0.1:`port`, sending `name` as the server name and
 /// trusting only `certificate_pem`; answers the status and the body. A TLS client of

@@ -1,6 +1,6 @@
 use std::time::{Duration, Instant};
 
-use crate::helpers::*;
+use kiada_testkit::suite::*;
 
 /// The text page's tip and quiz sections, and the served-by line.
 fn sections(page: &str) -> (String, String, String) {

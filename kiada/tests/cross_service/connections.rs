@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::helpers::*;
+use kiada_testkit::suite::*;
 
 async fn connections_for_three_pages(pool_idle: &str) -> usize {
     let (quote, quiz) = spawn_backends().await;
