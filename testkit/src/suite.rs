@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{logs, vars};
-use actix_web::{App, HttpResponse, HttpServer, web};
 use clap::Parser;
 use service_kit::Service as _;
 use tokio::io::AsyncWriteExt;
@@ -356,42 +355,6 @@ async fn read_request_head(socket: &mut tokio::net::TcpStream) {
             Ok(n) => head.extend_from_slice(&buffer[..n]),
         }
     }
-}
-
-/// A backend answering every request with this status, content type and body.
-pub async fn stand_in(
-    status: u16,
-    content_type: &'static str,
-    body: Vec<u8>,
-) -> (String, StopOnDrop) {
-    let body = web::Bytes::from(body);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = HttpServer::new(move || {
-        let body = body.clone();
-        App::new().default_service(web::to(move || {
-            let body = body.clone();
-            async move {
-                HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
-                    .content_type(content_type)
-                    .body(body)
-            }
-        }))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = server.handle();
-    tokio::spawn(server);
-    let token = CancellationToken::new();
-    let stop = token.clone();
-    tokio::spawn(async move {
-        stop.cancelled().await;
-        handle.stop(false).await;
-    });
-    (format!("http://{addr}"), StopOnDrop(token))
 }
 
 /// Where test files go.

@@ -1,6 +1,20 @@
 use std::time::{Duration, Instant};
 
 use kiada_testkit::suite::*;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// A fake backend answering every request with this status, content type and body:
+/// for what a backend answers. Broken connections (silence, a stalled body) stay raw
+/// sockets ([`never_answers`], [`stalls_mid_body`], [`raw_backend_sending`]).
+async fn answering(status: u16, content_type: &str, body: Vec<u8>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(status).set_body_raw(body, content_type))
+        .mount(&server)
+        .await;
+    server
+}
 
 /// The text page's tip and quiz sections, and the served-by line.
 fn sections(page: &str) -> (String, String, String) {
@@ -130,13 +144,14 @@ async fn silent_backends_cost_at_most_the_timeout() {
 
 #[tokio::test]
 async fn error_statuses_are_reported_with_the_backends_message() {
-    let (quote_url, _quote) = stand_in(500, "text/plain", b"oops".to_vec()).await;
-    let (quiz_url, _quiz) = stand_in(
+    let quote = answering(500, "text/plain", b"oops".to_vec()).await;
+    let quiz = answering(
         503,
         "application/json",
         br#"{"error":"database is locked"}"#.to_vec(),
     )
     .await;
+    let (quote_url, quiz_url) = (quote.uri(), quiz.uri());
     let kiada = spawn_kiada(kiada_config(&[
         ("QUOTE_URL", &format!("{quote_url}/quote")),
         ("QUIZ_URL", &quiz_url),
@@ -159,9 +174,9 @@ async fn error_statuses_are_reported_with_the_backends_message() {
 
 #[tokio::test]
 async fn undecodable_answers_are_reported() {
-    let (quote_url, _quote) = stand_in(200, "text/plain", vec![0xff, 0xfe, b'x']).await;
-    let (quiz_url, _quiz) =
-        stand_in(200, "application/json", b"<html>not json</html>".to_vec()).await;
+    let quote = answering(200, "text/plain", vec![0xff, 0xfe, b'x']).await;
+    let quiz = answering(200, "application/json", b"<html>not json</html>".to_vec()).await;
+    let (quote_url, quiz_url) = (quote.uri(), quiz.uri());
     let kiada = spawn_kiada(kiada_config(&[
         ("QUOTE_URL", &format!("{quote_url}/quote")),
         ("QUIZ_URL", &quiz_url),
@@ -182,7 +197,8 @@ async fn undecodable_answers_are_reported() {
 
 #[tokio::test]
 async fn huge_answers_are_refused_without_buffering_them() {
-    let (quote_url, _quote) = stand_in(200, "text/plain", vec![b'a'; 1024 * 1024]).await;
+    let quote = answering(200, "text/plain", vec![b'a'; 1024 * 1024]).await;
+    let quote_url = quote.uri();
     // Chunked, so no Content-Length warns in advance; the stream then stalls, so only
     // the size cap (not the end of the body) can end the read before the timeout.
     let mut chunked =
