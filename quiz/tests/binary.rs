@@ -1,11 +1,10 @@
 //! Tests of the real `quiz` binary: durability across `kill -9`, start-up failures and
 //! `--help`.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -13,11 +12,25 @@ use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_quiz");
 
-/// A running `quiz` process.
+/// A running `quiz` process (kiada_testkit's, which learns the port from the start-up
+/// line `{"message": "listening on ...", "port": N}`), with a client.
 struct Process {
-    child: Child,
-    port: u16,
+    process: kiada_testkit::process::Process,
     client: reqwest::Client,
+}
+
+impl std::ops::Deref for Process {
+    type Target = kiada_testkit::process::Process;
+
+    fn deref(&self) -> &Self::Target {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Process {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.process
+    }
 }
 
 fn command(db_path: &Path) -> Command {
@@ -36,60 +49,20 @@ fn command(db_path: &Path) -> Command {
 }
 
 impl Process {
-    /// Starts the binary and learns its port from the start-up log line
-    /// `{"message": "listening on ...", "port": N}`.
     fn start(db_path: &Path) -> Self {
-        let mut child = command(db_path).spawn().expect("the binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        // Keeps draining stdout so that logging never blocks the service.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let port = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx
-                .recv_timeout(left)
-                .expect("the binary logs its port within 20 s");
-            if let Ok(event) = serde_json::from_str::<Value>(&line)
-                && event["message"]
-                    .as_str()
-                    .is_some_and(|m| m.starts_with("listening"))
-            {
-                break u16::try_from(event["port"].as_u64().unwrap()).unwrap();
-            }
-        };
         let client = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
         Self {
-            child,
-            port,
+            process: kiada_testkit::process::Process::start(command(db_path)),
             client,
         }
     }
 
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    async fn wait_until_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(response) = self.client.get(self.url("/healthz/ready")).send().await
-                && response.status() == 200
-            {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the binary never became ready");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
     }
 
     async fn totals(&self) -> Value {
@@ -109,13 +82,6 @@ impl Process {
     fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -10,7 +10,7 @@ use kiada_testkit::{raw, shutdown};
 async fn sigterm_under_load_loses_no_accepted_answer() {
     let dir = tempfile::TempDir::new().unwrap();
     let db = dir.path().join("quiz.db");
-    let service = shutdown::Service::start(
+    let service = shutdown::start(
         env!("CARGO_BIN_EXE_quiz"),
         &[],
         &[("QUIZ_DB_PATH", db.to_str().unwrap())],

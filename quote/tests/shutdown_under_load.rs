@@ -7,7 +7,7 @@ use kiada_testkit::{raw, shutdown};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_loses_no_accepted_request() {
-    let service = shutdown::Service::start(env!("CARGO_BIN_EXE_quote"), &[], &[]);
+    let service = shutdown::start(env!("CARGO_BIN_EXE_quote"), &[], &[]);
     let report = shutdown::sigterm_under_load(
         service,
         shutdown::grace_period("quote"),

@@ -5,14 +5,16 @@
 //! - [`raw`]: HTTP/1.1 written by hand over a socket, for what a client library will not
 //!   send and for seeing exactly how and when a server answers and closes.
 //! - [`server`]: a bare server built the way every service builds its own.
-//! - [`shutdown`]: a service binary started on a free port and waited for, and SIGTERM
-//!   under a bounded load.
+//! - [`process`]: a service's real binary started on a free port, its port learnt from
+//!   its log, readiness waited for, killed when the test ends.
+//! - [`shutdown`]: SIGTERM under a bounded load, against a real binary.
 //! - [`logs`]: the in-process services' JSON log lines, captured for a test to read.
 //! - `suite` (feature `suite`, kiada's tests): the real quote, quiz and kiada started in
 //!   the test's process, kiada pointed at the other two, and broken stand-in backends.
 //! - [`vars`] and [`lock`]: the two small helpers every test file wrote again.
 
 pub mod logs;
+pub mod process;
 pub mod raw;
 pub mod server;
 pub mod shutdown;

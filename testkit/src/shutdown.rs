@@ -23,15 +23,15 @@
 //! endpoints are updated, and only then does the listener close.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 
-use crate::{lock, raw};
+use crate::process::Process;
+use crate::raw;
 
 /// Concurrent request loops.
 pub const TASKS: usize = 8;
@@ -77,128 +77,36 @@ pub fn grace_period(prefix: &str) -> Duration {
     Duration::from_secs(shortest)
 }
 
-/// A service binary started with JSON logs on a free port, a [`DRAIN`] and a
-/// [`SHUTDOWN_TIMEOUT`]. Killed if the test ends before it exits.
-pub struct Service {
-    child: Child,
-    pub port: u16,
-    /// Every line it wrote on stdout and stderr so far.
-    logs: Arc<Mutex<Vec<String>>>,
+/// Starts `binary` with `args` and a clean environment plus `env`: JSON logs on a free
+/// port, a [`DRAIN`] and a [`SHUTDOWN_TIMEOUT`]. Killed if the test ends before it exits.
+pub fn start(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Process {
+    let drain = DRAIN.as_secs().to_string();
+    let timeout = SHUTDOWN_TIMEOUT.as_secs().to_string();
+    let mut command = Command::new(binary);
+    command
+        .args(args)
+        .env_clear()
+        .envs([
+            ("LISTEN_PORT", "0"),
+            ("LOG_FORMAT", "json"),
+            ("RUST_LOG", "info"),
+            ("SHUTDOWN_DRAIN_SECONDS", drain.as_str()),
+            ("SHUTDOWN_TIMEOUT_SECONDS", timeout.as_str()),
+        ])
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    Process::start(command)
 }
 
-impl Service {
-    /// Starts `binary` with `args` and a clean environment plus `env`, and learns its
-    /// HTTP port from the start-up log (`http_port`, or `port`).
-    pub fn start(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
-        let drain = DRAIN.as_secs().to_string();
-        let timeout = SHUTDOWN_TIMEOUT.as_secs().to_string();
-        let mut child = Command::new(binary)
-            .args(args)
-            .env_clear()
-            .envs([
-                ("LISTEN_PORT", "0"),
-                ("LOG_FORMAT", "json"),
-                ("RUST_LOG", "info"),
-                ("SHUTDOWN_DRAIN_SECONDS", drain.as_str()),
-                ("SHUTDOWN_TIMEOUT_SECONDS", timeout.as_str()),
-            ])
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{binary}: {e}"));
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (lines, received) = mpsc::channel();
-        collect_lines(child.stdout.take().unwrap(), &logs, Some(lines));
-        collect_lines(child.stderr.take().unwrap(), &logs, None);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let port = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line: String = received
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("{binary} logged no port within 20 s"));
-            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            if let Some(port) = event["http_port"].as_u64().or(event["port"].as_u64()) {
-                break u16::try_from(port).unwrap();
-            }
-        };
-        Self { child, port, logs }
-    }
-
-    fn lines(&self) -> Vec<String> {
-        lock(&self.logs).clone()
-    }
-
-    /// The request ids of the access log.
-    fn logged_request_ids(&self) -> HashSet<String> {
-        self.lines()
-            .iter()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|event| event["target"] == "access")
-            .filter_map(|event| event["request_id"].as_str().map(str::to_owned))
-            .collect()
-    }
-
-    async fn wait_until_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while raw::get(self.port, "/healthz/ready").await.status() != Some(200) {
-            assert!(Instant::now() < deadline, "not ready within 20 s");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits (polling) until the process exits, at most `limit`.
-    async fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Keeps reading a pipe's lines into `logs` (and `lines`, while someone listens) from a
-/// thread, so that the service never blocks on a full pipe.
-fn collect_lines(
-    pipe: impl std::io::Read + Send + 'static,
-    logs: &Arc<Mutex<Vec<String>>>,
-    lines: Option<mpsc::Sender<String>>,
-) {
-    let logs = logs.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
-            if let Some(lines) = &lines {
-                let _ = lines.send(line.clone());
-            }
-            lock(&logs).push(line);
-        }
-    });
+/// The request ids of the access log.
+fn logged_request_ids(service: &Process) -> HashSet<String> {
+    service
+        .lines()
+        .iter()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event["target"] == "access")
+        .filter_map(|event| event["request_id"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// What became of one request of the load.
@@ -340,7 +248,7 @@ impl Report {
 /// Starts the load on `service`, sends SIGTERM once it is steady, waits for the exit
 /// (at most the `grace_period`), and reports.
 pub async fn sigterm_under_load(
-    mut service: Service,
+    mut service: Process,
     grace_period: Duration,
     make_request: MakeRequest,
 ) -> Report {
@@ -422,7 +330,7 @@ pub async fn sigterm_under_load(
         records.extend(task.await.unwrap());
     }
     let probes = prober.await.unwrap();
-    let logged = service.logged_request_ids();
+    let logged = logged_request_ids(&service);
     report(
         &records,
         &probes,

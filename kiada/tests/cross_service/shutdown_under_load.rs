@@ -10,7 +10,7 @@ use kiada_testkit::{raw, shutdown};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_loses_no_accepted_request() {
     let (quote, quiz) = spawn_backends().await;
-    let service = shutdown::Service::start(
+    let service = shutdown::start(
         env!("CARGO_BIN_EXE_kiada"),
         &["--no-stdin"],
         &[
