@@ -57,12 +57,8 @@ async fn a_seed_makes_the_tip_and_question_deterministic() {
 
     let bad = suite
         .kiada
-        .client
-        .get(format!("{}/text", suite.kiada.address))
-        .header("x-kiada-seed", "many")
-        .send()
-        .await
-        .unwrap();
+        .get_with("/text", &[("x-kiada-seed", "many")])
+        .await;
     assert_eq!(bad.status(), 400);
 }
 

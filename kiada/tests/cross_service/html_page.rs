@@ -88,12 +88,11 @@ async fn everything_from_backends_and_clients_is_escaped() {
     let suite = spawn_suite_with(tip, &questions_json(3, question, &answers, 0)).await;
     let html = suite
         .kiada
-        .client
-        .get(format!("{}/html", suite.kiada.address))
-        .header("x-forwarded-for", "<script>alert('xff')</script>")
-        .send()
+        .get_with(
+            "/html",
+            &[("x-forwarded-for", "<script>alert('xff')</script>")],
+        )
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

@@ -75,32 +75,15 @@ async fn json_form_reports_backend_errors() {
 async fn request_id_reaches_both_backends_and_every_log() {
     let suite = spawn_suite().await;
     let id = format!("kiada-test-{}", suite.kiada.port);
-    let response = suite
-        .kiada
-        .client
-        .get(format!("{}/", suite.kiada.address))
-        .header("x-request-id", &id)
-        .send()
-        .await
-        .unwrap();
+    let response = suite.kiada.get_with("/", &[("x-request-id", &id)]).await;
     assert_eq!(response.headers()["x-request-id"], id.as_str());
     assert_eq!(response.status().as_u16(), 200);
 
     // Logged by kiada, quote and quiz: one access line each, found by the id.
-    let mut paths: Vec<String> = Vec::new();
-    for _ in 0..50 {
-        paths = logs_with_request_id(&id)
-            .iter()
-            .filter(|line| line["target"] == "access")
-            .map(|line| line["path"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        if paths.len() == 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    paths.sort();
-    assert_eq!(paths, ["/", "/questions/random", "/quote"]);
+    assert_eq!(
+        access_paths(&id, 3).await,
+        ["/", "/questions/random", "/quote"]
+    );
     let kiada_line = logs_with_request_id(&id)
         .into_iter()
         .find(|line| line["target"] == "access" && line["path"] == "/")
@@ -119,20 +102,7 @@ async fn a_generated_request_id_is_passed_on_too() {
         .unwrap()
         .to_owned();
     assert_eq!(id.len(), 36, "{id}");
-    let mut paths: Vec<String> = Vec::new();
-    for _ in 0..50 {
-        paths = logs_with_request_id(&id)
-            .iter()
-            .filter(|line| line["target"] == "access")
-            .map(|line| line["path"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        if paths.len() == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    paths.sort();
-    assert_eq!(paths, ["/proxy/quote", "/quote"]);
+    assert_eq!(access_paths(&id, 2).await, ["/proxy/quote", "/quote"]);
 }
 
 #[tokio::test]
@@ -154,12 +124,8 @@ async fn probes_and_metrics_are_not_logged_at_info_but_pages_are() {
     let loud = "a-page-is-logged-at-info";
     let response = suite
         .kiada
-        .client
-        .get(format!("{}/text", suite.kiada.address))
-        .header("x-request-id", loud)
-        .send()
-        .await
-        .unwrap();
+        .get_with("/text", &[("x-request-id", loud)])
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     let mut page_lines = Vec::new();
     for _ in 0..50 {
@@ -177,4 +143,23 @@ async fn probes_and_metrics_are_not_logged_at_info_but_pages_are() {
     let latency = page_lines[0]["latency_ms"].as_f64().unwrap();
     assert_eq!(latency, (latency * 1000.0).round() / 1000.0, "{latency}");
     assert_eq!(logs_with_request_id(quiet), Vec::<serde_json::Value>::new());
+}
+
+/// The paths of the access-log lines with this request id, sorted, once `count` of them
+/// are there (lines are written after the answer, so they may trail it by a moment).
+async fn access_paths(id: &str, count: usize) -> Vec<String> {
+    let mut paths: Vec<String> = Vec::new();
+    for _ in 0..50 {
+        paths = logs_with_request_id(id)
+            .iter()
+            .filter(|line| line["target"] == "access")
+            .map(|line| line["path"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if paths.len() == count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    paths.sort();
+    paths
 }

@@ -62,12 +62,8 @@ async fn text_page_has_every_section_in_order() {
     // /text is the same page, whatever the client accepts.
     let body = suite
         .kiada
-        .client
-        .get(format!("{}/text", suite.kiada.address))
-        .header("accept", "text/html")
-        .send()
+        .get_with("/text", &[("accept", "text/html")])
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -90,12 +86,8 @@ async fn forwarded_for_is_shown_separately_from_the_client_ip() {
     let suite = spawn_suite().await;
     let body = suite
         .kiada
-        .client
-        .get(format!("{}/", suite.kiada.address))
-        .header("x-forwarded-for", "203.0.113.9, 10.0.0.1")
-        .send()
+        .get_with("/", &[("x-forwarded-for", "203.0.113.9, 10.0.0.1")])
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
