@@ -3,13 +3,8 @@ use kiada_testkit::suite::*;
 #[tokio::test]
 async fn a_correct_answer_is_confirmed() {
     let suite = spawn_suite().await;
-    let response = suite
-        .kiada
-        .post(&format!("/question/{QUESTION_ID}/answers/{CORRECT_INDEX}"))
-        .await;
-    assert_eq!(response.status().as_u16(), 200);
     assert_eq!(
-        response.text().await.unwrap(),
+        answer(&suite, CORRECT_INDEX).await,
         format!(
             "Question {QUESTION_ID}: {QUESTION_TEXT}\n\
              Your answer: {CORRECT_INDEX}) {}\n\
@@ -22,13 +17,8 @@ async fn a_correct_answer_is_confirmed() {
 #[tokio::test]
 async fn a_wrong_answer_names_the_correct_one() {
     let suite = spawn_suite().await;
-    let response = suite
-        .kiada
-        .post(&format!("/question/{QUESTION_ID}/answers/0"))
-        .await;
-    assert_eq!(response.status().as_u16(), 200);
     assert_eq!(
-        response.text().await.unwrap(),
+        answer(&suite, 0).await,
         format!(
             "Question {QUESTION_ID}: {QUESTION_TEXT}\n\
              Your answer: 0) {}\n\
@@ -101,4 +91,15 @@ async fn answering_while_quiz_is_down_says_so() {
         )),
         "{body}"
     );
+}
+
+/// kiada's answer to `POST /question/<the test question>/answers/<index>`, which must
+/// be a 200.
+async fn answer(suite: &Suite, index: usize) -> String {
+    let response = suite
+        .kiada
+        .post(&format!("/question/{QUESTION_ID}/answers/{index}"))
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    response.text().await.unwrap()
 }

@@ -45,11 +45,7 @@ fn sections(page: &str) -> (String, String, String) {
 async fn both_backends_down_still_renders_the_page() {
     let quote_url = refused_url("/quote");
     let quiz_url = refused_url("");
-    let kiada = spawn_kiada(kiada_config(&[
-        ("QUOTE_URL", &quote_url),
-        ("QUIZ_URL", &quiz_url),
-    ]))
-    .await;
+    let kiada = kiada_in_front_of(&quote_url, &quiz_url).await;
     let page = kiada.get_text("/").await;
     let (tip, quiz, served) = sections(&page);
     assert_eq!(
@@ -93,11 +89,7 @@ async fn both_backends_down_still_renders_the_page() {
 async fn one_backend_down_does_not_affect_the_other() {
     let quote = spawn_quote(TIP).await;
     let quiz_url = refused_url("");
-    let kiada = spawn_kiada(kiada_config(&[
-        ("QUOTE_URL", &quote.url),
-        ("QUIZ_URL", &quiz_url),
-    ]))
-    .await;
+    let kiada = kiada_in_front_of(&quote.url, &quiz_url).await;
     let (tip, quiz, served) = sections(&kiada.get_text("/").await);
     assert_eq!(tip, TIP);
     assert!(quiz.starts_with("ERROR: quiz service ("), "{quiz}");
@@ -152,11 +144,7 @@ async fn error_statuses_are_reported_with_the_backends_message() {
     )
     .await;
     let (quote_url, quiz_url) = (quote.uri(), quiz.uri());
-    let kiada = spawn_kiada(kiada_config(&[
-        ("QUOTE_URL", &format!("{quote_url}/quote")),
-        ("QUIZ_URL", &quiz_url),
-    ]))
-    .await;
+    let kiada = kiada_in_front_of(&format!("{quote_url}/quote"), &quiz_url).await;
     let (tip, quiz, _) = sections(&kiada.get_text("/").await);
     assert_eq!(
         tip,
@@ -177,11 +165,7 @@ async fn undecodable_answers_are_reported() {
     let quote = answering(200, "text/plain", vec![0xff, 0xfe, b'x']).await;
     let quiz = answering(200, "application/json", b"<html>not json</html>".to_vec()).await;
     let (quote_url, quiz_url) = (quote.uri(), quiz.uri());
-    let kiada = spawn_kiada(kiada_config(&[
-        ("QUOTE_URL", &format!("{quote_url}/quote")),
-        ("QUIZ_URL", &quiz_url),
-    ]))
-    .await;
+    let kiada = kiada_in_front_of(&format!("{quote_url}/quote"), &quiz_url).await;
     let (tip, quiz, _) = sections(&kiada.get_text("/").await);
     assert_eq!(
         tip,
@@ -239,11 +223,7 @@ async fn huge_answers_are_refused_without_buffering_them() {
 #[tokio::test]
 async fn backend_calls_and_failures_are_counted_in_metrics() {
     let quote = spawn_quote(TIP).await;
-    let kiada = spawn_kiada(kiada_config(&[
-        ("QUOTE_URL", &quote.url),
-        ("QUIZ_URL", &refused_url("")),
-    ]))
-    .await;
+    let kiada = kiada_in_front_of(&quote.url, &refused_url("")).await;
     kiada.get_text("/").await;
     kiada.get_text("/").await;
     let metrics = kiada.get_text("/metrics").await;
@@ -270,4 +250,13 @@ async fn backend_calls_and_failures_are_counted_in_metrics() {
         !metrics.contains("backend_errors_total{backend=\"quote\""),
         "{metrics}"
     );
+}
+
+/// kiada with these quote and quiz URLs (`QUOTE_URL`, `QUIZ_URL`) and nothing else set.
+async fn kiada_in_front_of(quote_url: &str, quiz_url: &str) -> TestApp {
+    spawn_kiada(kiada_config(&[
+        ("QUOTE_URL", quote_url),
+        ("QUIZ_URL", quiz_url),
+    ]))
+    .await
 }

@@ -68,13 +68,7 @@ async fn quiz_proxy_preserves_status_and_body() {
 #[tokio::test]
 async fn quiz_proxy_forwards_posted_answers() {
     let suite = spawn_suite().await;
-    let response = suite
-        .kiada
-        .client
-        .post(format!(
-            "{}/proxy/quiz/questions/{QUESTION_ID}/answers",
-            suite.kiada.address
-        ))
+    let response = post_answer_through_proxy(&suite)
         .json(&serde_json::json!({"questionId": QUESTION_ID, "answerIndex": 1}))
         .send()
         .await
@@ -87,13 +81,7 @@ async fn quiz_proxy_forwards_posted_answers() {
     assert_eq!(verdict["correct"], false);
 
     // quiz's own 400, passed through.
-    let response = suite
-        .kiada
-        .client
-        .post(format!(
-            "{}/proxy/quiz/questions/{QUESTION_ID}/answers",
-            suite.kiada.address
-        ))
+    let response = post_answer_through_proxy(&suite)
         .header("content-type", "application/json")
         .body("{not json")
         .send()
@@ -163,4 +151,12 @@ async fn quiz_proxy_refuses_other_methods_big_bodies_and_escapes() {
             "{body}"
         );
     }
+}
+
+/// `POST /proxy/quiz/questions/<the test question>/answers`, body still to add.
+fn post_answer_through_proxy(suite: &Suite) -> reqwest::RequestBuilder {
+    suite.kiada.client.post(format!(
+        "{}/proxy/quiz/questions/{QUESTION_ID}/answers",
+        suite.kiada.address
+    ))
 }
