@@ -25,6 +25,38 @@ fn help_documents_flags_and_environment() {
 }
 
 #[test]
+fn variables_that_are_not_utf8_are_an_error_or_ignored_never_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let not_utf8 = std::ffi::OsStr::from_bytes(b"80\xff");
+    // One of ours: an error that names it.
+    let output = Command::new(BINARY)
+        .env("LISTEN_PORT", not_utf8)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("quote: invalid configuration"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("LISTEN_PORT"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Someone else's: not read at all; the next error is the tips file's.
+    let output = Command::new(BINARY)
+        .env("SOME_OTHER_VARIABLE", not_utf8)
+        .env("QUOTE_TIPS_FILE", "/nonexistent/tips.txt")
+        .env("LISTEN_PORT", "0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot read tips file /nonexistent/tips.txt"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_bad_setting_stops_start_up_with_a_clear_message() {
     let output = Command::new(BINARY)
         .env("QUOTE_TIPS_FILE", "/nonexistent/tips.txt")

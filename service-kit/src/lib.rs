@@ -16,7 +16,7 @@
 //! with `{:#}` (anyhow), as [`run_main`] does.
 //!
 //! The modules form a DAG, leaves first: `limits`, `text`, `pod`, `config`, `extract`,
-//! `routing`, `metrics`, `listen`, `tls` hold no crate imports (or only leaves);
+//! `routing`, `metrics`, `listen`, `tls`, `environment` hold no crate imports (or only leaves);
 //! `faults` and `probes` hold state; `body_deadline` and `middleware` wrap requests;
 //! `admin` serves the operational endpoints; `lifecycle` runs and stops a server;
 //! `server` assembles the `App`; `service` is `main`.
@@ -24,6 +24,7 @@
 mod admin;
 mod body_deadline;
 mod config;
+mod environment;
 mod extract;
 mod faults;
 mod lifecycle;
@@ -44,6 +45,7 @@ pub use config::{
     CommandLine, CommonSettings, ConfigError, ControlSettings, LogFormat, Resolved, ServerSettings,
     Source, compare_help_with_readme, seconds,
 };
+pub use environment::process_environment;
 pub use extract::{
     NODE_NAME_HEADER, POD_NAME_HEADER, REQUEST_ID_HEADER, RequestId, SEED_HEADER, Seed, client_ip,
     index_for_seed,

@@ -29,7 +29,7 @@ struct PodEnv {
 impl PodInfo {
     /// Reads pod info from the process environment.
     pub fn from_env() -> Self {
-        Self::from_vars(std::env::vars())
+        Self::from_vars(crate::environment::process_environment())
     }
 
     /// Reads pod info from the given variables; never fails, because pod info is

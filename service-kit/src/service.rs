@@ -63,7 +63,7 @@ pub fn run_main<S: Service>() -> ExitCode {
 
 async fn run<S: Service>() -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
-    let vars: Vec<(String, String)> = std::env::vars().collect();
+    let vars = crate::environment::process_environment();
     let config = S::load_config(&vars).context("invalid configuration")?;
     crate::telemetry::init_logging(S::log_format(&config));
     let service = S::build(config).await.context("cannot start")?;

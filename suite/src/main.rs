@@ -27,7 +27,8 @@ struct SuiteArgs {}
 
 /// The process environment with `overrides` replacing any variable of the same name.
 fn environment_with(overrides: &[(&str, String)]) -> Vec<(String, String)> {
-    std::env::vars()
+    service_kit::process_environment()
+        .into_iter()
         .filter(|(name, _)| !overrides.iter().any(|(key, _)| key == name))
         .chain(
             overrides
