@@ -7,6 +7,7 @@ pub mod backends;
 pub mod config;
 pub mod page;
 mod routes;
+mod spread_view;
 pub mod startup;
 pub mod status;
 mod view;

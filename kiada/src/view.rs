@@ -2,8 +2,6 @@
 //! page, `templates/index.html` for the HTML page): each backend's part as a value or
 //! an error, so a template needs only `if let`.
 
-use std::ops::Deref;
-
 use askama::Template;
 use kiada_wire::Question;
 
@@ -58,17 +56,19 @@ pub struct TextPage<'a>(pub PageView<'a>);
 #[template(path = "index.html")]
 pub struct HtmlPage<'a>(pub PageView<'a>);
 
-// The templates read the view's fields as if they were their own.
-impl<'a> Deref for TextPage<'a> {
-    type Target = PageView<'a>;
-    fn deref(&self) -> &PageView<'a> {
-        &self.0
-    }
+/// Lets a template read its view's fields as if they were its own (askama looks them
+/// up on the template).
+macro_rules! reads_view {
+    ($template:ident, $view:ident) => {
+        impl<'a> std::ops::Deref for $template<'a> {
+            type Target = $view<'a>;
+            fn deref(&self) -> &$view<'a> {
+                &self.0
+            }
+        }
+    };
 }
+pub(crate) use reads_view;
 
-impl<'a> Deref for HtmlPage<'a> {
-    type Target = PageView<'a>;
-    fn deref(&self) -> &PageView<'a> {
-        &self.0
-    }
-}
+reads_view!(TextPage, PageView);
+reads_view!(HtmlPage, PageView);

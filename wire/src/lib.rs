@@ -1,6 +1,6 @@
 //! The JSON bodies that quiz serves and kiada (and the e2e suite) reads, declared once.
 //!
-//! quote answers plain text, so everything here is quiz's API:
+//! quote answers plain text, so nearly everything here is quiz's API:
 //!
 //! | route | body |
 //! | --- | --- |
@@ -9,12 +9,18 @@
 //! | `GET /stats` | [`Stats`] (of [`QuestionStats`] and [`Tally`]) |
 //! | any error (4xx, 5xx) | [`ErrorBody`] |
 //!
+//! and one of kiada's own: `GET /spread` with `Accept: application/json` is a [`Spread`].
+//!
 //! The field names and the order of fields are the wire format (`camelCase`, as in the
 //! original suite): the tests of quiz and kiada assert the exact JSON. Readers ignore
 //! fields they do not know, except quiz reading an [`AnswerRequest`], which refuses them.
 //! The crate needs only serde, so any client can depend on it.
 
 use serde::{Deserialize, Serialize};
+
+mod spread;
+
+pub use spread::{ErrorCalls, LatencySummary, PodCalls, Spread, SpreadMode};
 
 /// A question as clients see it: never the correct answer.
 ///

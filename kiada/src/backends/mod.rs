@@ -6,6 +6,7 @@
 //! - [`calls`]: what kiada asks for: the tip, a question, an answer's verdict.
 //! - [`proxy`]: the `/proxy/quiz/...` target and its forwarding.
 //! - [`readiness`]: both backends' `/healthz/ready`, for `READINESS_REQUIRES_BACKENDS`.
+//! - [`spread`]: one backend called many times, counted per pod (`/spread`).
 //! - [`timing`]: the one wrapper that records a call's latency and failure.
 //! - [`error`]: why a call failed; [`fetched`]: what a call returns;
 //!   [`forwarded`]: what is passed on from the request kiada answers.
@@ -17,6 +18,7 @@ mod fetched;
 mod forwarded;
 mod proxy;
 mod readiness;
+mod spread;
 mod timing;
 
 use std::fmt;
@@ -28,6 +30,10 @@ use service_kit::Metrics;
 pub use error::{BackendError, Cause};
 pub use fetched::{AnswerOutcome, Fetched, RawAnswer, ServedBy};
 pub use forwarded::Forwarded;
+pub use spread::{
+    CALLS_AT_ONCE, DEFAULT_SPREAD_CALLS, MAX_SPREAD_CALLS, SPREAD_BUDGET, SPREADS_AT_ONCE,
+    SpreadError,
+};
 
 /// Largest backend answer kiada reads; anything bigger is a failure, never buffered.
 pub const MAX_BACKEND_BODY: usize = 64 * 1024;
@@ -62,6 +68,8 @@ pub struct Backends {
     pool_idle: Duration,
     /// Where backend call latency and failures are recorded (`/metrics`).
     metrics: Option<Metrics>,
+    /// Shared by every clone: the cap on `/spread` views at once.
+    spread_permits: spread::SpreadPermits,
 }
 
 impl fmt::Debug for Backends {
@@ -98,6 +106,7 @@ impl Backends {
             connect_timeout,
             pool_idle,
             metrics: None,
+            spread_permits: spread::SpreadPermits::default(),
         })
     }
 

@@ -21,6 +21,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../assets/app.js"),
     },
     Asset {
+        path: "/static/spread.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/spread.js"),
+    },
+    Asset {
         path: "/static/favicon.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("../../assets/favicon.svg"),

@@ -4,6 +4,7 @@ mod answer;
 mod assets;
 mod pages;
 mod proxy;
+mod spread;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -41,6 +42,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/html")
             .route(get_or_head().to(pages::html))
+            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
+    )
+    .service(
+        web::resource("/spread")
+            .route(get_or_head().to(spread::spread))
             .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
     )
     .service(
@@ -89,6 +95,32 @@ fn text(mut builder: actix_web::HttpResponseBuilder, body: String) -> HttpRespon
         .content_type("text/plain; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body)
+}
+
+/// Only our own files: no inline script or style, no other origin.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// A rendered HTML page under [`CONTENT_SECURITY_POLICY`]; should rendering fail, a
+/// 500 that points to the page's text form at `text_path`.
+fn html_response(rendered: askama::Result<String>, text_path: &str) -> HttpResponse {
+    match rendered {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .insert_header((header::REFERRER_POLICY, "no-referrer"))
+            .body(body),
+        Err(error) => {
+            tracing::error!(%error, "cannot render an HTML page");
+            text(
+                HttpResponse::InternalServerError(),
+                format!("ERROR: the HTML page could not be rendered; try {text_path}\n"),
+            )
+        }
+    }
 }
 
 fn json_error(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {

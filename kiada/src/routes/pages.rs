@@ -4,20 +4,20 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::{AppState, text};
+use super::{AppState, html_response, text};
 use crate::backends::Forwarded;
 use crate::page::{Page, RequestInfo};
 use crate::view::{HtmlPage, PageView};
 
 /// What a client asked for with its `Accept` header.
-#[derive(Debug, PartialEq, Eq)]
-enum Wanted {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Wanted {
     Html,
     Json,
     Text,
 }
 
-fn wanted(req: &HttpRequest) -> Wanted {
+pub(super) fn wanted(req: &HttpRequest) -> Wanted {
     let accept = req
         .headers()
         .get(header::ACCEPT)
@@ -93,11 +93,6 @@ fn json_page(page: Page) -> HttpResponse {
         .json(page)
 }
 
-/// Only our own files: no inline script or style, no other origin.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; \
-     frame-ancestors 'none'";
-
 /// `GET /html`.
 pub async fn html(
     req: HttpRequest,
@@ -105,23 +100,7 @@ pub async fn html(
     forwarded: Forwarded,
 ) -> HttpResponse {
     let page = gather(&req, &state, &forwarded).await;
-    let template = HtmlPage(PageView::of(&page));
-    match template.render() {
-        Ok(body) => HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
-            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-            .insert_header((header::REFERRER_POLICY, "no-referrer"))
-            .body(body),
-        Err(error) => {
-            tracing::error!(%error, "cannot render the HTML page");
-            text(
-                HttpResponse::InternalServerError(),
-                "ERROR: the HTML page could not be rendered; try /text\n".into(),
-            )
-        }
-    }
+    html_response(HtmlPage(PageView::of(&page)).render(), "/text")
 }
 
 #[cfg(test)]

@@ -1,0 +1,182 @@
+//! `GET /spread`: one backend called many times, and which pods answered, as text,
+//! HTML or JSON (by `Accept`, like the page). Only the configured backends can be
+//! called: the query names one (`service=quote|quiz`), never a URL.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use kiada_wire::SpreadMode;
+use serde::Deserialize;
+
+use super::pages::{Wanted, wanted};
+use super::{AppState, html_response, json_error, text};
+use crate::backends::{DEFAULT_SPREAD_CALLS, Forwarded, MAX_SPREAD_CALLS, Service, SpreadError};
+use crate::spread_view::{SpreadHtml, SpreadText, SpreadView};
+use service_kit::clean_line;
+
+/// The query as sent: every value checked by [`SpreadQuery::parse`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuery {
+    service: Option<String>,
+    n: Option<String>,
+    reuse: Option<String>,
+}
+
+/// What a view was asked for.
+#[derive(Debug, PartialEq, Eq)]
+struct SpreadQuery {
+    service: Service,
+    calls: u32,
+    mode: SpreadMode,
+}
+
+impl SpreadQuery {
+    fn parse(query: &str) -> Result<Self, String> {
+        let raw = web::Query::<RawQuery>::from_query(query)
+            .map_err(|error| match error {
+                actix_web::error::QueryPayloadError::Deserialize(error) => {
+                    format!("bad query: {error} (the parameters are service, n and reuse)")
+                }
+                other => format!("bad query: {other}"),
+            })?
+            .into_inner();
+        let quoted = |value: &str| format!("{:?}", clean_line(value, 40));
+        let service = match raw.service.as_deref() {
+            None | Some("quote") => Service::Quote,
+            Some("quiz") => Service::Quiz,
+            Some(other) => {
+                return Err(format!(
+                    "service must be quote or quiz, not {}",
+                    quoted(other)
+                ));
+            }
+        };
+        let calls = match raw.n.as_deref() {
+            None => DEFAULT_SPREAD_CALLS,
+            Some(n) => n
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_SPREAD_CALLS).contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "n must be a whole number from 1 to {MAX_SPREAD_CALLS}, not {}",
+                        quoted(n)
+                    )
+                })?,
+        };
+        let mode = match raw.reuse.as_deref() {
+            None | Some("false") => SpreadMode::NewConnection,
+            Some("true") => SpreadMode::Reuse,
+            Some(other) => {
+                return Err(format!(
+                    "reuse must be true or false, not {}",
+                    quoted(other)
+                ));
+            }
+        };
+        Ok(Self {
+            service,
+            calls,
+            mode,
+        })
+    }
+}
+
+/// `GET /spread[?service=quote|quiz][&n=1..100][&reuse=true]`.
+pub async fn spread(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    forwarded: Forwarded,
+) -> HttpResponse {
+    let wanted = wanted(&req);
+    let fail = |builder: actix_web::HttpResponseBuilder, message: String| match wanted {
+        Wanted::Json => json_error(builder, &message),
+        _ => text(builder, format!("ERROR: {message}\n")),
+    };
+    let query = match SpreadQuery::parse(req.query_string()) {
+        Ok(query) => query,
+        Err(message) => return fail(HttpResponse::BadRequest(), message),
+    };
+    let spread = match state
+        .backends
+        .spread(query.service, query.calls, query.mode, &forwarded)
+        .await
+    {
+        Ok(spread) => spread,
+        Err(error @ SpreadError::Busy) => {
+            let mut builder = HttpResponse::TooManyRequests();
+            builder.insert_header((header::RETRY_AFTER, "1"));
+            return fail(builder, error.to_string());
+        }
+        Err(SpreadError::Client(error)) => {
+            tracing::error!(%error, "spread view: cannot build an HTTP client");
+            return fail(
+                HttpResponse::InternalServerError(),
+                "the spread view could not call the backend".into(),
+            );
+        }
+    };
+    let view = SpreadView::of(&spread, service_kit::VERSION);
+    match wanted {
+        Wanted::Json => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(&spread),
+        Wanted::Text => text(
+            HttpResponse::Ok(),
+            SpreadText(view).render().unwrap_or_else(|error| {
+                format!("ERROR: the spread view could not be rendered: {error}\n")
+            }),
+        ),
+        Wanted::Html => html_response(SpreadHtml(view).render(), "/spread with curl"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_names_a_backend_a_count_and_a_mode() {
+        let parse = SpreadQuery::parse;
+        assert_eq!(
+            parse(""),
+            Ok(SpreadQuery {
+                service: Service::Quote,
+                calls: 20,
+                mode: SpreadMode::NewConnection
+            })
+        );
+        assert_eq!(
+            parse("service=quiz&n=100&reuse=true"),
+            Ok(SpreadQuery {
+                service: Service::Quiz,
+                calls: 100,
+                mode: SpreadMode::Reuse
+            })
+        );
+        assert_eq!(
+            parse("n=1&reuse=false").map(|q| (q.calls, q.mode)),
+            Ok((1, SpreadMode::NewConnection))
+        );
+        assert_eq!(
+            parse("service=http://evil/"),
+            Err(r#"service must be quote or quiz, not "http://evil/""#.into())
+        );
+        for n in ["0", "101", "-1", "2.5", "", "twenty"] {
+            assert_eq!(
+                parse(&format!("n={n}")),
+                Err(format!("n must be a whole number from 1 to 100, not {n:?}"))
+            );
+        }
+        assert_eq!(
+            parse("reuse=yes"),
+            Err(r#"reuse must be true or false, not "yes""#.into())
+        );
+        let unknown = parse("url=http://evil/").unwrap_err();
+        assert!(
+            unknown.starts_with("bad query: unknown field `url`"),
+            "{unknown}"
+        );
+    }
+}
