@@ -1,5 +1,6 @@
 //! kiada's HTML page in a real browser: headless Chromium driven through chromedriver
-//! (fantoccini), against the real quote, quiz and kiada servers on 127.0.0.1.
+//! (fantoccini), against the real quote, quiz and kiada servers on 127.0.0.1: answering
+//! questions, then the spread control in front of three quote pods.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`; ignored by default so that
 //! `cargo test --workspace` passes without them. Run with
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
+use kiada_testkit::balancer::Balancer;
 use kiada_testkit::suite::*;
 
 /// Longest wait for anything in the browser.
@@ -220,7 +222,12 @@ async fn answer_a_question_in_headless_chromium() {
     let profile = tempfile::tempdir().unwrap();
     let client = connect(&driver, profile.path()).await;
 
-    let result = run_scenario(&client, &suite).await;
+    let spread_pods = spawn_spread_pods().await;
+
+    let result = match run_scenario(&client, &suite).await {
+        Ok(()) => spread_scenario(&client, &spread_pods.kiada).await,
+        failed => failed,
+    };
     // Always end the browser session, then report.
     let logs = client.issue_cmd(BrowserLog).await;
     // Proof that the console log is really read: an error logged now must show up.
@@ -369,5 +376,132 @@ async fn run_scenario(client: &Client, suite: &Suite) -> Result<(), String> {
     let stats = quiz_stats(&suite.quiz).await;
     assert_eq!(stats["totals"]["answers"], 2, "{stats}");
     assert_eq!(stats["totals"]["correct"], 1, "{stats}");
+    Ok(())
+}
+
+/// kiada in front of three quote pods behind a round-robin balancer (a Service's
+/// stand-in), for the spread control.
+struct SpreadPods {
+    kiada: TestApp,
+    _balancer: Balancer,
+    _backends: Vec<Backend>,
+}
+
+async fn spawn_spread_pods() -> SpreadPods {
+    let mut backends = Vec::new();
+    for pod in ["quote-a", "quote-b", "quote-c"] {
+        backends.push(spawn_quote_pod(pod, "node-1", TIP).await);
+    }
+    let ports: Vec<u16> = backends.iter().map(|quote| quote.port).collect();
+    let balancer = Balancer::round_robin(&ports).await;
+    let quiz = spawn_test_quiz().await;
+    let kiada = spawn_kiada(kiada_config(&[
+        ("QUOTE_URL", &balancer.url("/quote")),
+        ("QUIZ_URL", &quiz.url),
+    ]))
+    .await;
+    backends.push(quiz);
+    SpreadPods {
+        kiada,
+        _balancer: balancer,
+        _backends: backends,
+    }
+}
+
+/// The pod names of the bars drawn, once the script has drawn `expected` of them.
+async fn drawn_bars(client: &Client, expected: usize) -> Vec<String> {
+    let rows = wait_for("the spread bars", || async {
+        let rows = client
+            .find_all(Locator::Css("#spread-rows tr.spread-pod"))
+            .await
+            .unwrap();
+        (rows.len() == expected).then_some(rows)
+    })
+    .await;
+    let mut pods = Vec::new();
+    for row in rows {
+        let name = row
+            .find(Locator::Css("th"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let width = row
+            .find(Locator::Css("svg.bar rect"))
+            .await
+            .unwrap()
+            .attr("width")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        pods.push(format!("{name} {width}"));
+    }
+    pods
+}
+
+async fn spread_scenario(client: &Client, kiada: &TestApp) -> Result<(), String> {
+    client
+        .goto(&format!("{}/html", kiada.address))
+        .await
+        .map_err(|e| e.to_string())?;
+    let call = client
+        .find(Locator::Id("spread-call"))
+        .await
+        .map_err(|e| e.to_string())?;
+    assert_eq!(call.text().await.unwrap(), "Call quote 20 times");
+    // A new connection per call: one bar per pod. The balancer hands out connections in
+    // turn (the page's own tip call took one), so the shares are 35, 35 and 30 of 100.
+    call.click().await.map_err(|e| e.to_string())?;
+    let bars = drawn_bars(client, 3).await;
+    let names: Vec<&str> = bars
+        .iter()
+        .map(|bar| bar.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(names, ["quote-a", "quote-b", "quote-c"]);
+    let mut widths: Vec<&str> = bars
+        .iter()
+        .map(|bar| bar.split(' ').nth(1).unwrap())
+        .collect();
+    widths.sort_unstable();
+    assert_eq!(widths, ["30", "35", "35"], "{bars:?}");
+    let summary = text_of(client, "#spread-summary").await;
+    assert!(
+        summary.starts_with("20 calls to quote (http://127.0.0.1:")
+            && summary.ends_with(
+                "/quote). Each of the 20 calls opened a new connection, so the Service chose \
+                 a pod for every call."
+            ),
+        "{summary}"
+    );
+    // The bars in view, for a screenshot to look at.
+    let _ = client
+        .execute(
+            "document.getElementById('spread-card').scrollIntoView()",
+            Vec::new(),
+        )
+        .await;
+    if let Ok(png) = client.screenshot().await {
+        let path = std::env::temp_dir().join("kiada-browser-spread.png");
+        let _ = std::fs::write(&path, png);
+        eprintln!("screenshot of the spread bars: {}", path.display());
+    }
+    // One kept-alive connection: every call on one pod, drawn without a reload.
+    client
+        .find(Locator::Id("spread-reuse"))
+        .await
+        .map_err(|e| e.to_string())?
+        .click()
+        .await
+        .map_err(|e| e.to_string())?;
+    call.click().await.map_err(|e| e.to_string())?;
+    let bars = drawn_bars(client, 1).await;
+    assert_eq!(bars.len(), 1);
+    assert!(bars[0].ends_with(" 100"), "{bars:?}");
+    assert_eq!(
+        client.current_url().await.unwrap().path(),
+        "/html",
+        "the page was not reloaded"
+    );
     Ok(())
 }

@@ -4,6 +4,8 @@
 //!
 //! - [`raw`]: HTTP/1.1 written by hand over a socket, for what a client library will not
 //!   send and for seeing exactly how and when a server answers and closes.
+//! - [`balancer`]: a TCP relay that spreads connections over several servers, as a
+//!   Service does, and counts them.
 //! - [`server`]: a bare server built the way every service builds its own.
 //! - [`process`]: a service's real binary started on a free port, its port learnt from
 //!   its log, readiness waited for, killed when the test ends.
@@ -13,6 +15,7 @@
 //!   the test's process, kiada pointed at the other two, and broken stand-in backends.
 //! - [`vars`] and [`lock`]: the two small helpers every test file wrote again.
 
+pub mod balancer;
 pub mod logs;
 pub mod process;
 pub mod raw;

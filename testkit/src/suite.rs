@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{logs, vars};
@@ -87,13 +86,18 @@ pub struct Backend {
 }
 
 pub async fn spawn_quote(tips: &str) -> Backend {
+    spawn_quote_pod(QUOTE_POD, QUOTE_NODE, tips).await
+}
+
+/// quote as the pod `pod` on `node` would run it, with these tips.
+pub async fn spawn_quote_pod(pod: &str, node: &str, tips: &str) -> Backend {
     capture();
     let dir = tempfile::tempdir().unwrap();
     let tips_file = dir.path().join("tips.txt");
     std::fs::write(&tips_file, tips).unwrap();
     let mut config = quote::Config::load(
         quote::Args::parse_from(["quote"]),
-        &vars(&[("POD_NAME", QUOTE_POD), ("NODE_NAME", QUOTE_NODE)]),
+        &vars(&[("POD_NAME", pod), ("NODE_NAME", node)]),
     )
     .unwrap();
     config.server.listen_port = 0;
@@ -401,37 +405,6 @@ pub async fn raw_get(port: u16, path: &str) -> (u16, String) {
 
 /// A TCP relay in front of `target_port` that counts the connections it accepts, to see
 /// how kiada's pool reuses connections (a Service balances connections, not requests).
-pub async fn counting_relay(
-    target_port: u16,
-) -> (u16, Arc<std::sync::atomic::AtomicUsize>, StopOnDrop) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let token = CancellationToken::new();
-    let stop = token.clone();
-    let counter = count.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => break,
-                accepted = listener.accept() => {
-                    let Ok((mut inbound, _)) = accepted else { break };
-                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let stop = stop.clone();
-                    tokio::spawn(async move {
-                        let Ok(mut outbound) =
-                            tokio::net::TcpStream::connect(("127.0.0.1", target_port)).await
-                        else {
-                            return;
-                        };
-                        tokio::select! {
-                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                            () = stop.cancelled() => {}
-                        }
-                    });
-                }
-            }
-        }
-    });
-    (port, count, StopOnDrop(token))
+pub async fn counting_relay(target_port: u16) -> crate::balancer::Balancer {
+    crate::balancer::Balancer::round_robin(&[target_port]).await
 }

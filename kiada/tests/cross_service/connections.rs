@@ -1,16 +1,15 @@
 //! The backend client's pool: reused for bursts, short-lived by default, and off with
 //! BACKEND_POOL_IDLE_SECONDS=0 so that every page can land on another pod.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use kiada_testkit::suite::*;
 
 async fn connections_for_three_pages(pool_idle: &str) -> usize {
     let (quote, quiz) = spawn_backends().await;
-    let (relay_port, count, _relay) = counting_relay(quote.port).await;
+    let relay = counting_relay(quote.port).await;
     let kiada = spawn_kiada(kiada_config(&[
-        ("QUOTE_URL", &format!("http://127.0.0.1:{relay_port}/quote")),
+        ("QUOTE_URL", &relay.url("/quote")),
         ("QUIZ_URL", &quiz.url),
         ("BACKEND_POOL_IDLE_SECONDS", pool_idle),
     ]))
@@ -19,7 +18,7 @@ async fn connections_for_three_pages(pool_idle: &str) -> usize {
         let page = kiada.get_text("/").await;
         assert!(page.contains(TIP), "{page}");
     }
-    count.load(Ordering::SeqCst)
+    relay.connections()
 }
 
 #[tokio::test]
@@ -35,9 +34,9 @@ async fn without_a_pool_every_page_opens_a_new_connection() {
 #[tokio::test]
 async fn idle_connections_expire_after_the_pool_idle_time() {
     let quote = spawn_quote(TIP).await;
-    let (relay_port, count, _relay) = counting_relay(quote.port).await;
+    let relay = counting_relay(quote.port).await;
     let kiada = spawn_kiada(kiada_config(&[
-        ("QUOTE_URL", &format!("http://127.0.0.1:{relay_port}/quote")),
+        ("QUOTE_URL", &relay.url("/quote")),
         ("QUIZ_URL", &refused_url("")),
         ("BACKEND_POOL_IDLE_SECONDS", "0.3"),
     ]))
@@ -45,5 +44,5 @@ async fn idle_connections_expire_after_the_pool_idle_time() {
     kiada.get_text("/").await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     kiada.get_text("/").await;
-    assert_eq!(count.load(Ordering::SeqCst), 2);
+    assert_eq!(relay.connections(), 2);
 }

@@ -115,8 +115,19 @@ async fn everything_from_backends_and_clients_is_escaped() {
     for raw in ["<script>alert", "<img src=x", "<i>yes", "<b>bold"] {
         assert!(!html.contains(raw), "{raw} unescaped in {html}");
     }
-    // The only script element is our own.
-    assert_eq!(html.matches("<script").count(), 1);
+    // The only script elements are our own two.
+    let scripts: Vec<&str> = html
+        .split("<script")
+        .skip(1)
+        .map(|rest| rest.split("</script>").next().unwrap())
+        .collect();
+    assert_eq!(
+        scripts,
+        [
+            r#" src="/static/app.js" defer>"#,
+            r#" src="/static/spread.js" defer>"#
+        ]
+    );
 }
 
 #[tokio::test]
@@ -132,6 +143,11 @@ async fn assets_are_served_from_the_binary() {
             "/static/app.js",
             "text/javascript; charset=utf-8",
             "/proxy/quiz/questions/random",
+        ),
+        (
+            "/static/spread.js",
+            "text/javascript; charset=utf-8",
+            "fetch(\"/spread?\"",
         ),
         ("/static/favicon.svg", "image/svg+xml", "<svg"),
         ("/static/cover.svg", "image/svg+xml", "<svg"),

@@ -15,5 +15,6 @@ mod oversized_requests;
 mod proxy;
 mod shutdown_under_load;
 mod slow_clients;
+mod spread;
 mod text_page;
 mod tls_versions;
