@@ -32,6 +32,7 @@ mod pod_deleted;
 mod quiz_pvc;
 mod readiness;
 mod services;
+mod spread;
 mod table;
 mod traffic;
 

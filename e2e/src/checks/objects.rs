@@ -18,6 +18,8 @@ pub struct Objects {
     pub quiz_exposed: Manifest,
     pub quiz_selector: Manifest,
     pub quote_sticky: Manifest,
+    /// The kiada pod whose QUOTE_URL is `quote_sticky`.
+    pub kiada_sticky: Manifest,
     pub no_service_links: Manifest,
     /// The quote pod with probe controls and the publishNotReadyAddresses Service
     /// that selects only it (`variants/svc-quote-publish-not-ready.yaml`).
@@ -51,6 +53,7 @@ impl Objects {
             quiz_exposed: one("steps/quiz-svc-1-exposed.yaml")?,
             quiz_selector: one("steps/quiz-svc-2-selector.yaml")?,
             quote_sticky: one("variants/svc-quote-session-affinity.yaml")?,
+            kiada_sticky: one("variants/kiada-quote-sticky.yaml")?,
             no_service_links: one("variants/pod-without-service-links.yaml")?,
             base,
         })
@@ -70,6 +73,7 @@ pub fn describe_objects(dir: &Path, namespace: &str) -> Result<String> {
         &objects.quiz_exposed,
         &objects.quiz_selector,
         &objects.quote_sticky,
+        &objects.kiada_sticky,
         &objects.no_service_links,
         &objects.probe_pod,
         &objects.publish_not_ready,

@@ -96,6 +96,12 @@ pub const CHECKS: &[Check] = &[
         |run| Box::pin(run.kiada()),
         "through an API port-forward: the text page (tip, question, request info equal to the API's), the HTML page, HTTPS with the Secret's certificate, an answer counted by quiz",
     ),
+    group(
+        "spread",
+        &["new-connection", "reuse", "affinity"],
+        |run| Box::pin(run.spread()),
+        "kiada's /spread: 40 calls on new connections reach at least 3 of the 4 quote pods, 40 over one kept-alive connection exactly 1, and a kiada whose QUOTE_URL is the session-affinity Service exactly 1",
+    ),
     one(
         "nodeport",
         |run| Box::pin(run.nodeport()),

@@ -1,0 +1,160 @@
+//! kiada's `/spread` view on the live cluster, through an API port-forward: 40 calls on
+//! new connections reach at least 3 of the 4 quote pods (`spread.new-connection`), 40
+//! calls over one kept-alive connection reach exactly one (`spread.reuse`), and a kiada
+//! whose `QUOTE_URL` is the session-affinity Service sees exactly one pod even on new
+//! connections (`spread.affinity`).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use kiada_wire::Spread;
+
+use super::*;
+use crate::http::Request;
+
+/// Calls per view: with 4 pods picked at random per connection, the chance that 40
+/// calls miss two of them is below one in a hundred million.
+const CALLS: u32 = 40;
+
+impl Run<'_> {
+    pub(super) async fn spread(&self) {
+        self.part("spread.new-connection", async {
+            let spread = self.spread_view(KIADA_POD, &format!("?n={CALLS}")).await?;
+            let pods = answered_by_quote(&spread, &self.quote_pods_expected().await?)?;
+            if pods.len() < 3 {
+                return Err(format!(
+                    "{CALLS} new connections reached only {pods:?}: {}",
+                    describe(&spread)
+                ));
+            }
+            Ok(describe(&spread))
+        })
+        .await;
+        self.part("spread.reuse", async {
+            let query = format!("?n={CALLS}&reuse=true");
+            let spread = self.spread_view(KIADA_POD, &query).await?;
+            let pods = answered_by_quote(&spread, &self.quote_pods_expected().await?)?;
+            if pods.len() != 1 {
+                return Err(format!(
+                    "one kept-alive connection reached {pods:?}: {}",
+                    describe(&spread)
+                ));
+            }
+            Ok(describe(&spread))
+        })
+        .await;
+        self.part("spread.affinity", self.spread_through_affinity())
+            .await;
+    }
+
+    /// The kiada-sticky pod, whose QUOTE_URL is the quote-sticky Service: every new
+    /// connection from it lands on one pod. Removes the pod afterwards.
+    async fn spread_through_affinity(&self) -> Result<String, String> {
+        let pod = &self.objects.kiada_sticky;
+        let name = pod.name().to_owned();
+        let result = async {
+            for object in [&self.objects.quote_sticky, pod] {
+                self.cluster.apply(object).await.map_err(reason)?;
+            }
+            self.cluster
+                .wait_pods_ready(std::slice::from_ref(&name), self.options.timeout)
+                .await
+                .map_err(reason)?;
+            // The Service's rules may lag its creation: wait until it answers at all.
+            let url = format!("http://{}/", self.objects.quote_sticky.name());
+            self.until_quote_answers(&url, u32::MAX).await?;
+            let spread = self.spread_view(&name, &format!("?n={CALLS}")).await?;
+            let pods = answered_by_quote(&spread, &self.quote_pods_expected().await?)?;
+            if pods.len() != 1 {
+                return Err(format!(
+                    "through sessionAffinity: ClientIP, {CALLS} new connections reached {pods:?}: {}",
+                    describe(&spread)
+                ));
+            }
+            Ok(format!("{name}: {}", describe(&spread)))
+        }
+        .await;
+        let cleanup = self
+            .cluster
+            .delete_pod(&name, Duration::from_secs(90))
+            .await;
+        match (result, cleanup) {
+            (result, Ok(())) => result,
+            (Ok(detail), Err(error)) => Err(format!(
+                "cleanup failed: {error:#} (the check passed: {detail})"
+            )),
+            (Err(reason), Err(error)) => Err(format!("{reason}; cleanup failed too: {error:#}")),
+        }
+    }
+
+    /// `GET /spread<query>` as JSON from `pod`'s HTTP port, through a port-forward.
+    async fn spread_view(&self, pod: &str, query: &str) -> Result<Spread, String> {
+        let path = format!("/spread{query}");
+        let response = self
+            .cluster
+            .http_via_portforward(
+                pod,
+                8080,
+                &Request::get(&path, "application/json"),
+                None,
+                Duration::from_secs(30),
+            )
+            .await
+            .map_err(reason)?;
+        if response.status != 200 {
+            return Err(format!(
+                "GET {path} from {pod} answered {}: {}",
+                response.status,
+                crate::summary::one_line(&response.body)
+            ));
+        }
+        serde_json::from_str(&response.body).map_err(|e| {
+            format!(
+                "GET {path} from {pod}: not a spread view ({e}): {}",
+                response.body
+            )
+        })
+    }
+}
+
+/// The quote pods that answered, once every call was answered, each by a ready quote pod.
+fn answered_by_quote(
+    spread: &Spread,
+    expected: &BTreeSet<String>,
+) -> Result<BTreeSet<String>, String> {
+    if spread.calls != CALLS || spread.answered != CALLS || !spread.errors.is_empty() {
+        return Err(format!("not every call was answered: {}", describe(spread)));
+    }
+    let pods: BTreeSet<String> = spread.pods.iter().map(|pod| pod.pod.clone()).collect();
+    if !pods.is_subset(expected) {
+        return Err(format!(
+            "answers from pods that are not ready quote pods ({expected:?}): {}",
+            describe(spread)
+        ));
+    }
+    Ok(pods)
+}
+
+/// `40 calls (new-connection) to http://quote/quote: quote-001 12, quote-002 9, ...`
+fn describe(spread: &Spread) -> String {
+    let pods: Vec<String> = spread
+        .pods
+        .iter()
+        .map(|pod| format!("{} {}", pod.pod, pod.calls))
+        .collect();
+    let errors: Vec<String> = spread
+        .errors
+        .iter()
+        .map(|error| format!("ERROR {} ({})", error.calls, error.cause))
+        .collect();
+    format!(
+        "{} calls ({:?}) to {}: {}",
+        spread.calls,
+        spread.mode,
+        spread.url,
+        pods.into_iter()
+            .chain(errors)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
