@@ -95,35 +95,35 @@ mod tests {
         assert_eq!(numbered(&blocks[1]), vec![(11, "a: 1")]);
     }
 
+    /// Documents with one block each, and that block's numbered lines.
     #[test]
-    fn a_block_in_a_list_item_is_dedented_and_keeps_its_lines() {
-        let doc = "- step one\n\n  ```console\n  $ ls\n  x\n  ```\n";
-        let blocks = fenced_blocks(doc);
-        assert_eq!(numbered(&blocks[0]), vec![(4, "$ ls"), (5, "x")]);
-    }
-
-    #[test]
-    fn fences_inside_html_comments_are_not_blocks() {
-        let doc = "<!--\n```console\n$ rm -rf /\n```\n-->\n\n```console\n$ true\n```\n";
-        let blocks = fenced_blocks(doc);
-        assert_eq!(blocks.len(), 1);
-        assert_eq!(numbered(&blocks[0]), vec![(8, "$ true")]);
-    }
-
-    #[test]
-    fn crlf_documents_number_lines_the_same() {
-        let doc = "text\r\n\r\n```console\r\n$ echo a\r\na\r\n```\r\n";
-        let blocks = fenced_blocks(doc);
-        assert_eq!(numbered(&blocks[0]), vec![(4, "$ echo a"), (5, "a")]);
-    }
-
-    #[test]
-    fn blank_lines_inside_a_block_are_kept() {
-        let doc = "```console\n$ printf 'a\\n\\nb\\n'\na\n\nb\n```\n";
-        let blocks = fenced_blocks(doc);
-        assert_eq!(
-            numbered(&blocks[0]),
-            vec![(2, "$ printf 'a\\n\\nb\\n'"), (3, "a"), (4, ""), (5, "b")]
-        );
+    fn the_one_block_of_each_document_keeps_its_line_numbers() {
+        let cases = [
+            (
+                "a block in a list item is dedented",
+                "- step one\n\n  ```console\n  $ ls\n  x\n  ```\n",
+                vec![(4, "$ ls"), (5, "x")],
+            ),
+            (
+                "fences inside HTML comments are not blocks",
+                "<!--\n```console\n$ rm -rf /\n```\n-->\n\n```console\n$ true\n```\n",
+                vec![(8, "$ true")],
+            ),
+            (
+                "CRLF documents number lines the same",
+                "text\r\n\r\n```console\r\n$ echo a\r\na\r\n```\r\n",
+                vec![(4, "$ echo a"), (5, "a")],
+            ),
+            (
+                "blank lines inside a block are kept",
+                "```console\n$ printf 'a\\n\\nb\\n'\na\n\nb\n```\n",
+                vec![(2, "$ printf 'a\\n\\nb\\n'"), (3, "a"), (4, ""), (5, "b")],
+            ),
+        ];
+        for (what, doc, lines) in cases {
+            let blocks = fenced_blocks(doc);
+            assert_eq!(blocks.len(), 1, "{what}");
+            assert_eq!(numbered(&blocks[0]), lines, "{what}");
+        }
     }
 }

@@ -110,49 +110,56 @@ $ kubectl get pods
     assert_eq!(found[1].pod, None);
 }
 
+/// Each malformed document, what makes it so, and the line and problem its error names.
 #[test]
-fn exit_closes_the_pod_shell() {
-    let doc = "```console\n$ kubectl exec -it client -- sh\n/ $ exit\n/ $ ls\n```\n";
-    assert_eq!(problem_at(doc), (4, Problem::NoOpenPod));
-}
-
-#[test]
-fn in_pod_command_without_an_open_pod() {
-    let doc = "text\n\n```console\n/ $ curl quiz\n```\n";
-    assert_eq!(problem_at(doc), (4, Problem::NoOpenPod));
-}
-
-#[test]
-fn the_opening_command_shows_no_output() {
-    let doc = "```console\n$ kubectl exec -it client -- sh\nsomething\n```\n";
-    assert_eq!(
-        problem_at(doc),
+fn format_errors_name_their_line_and_problem() {
+    let cases = [
         (
+            "exit closes the pod shell",
+            "```console\n$ kubectl exec -it client -- sh\n/ $ exit\n/ $ ls\n```\n",
+            4,
+            Problem::NoOpenPod,
+        ),
+        (
+            "an in-pod command without an open pod",
+            "text\n\n```console\n/ $ curl quiz\n```\n",
+            4,
+            Problem::NoOpenPod,
+        ),
+        (
+            "the opening command shows no output",
+            "```console\n$ kubectl exec -it client -- sh\nsomething\n```\n",
             2,
-            Problem::OutputAfterSilentLine("kubectl exec -it client -- sh".into())
-        )
-    );
-}
-
-#[test]
-fn unknown_options_name_the_fence_line() {
-    let doc = "# t\n\n```console retyr=5\n$ true\n```\n";
-    assert_eq!(
-        problem_at(doc),
-        (3, Problem::Option(OptionError::Unknown("retyr=5".into())))
-    );
-}
-
-#[test]
-fn output_before_the_first_command() {
-    let doc = "```console\n\nhello\n$ true\n```\n";
-    assert_eq!(problem_at(doc), (3, Problem::OutputBeforeCommand));
-}
-
-#[test]
-fn continuation_at_the_end_of_a_block() {
-    let doc = "```console\n$ echo \\\n```\n";
-    assert_eq!(problem_at(doc), (2, Problem::ContinuationAtEnd));
+            Problem::OutputAfterSilentLine("kubectl exec -it client -- sh".into()),
+        ),
+        (
+            "an unknown option names the fence line",
+            "# t\n\n```console retyr=5\n$ true\n```\n",
+            3,
+            Problem::Option(OptionError::Unknown("retyr=5".into())),
+        ),
+        (
+            "output before the first command",
+            "```console\n\nhello\n$ true\n```\n",
+            3,
+            Problem::OutputBeforeCommand,
+        ),
+        (
+            "a continuation at the end of a block",
+            "```console\n$ echo \\\n```\n",
+            2,
+            Problem::ContinuationAtEnd,
+        ),
+        (
+            "a bare prompt",
+            "```console\n$  \n```\n",
+            2,
+            Problem::EmptyCommand,
+        ),
+    ];
+    for (what, doc, line, problem) in cases {
+        assert_eq!(problem_at(doc), (line, problem), "{what}");
+    }
 }
 
 #[test]
@@ -173,12 +180,4 @@ fn background_blocks_hold_one_host_command() {
             "{bad}"
         );
     }
-}
-
-#[test]
-fn a_bare_prompt_is_an_error() {
-    assert_eq!(
-        problem_at("```console\n$  \n```\n"),
-        (2, Problem::EmptyCommand)
-    );
 }
