@@ -15,9 +15,9 @@ async fn sigterm_under_load_loses_no_accepted_answer() {
         &[],
         &[("QUIZ_DB_PATH", db.to_str().unwrap())],
     );
-    let report = shutdown::sigterm_under_load(
+    let report = shutdown::assert_graceful_under_load(
+        "quiz",
         service,
-        shutdown::grace_period("quiz"),
         Arc::new(|id: &str| {
             let body = r#"{"questionId": 1, "answerIndex": 0}"#;
             let headers = format!(
@@ -30,8 +30,6 @@ async fn sigterm_under_load_loses_no_accepted_answer() {
         }),
     )
     .await;
-    eprintln!("quiz: {}\n{}", report.summary(), report.lost());
-    report.assert_graceful();
 
     let stored: i64 = rusqlite::Connection::open(&db)
         .unwrap()

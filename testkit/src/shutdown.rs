@@ -245,6 +245,25 @@ impl Report {
     }
 }
 
+/// The test every service runs: the load on `service`, SIGTERM, and every property of
+/// a graceful stop asserted, within the grace period of the pods whose manifests start
+/// with `name`. The report, for what a service checks on top (quiz: its database).
+pub async fn assert_graceful_under_load(
+    name: &str,
+    service: Process,
+    make_request: MakeRequest,
+) -> Report {
+    let report = sigterm_under_load(service, grace_period(name), make_request).await;
+    eprintln!("{name}: {}\n{}", report.summary(), report.lost());
+    report.assert_graceful();
+    report
+}
+
+/// A load of `GET path`, each request with its own `X-Request-Id`.
+pub fn get_with_request_id(path: &'static str) -> MakeRequest {
+    Arc::new(move |id: &str| raw::request("GET", path, &format!("X-Request-Id: {id}\r\n")))
+}
+
 /// Starts the load on `service`, sends SIGTERM once it is steady, waits for the exit
 /// (at most the `grace_period`), and reports.
 pub async fn sigterm_under_load(

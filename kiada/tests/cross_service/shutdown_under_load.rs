@@ -2,10 +2,8 @@
 //! fetched from the real quote and quiz): see testkit/src/shutdown.rs for
 //! what is measured and why.
 
-use std::sync::Arc;
-
+use kiada_testkit::shutdown;
 use kiada_testkit::suite::*;
-use kiada_testkit::{raw, shutdown};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_loses_no_accepted_request() {
@@ -19,12 +17,6 @@ async fn sigterm_under_load_loses_no_accepted_request() {
             ("QUIZ_URL", quiz.url.as_str()),
         ],
     );
-    let report = shutdown::sigterm_under_load(
-        service,
-        shutdown::grace_period("kiada"),
-        Arc::new(|id: &str| raw::request("GET", "/", &format!("X-Request-Id: {id}\r\n"))),
-    )
-    .await;
-    eprintln!("kiada: {}\n{}", report.summary(), report.lost());
-    report.assert_graceful();
+    shutdown::assert_graceful_under_load("kiada", service, shutdown::get_with_request_id("/"))
+        .await;
 }
