@@ -2,11 +2,12 @@
 //! `--help`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use kiada_testkit::process::{assert_help_mentions, sigterm, version_line, wait_with_timeout};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -213,11 +214,7 @@ async fn sigterm_stops_gracefully_and_keeps_the_answers() {
     process.wait_until_ready().await;
     let (acked, correct) = post_answers(&process, 20, 4).await;
     assert_eq!(acked, 20);
-    let status = Command::new("kill")
-        .args(["-TERM", &process.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sigterm(&process.child);
     let exit = wait_with_timeout(&mut process.child, Duration::from_secs(30));
     assert_eq!(exit.code(), Some(0));
     // A graceful stop leaves a self-contained file: the log was checkpointed and emptied.
@@ -231,20 +228,6 @@ async fn sigterm_stops_gracefully_and_keeps_the_answers() {
         })
         .unwrap();
     assert_eq!((count as u64, right as u64), (acked, correct));
-}
-
-fn wait_with_timeout(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the process did not exit in time"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Runs the binary to completion (bounded) and returns (exit code, stderr).
@@ -316,32 +299,29 @@ fn an_invalid_environment_variable_stops_start_up() {
 
 #[test]
 fn help_documents_every_flag_and_variable() {
-    let output = Command::new(BIN).arg("--help").output().unwrap();
-    assert!(output.status.success());
-    let help = String::from_utf8(output.stdout).unwrap();
-    for word in [
-        "--listen-port",
-        "--log-format",
-        "--db-path",
-        "--questions-file",
-        "--version",
-        "LISTEN_PORT",
-        "LOG_FORMAT",
-        "RUST_LOG",
-        "QUIZ_DB_PATH",
-        "QUIZ_QUESTIONS_FILE",
-        "SHUTDOWN_DRAIN_SECONDS",
-        "SHUTDOWN_TIMEOUT_SECONDS",
-        "POD_NAME",
-        "NODE_NAME",
-        "correctAnswerIndex",
-        "data/quiz.db",
-    ] {
-        assert!(help.contains(word), "--help does not mention {word}");
-    }
-    let output = Command::new(BIN).arg("--version").output().unwrap();
+    assert_help_mentions(
+        BIN,
+        &[
+            "--listen-port",
+            "--log-format",
+            "--db-path",
+            "--questions-file",
+            "--version",
+            "LISTEN_PORT",
+            "LOG_FORMAT",
+            "RUST_LOG",
+            "QUIZ_DB_PATH",
+            "QUIZ_QUESTIONS_FILE",
+            "SHUTDOWN_DRAIN_SECONDS",
+            "SHUTDOWN_TIMEOUT_SECONDS",
+            "POD_NAME",
+            "NODE_NAME",
+            "correctAnswerIndex",
+            "data/quiz.db",
+        ],
+    );
     assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
+        version_line(BIN),
         format!("quiz {}\n", env!("CARGO_PKG_VERSION"))
     );
 }

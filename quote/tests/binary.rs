@@ -2,26 +2,34 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use kiada_testkit::process::{assert_help_mentions, sigterm, wait_with_timeout};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_quote");
 
+/// What `command` (quote, given a bad setting) printed on standard error as it failed
+/// to start: exit code 1.
+fn start_up_error(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    String::from_utf8(output.stderr).expect("standard error is UTF-8")
+}
+
 #[test]
 fn help_documents_flags_and_environment() {
-    let output = Command::new(BINARY).arg("--help").output().unwrap();
-    assert!(output.status.success());
-    let help = String::from_utf8(output.stdout).unwrap();
-    for needle in [
-        "--listen-port",
-        "LISTEN_PORT",
-        "--interval",
-        "QUOTE_INTERVAL",
-        "--tips-file",
-        "QUOTE_TIPS_FILE",
-        "LOG_FORMAT",
-    ] {
-        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
-    }
+    assert_help_mentions(
+        BINARY,
+        &[
+            "--listen-port",
+            "LISTEN_PORT",
+            "--interval",
+            "QUOTE_INTERVAL",
+            "--tips-file",
+            "QUOTE_TIPS_FILE",
+            "LOG_FORMAT",
+        ],
+    );
 }
 
 #[test]
@@ -29,12 +37,7 @@ fn variables_that_are_not_utf8_are_an_error_or_ignored_never_a_panic() {
     use std::os::unix::ffi::OsStrExt;
     let not_utf8 = std::ffi::OsStr::from_bytes(b"80\xff");
     // One of ours: an error that names it.
-    let output = Command::new(BINARY)
-        .env("LISTEN_PORT", not_utf8)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = start_up_error(Command::new(BINARY).env("LISTEN_PORT", not_utf8));
     assert!(
         stderr.starts_with("quote: invalid configuration"),
         "{stderr}"
@@ -42,29 +45,24 @@ fn variables_that_are_not_utf8_are_an_error_or_ignored_never_a_panic() {
     assert!(stderr.contains("LISTEN_PORT"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     // Someone else's: not read at all; the next error is the tips file's.
-    let output = Command::new(BINARY)
-        .env("SOME_OTHER_VARIABLE", not_utf8)
-        .env("QUOTE_TIPS_FILE", "/nonexistent/tips.txt")
-        .env("LISTEN_PORT", "0")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("cannot read tips file /nonexistent/tips.txt"),
-        "{stderr}"
+    assert_a_missing_tips_file_stops_start_up(
+        Command::new(BINARY).env("SOME_OTHER_VARIABLE", not_utf8),
     );
 }
 
 #[test]
 fn a_bad_setting_stops_start_up_with_a_clear_message() {
-    let output = Command::new(BINARY)
-        .env("QUOTE_TIPS_FILE", "/nonexistent/tips.txt")
-        .env("LISTEN_PORT", "0")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_a_missing_tips_file_stops_start_up(&mut Command::new(BINARY));
+}
+
+/// `command` (quote) given a tips file that does not exist stops with an error that
+/// names the file.
+fn assert_a_missing_tips_file_stops_start_up(command: &mut Command) {
+    let stderr = start_up_error(
+        command
+            .env("QUOTE_TIPS_FILE", "/nonexistent/tips.txt")
+            .env("LISTEN_PORT", "0"),
+    );
     assert!(
         stderr.contains("cannot read tips file /nonexistent/tips.txt"),
         "{stderr}"
@@ -90,21 +88,7 @@ fn sigterm_stops_the_service_with_exit_code_zero() {
     let port = started["port"].as_u64().expect("the bound port is logged");
     assert!(port > 0);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still running 10 s after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    sigterm(&child);
+    let exit = wait_with_timeout(&mut child, Duration::from_secs(10));
     assert_eq!(exit.code(), Some(0));
 }

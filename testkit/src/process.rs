@@ -70,11 +70,7 @@ impl Process {
 
     /// Sends SIGTERM.
     pub fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        sigterm(&self.child);
     }
 
     /// Waits (polling) until the process exits, at most `limit`.
@@ -99,6 +95,50 @@ impl Drop for Process {
             let _ = self.child.wait();
         }
     }
+}
+
+/// Sends SIGTERM to `child` (the standard library can only kill).
+pub fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits until `child` exits, polling and blocking the thread (for plain `#[test]`s),
+/// and fails the test if it still runs after `limit`.
+pub fn wait_with_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "process {} still runs after {limit:?}",
+            child.id()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What `binary --version` prints.
+pub fn version_line(binary: &str) -> String {
+    let output = Command::new(binary).arg("--version").output().unwrap();
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Checks that `binary --help` succeeds and mentions every one of `needles` (flags,
+/// variables, defaults), and returns the help text.
+pub fn assert_help_mentions(binary: &str, needles: &[&str]) -> String {
+    let output = Command::new(binary).arg("--help").output().unwrap();
+    assert!(output.status.success(), "{binary} --help: {output:?}");
+    let help = String::from_utf8(output.stdout).unwrap();
+    for needle in needles {
+        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
+    }
+    help
 }
 
 /// Keeps reading a pipe's lines into `logs` (and `lines`, while someone listens) from a

@@ -6,52 +6,50 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use kiada_testkit::process::{assert_help_mentions, sigterm, version_line, wait_with_timeout};
 use kiada_testkit::suite::*;
 
 const KIADA: &str = env!("CARGO_BIN_EXE_kiada");
 
 #[test]
 fn help_documents_every_setting() {
-    let output = Command::new(KIADA).arg("--help").output().unwrap();
-    assert!(output.status.success());
-    let help = String::from_utf8(output.stdout).unwrap();
-    for needle in [
-        "--listen-port",
-        "--tls-port",
-        "--tls-cert-file",
-        "--tls-key-file",
-        "--quote-url",
-        "--quiz-url",
-        "--backend-timeout",
-        "--initial-status-message",
-        "--no-stdin",
-        "LISTEN_PORT",
-        "TLS_LISTEN_PORT",
-        "TLS_CERT_FILE",
-        "TLS_KEY_FILE",
-        "QUOTE_URL",
-        "QUIZ_URL",
-        "QUOTE_SERVICE_HOST",
-        "QUIZ_SERVICE_HOST",
-        "BACKEND_TIMEOUT_SECONDS",
-        "BACKEND_CONNECT_TIMEOUT_SECONDS",
-        "BACKEND_POOL_IDLE_SECONDS",
-        "POD_NAME",
-        "POD_IP",
-        "NODE_NAME",
-        "NODE_IP",
-        "INITIAL_STATUS_MESSAGE",
-        "kubectl attach",
-        "LOG_FORMAT",
-        "RUST_LOG",
-        "SHUTDOWN_DRAIN_SECONDS",
-        "SHUTDOWN_TIMEOUT_SECONDS",
-    ] {
-        assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
-    }
-    let output = Command::new(KIADA).arg("--version").output().unwrap();
+    assert_help_mentions(
+        KIADA,
+        &[
+            "--listen-port",
+            "--tls-port",
+            "--tls-cert-file",
+            "--tls-key-file",
+            "--quote-url",
+            "--quiz-url",
+            "--backend-timeout",
+            "--initial-status-message",
+            "--no-stdin",
+            "LISTEN_PORT",
+            "TLS_LISTEN_PORT",
+            "TLS_CERT_FILE",
+            "TLS_KEY_FILE",
+            "QUOTE_URL",
+            "QUIZ_URL",
+            "QUOTE_SERVICE_HOST",
+            "QUIZ_SERVICE_HOST",
+            "BACKEND_TIMEOUT_SECONDS",
+            "BACKEND_CONNECT_TIMEOUT_SECONDS",
+            "BACKEND_POOL_IDLE_SECONDS",
+            "POD_NAME",
+            "POD_IP",
+            "NODE_NAME",
+            "NODE_IP",
+            "INITIAL_STATUS_MESSAGE",
+            "kubectl attach",
+            "LOG_FORMAT",
+            "RUST_LOG",
+            "SHUTDOWN_DRAIN_SECONDS",
+            "SHUTDOWN_TIMEOUT_SECONDS",
+        ],
+    );
     assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
+        version_line(KIADA),
         format!("kiada {}\n", service_kit::VERSION)
     );
 }
@@ -217,22 +215,8 @@ async fn status_message_from_stdin_logs_and_sigterm() {
     assert_eq!(access["path"], "/");
 
     // SIGTERM: a clean exit.
-    let status = Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let exit = loop {
-        if let Some(exit) = child.0.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "kiada did not exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    sigterm(&child.0);
+    let exit = wait_with_timeout(&mut child.0, Duration::from_secs(15));
     assert_eq!(exit.code(), Some(0));
 }
 
