@@ -178,8 +178,26 @@ impl TestApp {
         request.send().await.expect("kiada answers")
     }
 
-    pub async fn get_text(&self, path: &str) -> String {
+    /// `GET path`, checked to answer 200 with this content type.
+    pub async fn get_ok(&self, path: &str, content_type: &str) -> reqwest::Response {
         let response = self.get(path).await;
+        assert_eq!(response.status().as_u16(), 200, "GET {path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            content_type,
+            "GET {path}"
+        );
+        response
+    }
+
+    /// The body of `GET path`, which must be a 200.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.get_text_with(path, &[]).await
+    }
+
+    /// The body of `GET path` with these request headers, which must be a 200.
+    pub async fn get_text_with(&self, path: &str, headers: &[(&str, &str)]) -> String {
+        let response = self.get_with(path, headers).await;
         assert_eq!(response.status().as_u16(), 200, "GET {path}");
         response.text().await.unwrap()
     }

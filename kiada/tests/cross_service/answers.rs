@@ -35,40 +35,37 @@ async fn a_wrong_answer_names_the_correct_one() {
 #[tokio::test]
 async fn bad_answers_get_clear_client_errors() {
     let suite = spawn_suite().await;
-    let response = suite.kiada.post("/question/seven/answers/1").await;
-    assert_eq!(response.status().as_u16(), 400);
-    assert_eq!(
-        response.text().await.unwrap(),
-        "ERROR: the question id must be a whole number, not \"seven\".\n"
-    );
-    let response = suite
-        .kiada
-        .post(&format!("/question/{QUESTION_ID}/answers/-1"))
-        .await;
-    assert_eq!(response.status().as_u16(), 400);
-    assert_eq!(
-        response.text().await.unwrap(),
-        "ERROR: the answer index must be a whole number from 0, not \"-1\".\n"
-    );
+    // Malformed: kiada's own verdict, before asking quiz.
+    for (path, status, message) in [
+        (
+            "/question/seven/answers/1".to_owned(),
+            400,
+            "ERROR: the question id must be a whole number, not \"seven\".\n",
+        ),
+        (
+            format!("/question/{QUESTION_ID}/answers/-1"),
+            400,
+            "ERROR: the answer index must be a whole number from 0, not \"-1\".\n",
+        ),
+    ] {
+        let response = suite.kiada.post(&path).await;
+        assert_eq!(response.status().as_u16(), status, "POST {path}");
+        assert_eq!(response.text().await.unwrap(), message, "POST {path}");
+    }
 
     // Out of range and unknown question: quiz's verdict, passed on.
-    let response = suite
-        .kiada
-        .post(&format!("/question/{QUESTION_ID}/answers/3"))
-        .await;
-    assert_eq!(response.status().as_u16(), 400);
-    let body = response.text().await.unwrap();
-    assert!(
-        body.starts_with("ERROR: the quiz service rejected the answer: "),
-        "{body}"
-    );
-    let response = suite.kiada.post("/question/999/answers/0").await;
-    assert_eq!(response.status().as_u16(), 404);
-    let body = response.text().await.unwrap();
-    assert!(
-        body.starts_with("ERROR: the quiz service rejected the answer: "),
-        "{body}"
-    );
+    for (path, status) in [
+        (format!("/question/{QUESTION_ID}/answers/3"), 400),
+        ("/question/999/answers/0".to_owned(), 404),
+    ] {
+        let response = suite.kiada.post(&path).await;
+        assert_eq!(response.status().as_u16(), status, "POST {path}");
+        let body = response.text().await.unwrap();
+        assert!(
+            body.starts_with("ERROR: the quiz service rejected the answer: "),
+            "POST {path}: {body}"
+        );
+    }
 
     let response = suite
         .kiada

@@ -20,12 +20,8 @@ fn many_tips_and_questions() -> (String, String) {
 
 async fn json_with_seed(app: &TestApp, seed: u64) -> Value {
     let response = app
-        .client
-        .get(format!("{}/json", app.address))
-        .header("x-kiada-seed", seed.to_string())
-        .send()
-        .await
-        .unwrap();
+        .get_with("/json", &[("x-kiada-seed", &seed.to_string())])
+        .await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }

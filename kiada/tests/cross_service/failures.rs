@@ -105,12 +105,12 @@ async fn one_backend_down_does_not_affect_the_other() {
 async fn silent_backends_cost_at_most_the_timeout() {
     let (quote_url, _quote) = never_answers().await;
     let (quiz_url, _quiz) = stalls_mid_body().await;
-    let mut config = kiada_config(&[
-        ("QUOTE_URL", &format!("{quote_url}/quote")),
-        ("QUIZ_URL", &quiz_url),
-    ]);
-    config.backend_timeout = Duration::from_secs(1);
-    let kiada = spawn_kiada(config).await;
+    let kiada = kiada_in_front_of_waiting(
+        &format!("{quote_url}/quote"),
+        &quiz_url,
+        Duration::from_secs(1),
+    )
+    .await;
 
     let started = Instant::now();
     let page = kiada.get_text("/").await;
@@ -194,13 +194,13 @@ async fn huge_answers_are_refused_without_buffering_them() {
         chunked.extend_from_slice(b"\r\n");
     }
     let (quiz_url, _quiz) = raw_backend_sending(Box::leak(chunked.into_boxed_slice())).await;
-    let mut config = kiada_config(&[
-        ("QUOTE_URL", &format!("{quote_url}/quote")),
-        ("QUIZ_URL", &quiz_url),
-    ]);
     // A long timeout, so that only the size cap can end the stalled read in time.
-    config.backend_timeout = Duration::from_secs(10);
-    let kiada = spawn_kiada(config).await;
+    let kiada = kiada_in_front_of_waiting(
+        &format!("{quote_url}/quote"),
+        &quiz_url,
+        Duration::from_secs(10),
+    )
+    .await;
     let started = Instant::now();
     let (tip, quiz, _) = sections(&kiada.get_text("/").await);
     assert!(
@@ -254,9 +254,17 @@ async fn backend_calls_and_failures_are_counted_in_metrics() {
 
 /// kiada with these quote and quiz URLs (`QUOTE_URL`, `QUIZ_URL`) and nothing else set.
 async fn kiada_in_front_of(quote_url: &str, quiz_url: &str) -> TestApp {
-    spawn_kiada(kiada_config(&[
-        ("QUOTE_URL", quote_url),
-        ("QUIZ_URL", quiz_url),
-    ]))
-    .await
+    spawn_kiada(backend_config(quote_url, quiz_url)).await
+}
+
+/// The same, waiting at most `timeout` for each backend's answer.
+async fn kiada_in_front_of_waiting(quote_url: &str, quiz_url: &str, timeout: Duration) -> TestApp {
+    let mut config = backend_config(quote_url, quiz_url);
+    config.backend_timeout = timeout;
+    spawn_kiada(config).await
+}
+
+/// kiada's configuration with these backend URLs.
+fn backend_config(quote_url: &str, quiz_url: &str) -> kiada::Config {
+    kiada_config(&[("QUOTE_URL", quote_url), ("QUIZ_URL", quiz_url)])
 }

@@ -3,12 +3,10 @@ use kiada_testkit::suite::*;
 #[tokio::test]
 async fn html_page_shows_tip_question_answers_and_request_info() {
     let suite = spawn_suite().await;
-    let response = suite.kiada.get("/html").await;
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/html; charset=utf-8"
-    );
+    let response = suite
+        .kiada
+        .get_ok("/html", "text/html; charset=utf-8")
+        .await;
     let csp = response.headers()["content-security-policy"]
         .to_str()
         .unwrap()
@@ -153,9 +151,7 @@ async fn assets_are_served_from_the_binary() {
         ("/static/cover.svg", "image/svg+xml", "<svg"),
         ("/favicon.ico", "image/svg+xml", "<svg"),
     ] {
-        let response = suite.kiada.get(path).await;
-        assert_eq!(response.status().as_u16(), 200, "{path}");
-        assert_eq!(response.headers()["content-type"], content_type, "{path}");
+        let response = suite.kiada.get_ok(path, content_type).await;
         assert!(response.text().await.unwrap().contains(needle), "{path}");
     }
 }

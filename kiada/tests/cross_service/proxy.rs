@@ -3,9 +3,7 @@ use kiada_testkit::suite::*;
 #[tokio::test]
 async fn quote_proxy_answers_the_tip_as_a_json_string() {
     let suite = spawn_suite().await;
-    let response = suite.kiada.get("/proxy/quote").await;
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(response.headers()["content-type"], "application/json");
+    let response = suite.kiada.get_ok("/proxy/quote", "application/json").await;
     assert_eq!(response.headers()["x-upstream-pod-name"], QUOTE_POD);
     assert_eq!(response.headers()["x-upstream-node-name"], QUOTE_NODE);
     // kiada's own identity stays on the answer.

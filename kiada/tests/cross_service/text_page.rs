@@ -49,12 +49,7 @@ fn gethostname() -> String {
 #[tokio::test]
 async fn text_page_has_every_section_in_order() {
     let suite = spawn_suite().await;
-    let response = suite.kiada.get("/").await;
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/plain; charset=utf-8"
-    );
+    let response = suite.kiada.get_ok("/", "text/plain; charset=utf-8").await;
     assert_eq!(response.headers()["x-pod-name"], KIADA_POD);
     assert_eq!(response.headers()["x-node-name"], KIADA_NODE);
     let body = response.text().await.unwrap();
@@ -62,11 +57,8 @@ async fn text_page_has_every_section_in_order() {
     // /text is the same page, whatever the client accepts.
     let body = suite
         .kiada
-        .get_with("/text", &[("accept", "text/html")])
-        .await
-        .text()
-        .await
-        .unwrap();
+        .get_text_with("/text", &[("accept", "text/html")])
+        .await;
     assert_eq!(body, expected_page("127.0.0.1", &[]));
 }
 
@@ -86,11 +78,8 @@ async fn forwarded_for_is_shown_separately_from_the_client_ip() {
     let suite = spawn_suite().await;
     let body = suite
         .kiada
-        .get_with("/", &[("x-forwarded-for", "203.0.113.9, 10.0.0.1")])
-        .await
-        .text()
-        .await
-        .unwrap();
+        .get_text_with("/", &[("x-forwarded-for", "203.0.113.9, 10.0.0.1")])
+        .await;
     assert_eq!(
         body,
         expected_page(
