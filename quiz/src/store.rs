@@ -525,20 +525,27 @@ mod tests {
         store.close().await;
     }
 
-    #[test]
-    fn a_newer_schema_is_refused_and_left_alone() {
+    /// A database file that another program made with `sql`.
+    fn database_made_with(sql: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::TempDir::new().unwrap();
         let path = dir.path().join("quiz.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 7;")
-                .unwrap();
-        }
-        let before = std::fs::read(&path).unwrap();
-        let error = Store::open(&path, &QuestionSet::built_in().unwrap())
+        Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+        (dir, path)
+    }
+
+    /// Why `Store::open` refuses the database at `path`.
+    fn open_error(path: &Path) -> String {
+        Store::open(path, &QuestionSet::built_in().unwrap())
             .err()
-            .unwrap()
-            .to_string();
+            .expect("the database is refused")
+            .to_string()
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_left_alone() {
+        let (_dir, path) = database_made_with("CREATE TABLE future (x); PRAGMA user_version = 7;");
+        let before = std::fs::read(&path).unwrap();
+        let error = open_error(&path);
         assert_eq!(
             error,
             format!(
@@ -551,17 +558,8 @@ mod tests {
 
     #[test]
     fn a_foreign_answers_table_is_refused() {
-        let dir = tempfile::TempDir::new().unwrap();
-        let path = dir.path().join("quiz.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("CREATE TABLE answers (something_else TEXT);")
-                .unwrap();
-        }
-        let error = Store::open(&path, &QuestionSet::built_in().unwrap())
-            .err()
-            .unwrap()
-            .to_string();
+        let (_dir, path) = database_made_with("CREATE TABLE answers (something_else TEXT);");
+        let error = open_error(&path);
         assert!(
             error.starts_with(&format!(
                 "cannot use the quiz database {}: ",

@@ -131,6 +131,14 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// Asserts that no answer has been recorded, right or wrong.
+    pub async fn assert_no_answer_recorded(&self) {
+        assert_eq!(
+            self.stats().await["totals"],
+            serde_json::json!({"answers": 0, "correct": 0})
+        );
+    }
+
     /// Polls readiness until it passes (bounded: 10 s).
     pub async fn wait_until_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
