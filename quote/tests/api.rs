@@ -42,8 +42,21 @@ async fn spawn(configure: impl FnOnce(&mut Config)) -> TestQuote {
 
 impl TestQuote {
     async fn get(&self, path: &str) -> reqwest::Response {
+        self.get_with(path, &[]).await
+    }
+
+    /// `GET path` with these request headers.
+    async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request")
+    }
+
+    async fn post(&self, path: &str) -> reqwest::Response {
         self.client
-            .get(format!("{}{path}", self.base))
+            .post(format!("{}{path}", self.base))
             .send()
             .await
             .expect("request")
@@ -151,12 +164,7 @@ async fn an_empty_or_missing_tips_file_is_a_start_up_error() {
 #[tokio::test]
 async fn wrong_methods_and_unknown_paths_are_rejected() {
     let app = spawn(|_| {}).await;
-    let response = app
-        .client
-        .post(format!("{}/quote", app.base))
-        .send()
-        .await
-        .unwrap();
+    let response = app.post("/quote").await;
     assert_eq!(response.status(), 405);
     assert_eq!(app.get("/nothing-here").await.status(), 404);
 }
@@ -164,13 +172,7 @@ async fn wrong_methods_and_unknown_paths_are_rejected() {
 #[tokio::test]
 async fn request_ids_are_kept_or_generated() {
     let app = spawn(|_| {}).await;
-    let response = app
-        .client
-        .get(format!("{}/quote", app.base))
-        .header("x-request-id", "abc-123")
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with("/quote", &[("x-request-id", "abc-123")]).await;
     assert_eq!(response.headers()["x-request-id"], "abc-123");
     let generated = app.get("/quote").await;
     let id = generated.headers()["x-request-id"].to_str().unwrap();
@@ -214,12 +216,8 @@ async fn a_seed_picks_the_same_tip_on_every_instance() {
         let mut answers = Vec::new();
         for app in [&first, &second] {
             let response = app
-                .client
-                .get(format!("{}/quote", app.base))
-                .header("x-kiada-seed", seed.to_string())
-                .send()
-                .await
-                .unwrap();
+                .get_with("/quote", &[("x-kiada-seed", &seed.to_string())])
+                .await;
             assert_eq!(response.status(), 200);
             answers.push(response.text().await.unwrap());
         }
@@ -239,13 +237,7 @@ async fn a_seed_picks_the_same_tip_on_every_instance() {
 async fn a_malformed_seed_is_a_bad_request() {
     let app = spawn(|_| {}).await;
     for seed in ["-1", "abc", "18446744073709551616"] {
-        let response = app
-            .client
-            .get(format!("{}/quote", app.base))
-            .header("x-kiada-seed", seed)
-            .send()
-            .await
-            .unwrap();
+        let response = app.get_with("/quote", &[("x-kiada-seed", seed)]).await;
         assert_eq!(response.status(), 400, "{seed}");
         assert_eq!(
             response.text().await.unwrap(),
