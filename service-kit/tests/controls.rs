@@ -41,6 +41,15 @@ impl TestServer {
     async fn get(&self, path: &str) -> (u16, String) {
         self.call(reqwest::Method::GET, path, None).await
     }
+
+    /// `POST path`, with `body` if any (the admin calls take a query or a JSON body).
+    async fn post(&self, path: &str, body: Option<&str>) -> (u16, String) {
+        self.call(reqwest::Method::POST, path, body).await
+    }
+
+    async fn delete(&self, path: &str) -> (u16, String) {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
 }
 
 fn enabled() -> ControlSettings {
@@ -54,20 +63,14 @@ fn enabled() -> ControlSettings {
 #[tokio::test]
 async fn controls_are_absent_unless_enabled() {
     let server = start(ControlSettings::default());
-    let (status, body) = server
-        .call(reqwest::Method::POST, "/admin/probes/ready/fail", None)
-        .await;
+    let (status, body) = server.post("/admin/probes/ready/fail", None).await;
     assert_eq!(status, 404);
     assert_eq!(
         body,
         r#"{"error":"probe controls are disabled; set PROBE_CONTROLS_ENABLED=true to enable them"}"#
     );
     let (status, body) = server
-        .call(
-            reqwest::Method::POST,
-            "/admin/faults",
-            Some(r#"{"status":500}"#),
-        )
+        .post("/admin/faults", Some(r#"{"status":500}"#))
         .await;
     assert_eq!(status, 404);
     assert_eq!(
@@ -82,11 +85,7 @@ async fn controls_are_absent_unless_enabled() {
 async fn a_forced_probe_failure_expires_by_itself() {
     let server = start(enabled());
     let (status, body) = server
-        .call(
-            reqwest::Method::POST,
-            "/admin/probes/ready/fail?seconds=0.3",
-            None,
-        )
+        .post("/admin/probes/ready/fail?seconds=0.3", None)
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, r#"{"failing_for_seconds":0.3,"probe":"ready"}"#);
@@ -103,20 +102,14 @@ async fn a_forced_probe_failure_expires_by_itself() {
 #[tokio::test]
 async fn forced_failures_can_be_cleared_and_bad_requests_are_explained() {
     let server = start(enabled());
-    let (status, _) = server
-        .call(reqwest::Method::POST, "/admin/probes/live/fail", None)
-        .await;
+    let (status, _) = server.post("/admin/probes/live/fail", None).await;
     assert_eq!(status, 200);
     assert_eq!(server.get("/healthz/live").await.0, 503);
-    let (status, _) = server
-        .call(reqwest::Method::DELETE, "/admin/probes/live/fail", None)
-        .await;
+    let (status, _) = server.delete("/admin/probes/live/fail").await;
     assert_eq!(status, 204);
     assert_eq!(server.get("/healthz/live").await, (200, "live\n".into()));
 
-    let (status, body) = server
-        .call(reqwest::Method::POST, "/admin/probes/brain/fail", None)
-        .await;
+    let (status, body) = server.post("/admin/probes/brain/fail", None).await;
     assert_eq!(
         (status, body.as_str()),
         (
@@ -125,11 +118,7 @@ async fn forced_failures_can_be_cleared_and_bad_requests_are_explained() {
         )
     );
     let (status, body) = server
-        .call(
-            reqwest::Method::POST,
-            "/admin/probes/ready/fail?seconds=7200",
-            None,
-        )
+        .post("/admin/probes/ready/fail?seconds=7200", None)
         .await;
     assert_eq!(
         (status, body.as_str()),
@@ -197,8 +186,7 @@ async fn fail_after_turns_requests_and_readiness_into_errors() {
 async fn faults_fail_and_delay_requests_but_never_probes() {
     let server = start(enabled());
     let (status, body) = server
-        .call(
-            reqwest::Method::POST,
+        .post(
             "/admin/faults",
             Some(r#"{"status": 503, "delay_ms": 100, "expires_in_seconds": 60}"#),
         )
@@ -218,19 +206,11 @@ async fn faults_fail_and_delay_requests_but_never_probes() {
     assert_eq!(faults["delay_ms"], 100);
     assert!(faults["expires_in_seconds"].as_f64().unwrap() <= 60.0);
 
-    let (status, body) = server
-        .call(reqwest::Method::POST, "/admin/faults", Some("{not json"))
-        .await;
+    let (status, body) = server.post("/admin/faults", Some("{not json")).await;
     assert_eq!(status, 400);
     assert!(body.starts_with(r#"{"error":"bad fault JSON: "#), "{body}");
 
-    assert_eq!(
-        server
-            .call(reqwest::Method::DELETE, "/admin/faults", None)
-            .await
-            .0,
-        204
-    );
+    assert_eq!(server.delete("/admin/faults").await.0, 204);
     assert_eq!(server.get("/hello").await, (200, "hello".into()));
 }
 
@@ -315,9 +295,7 @@ async fn probes_metrics_and_status_answer_head_with_the_get_status_and_no_body()
     assert_eq!(head("/admin/status").await.0, 200);
 
     // A failing probe fails HEAD the same way.
-    let (status, _) = server
-        .call(reqwest::Method::POST, "/admin/probes/ready/fail", None)
-        .await;
+    let (status, _) = server.post("/admin/probes/ready/fail", None).await;
     assert_eq!(status, 200);
     let (status, _, body_len) = head("/healthz/ready").await;
     assert_eq!((status, body_len), (503, 0));
