@@ -74,15 +74,59 @@ pub fn logs_with_request_id(id: &str) -> Vec<serde_json::Value> {
     logs::with_request_id(id)
 }
 
+/// Runs a built service (`run` is its `run_until_stopped`) until the guard drops.
+fn run_until_dropped<F>(run: impl FnOnce(CancellationToken) -> F) -> StopOnDrop
+where
+    F: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let token = CancellationToken::new();
+    tokio::spawn(run(token.clone()));
+    StopOnDrop(token)
+}
+
 // ---------------------------------------------------------------------------------
 // The real backends.
+
+/// A temporary directory with one data file (tips, questions) that holds `contents`.
+fn data_file(name: &str, contents: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, contents).unwrap();
+    (dir, path)
+}
 
 pub struct Backend {
     /// The URL kiada is given (quote: `.../quote`; quiz: the base URL).
     pub url: String,
     pub port: u16,
     _stop: StopOnDrop,
-    _dir: Option<tempfile::TempDir>,
+    _dir: tempfile::TempDir,
+}
+
+impl Backend {
+    /// Runs a built backend (`run` is its `run_until_stopped`) until the `Backend` drops;
+    /// kiada reaches it at `path` on `port`. `dir` holds its files meanwhile.
+    fn run<F>(
+        port: u16,
+        path: &str,
+        dir: tempfile::TempDir,
+        run: impl FnOnce(CancellationToken) -> F,
+    ) -> Self
+    where
+        F: Future<Output = std::io::Result<()>> + Send + 'static,
+    {
+        Backend {
+            url: format!("http://127.0.0.1:{port}{path}"),
+            port,
+            _stop: run_until_dropped(run),
+            _dir: dir,
+        }
+    }
+}
+
+/// The environment a backend's pod gives it (its pod and node name), on a free port.
+fn backend_env(pod: &str, node: &str) -> Vec<(String, String)> {
+    vars(&[("POD_NAME", pod), ("NODE_NAME", node), ("LISTEN_PORT", "0")])
 }
 
 pub async fn spawn_quote(tips: &str) -> Backend {
@@ -92,27 +136,15 @@ pub async fn spawn_quote(tips: &str) -> Backend {
 /// quote as the pod `pod` on `node` would run it, with these tips.
 pub async fn spawn_quote_pod(pod: &str, node: &str, tips: &str) -> Backend {
     capture();
-    let dir = tempfile::tempdir().unwrap();
-    let tips_file = dir.path().join("tips.txt");
-    std::fs::write(&tips_file, tips).unwrap();
-    let mut config = quote::Config::load(
-        quote::Args::parse_from(["quote"]),
-        &vars(&[("POD_NAME", pod), ("NODE_NAME", node)]),
-    )
-    .unwrap();
-    config.server.listen_port = 0;
+    let (dir, tips_file) = data_file("tips.txt", tips);
+    let env = backend_env(pod, node);
+    let mut config = quote::Config::load(quote::Args::parse_from(["quote"]), &env).unwrap();
     config.tips_file = Some(tips_file);
     config.interval = Duration::from_secs(3600);
     let app = quote::Application::build(config).await.unwrap();
-    let port = app.port();
-    let token = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(token.clone()));
-    Backend {
-        url: format!("http://127.0.0.1:{port}/quote"),
-        port,
-        _stop: StopOnDrop(token),
-        _dir: Some(dir),
-    }
+    Backend::run(app.port(), "/quote", dir, |token| {
+        app.run_until_stopped(token)
+    })
 }
 
 /// quiz's `/stats`: answers and correct answers, per question and in total.
@@ -127,27 +159,13 @@ pub async fn quiz_stats(quiz: &Backend) -> serde_json::Value {
 
 pub async fn spawn_quiz(questions: &str) -> Backend {
     capture();
-    let dir = tempfile::tempdir().unwrap();
-    let questions_file = dir.path().join("questions.json");
-    std::fs::write(&questions_file, questions).unwrap();
-    let mut config = quiz::Config::load(
-        quiz::Args::parse_from(["quiz"]),
-        &vars(&[("POD_NAME", QUIZ_POD), ("NODE_NAME", QUIZ_NODE)]),
-    )
-    .unwrap();
-    config.server.listen_port = 0;
+    let (dir, questions_file) = data_file("questions.json", questions);
+    let env = backend_env(QUIZ_POD, QUIZ_NODE);
+    let mut config = quiz::Config::load(quiz::Args::parse_from(["quiz"]), &env).unwrap();
     config.db_path = dir.path().join("quiz.db");
     config.questions_file = Some(questions_file);
     let app = quiz::Application::build(config).await.unwrap();
-    let port = app.port();
-    let token = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(token.clone()));
-    Backend {
-        url: format!("http://127.0.0.1:{port}"),
-        port,
-        _stop: StopOnDrop(token),
-        _dir: Some(dir),
-    }
+    Backend::run(app.port(), "", dir, |token| app.run_until_stopped(token))
 }
 
 // ---------------------------------------------------------------------------------
@@ -238,8 +256,7 @@ pub async fn spawn_kiada(config: kiada::Config) -> TestApp {
     let port = app.port();
     let tls_port = app.tls_port();
     let certificate_pem = app.generated_certificate_pem().map(str::to_owned);
-    let token = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(token.clone()));
+    let stop = run_until_dropped(|token| app.run_until_stopped(token));
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
@@ -251,7 +268,7 @@ pub async fn spawn_kiada(config: kiada::Config) -> TestApp {
             .timeout(Duration::from_secs(20))
             .build()
             .unwrap(),
-        _stop: StopOnDrop(token),
+        _stop: stop,
     }
 }
 
