@@ -22,6 +22,15 @@ struct Run {
     took: Duration,
 }
 
+impl Run {
+    /// Checks what kiada-doc printed (its report: one line per command, then the
+    /// counts) and its exit status.
+    fn assert_report(&self, report: &str, code: i32) {
+        assert_eq!(self.stdout, report, "stderr: {}", self.stderr);
+        assert_eq!(self.code, Some(code), "stderr: {}", self.stderr);
+    }
+}
+
 /// A directory holding `doc.md`, the commands' working directory, and `bin/`, which is
 /// first on the commands' PATH.
 struct Workspace {
@@ -129,16 +138,14 @@ fn passing_document_carries_state_and_matches_wildcards() {
     expected.push(format!("PASS doc.md:{continued} echo one     two"));
     expected.push(pass(PASSING, "date"));
     expected.push("12 passed, 0 failed".to_owned());
-    assert_eq!(run.stdout, lines(&expected));
-    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    run.assert_report(&lines(&expected), 0);
 }
 
 #[test]
 fn wrong_output_fails_showing_expected_and_actual() {
     let doc = "```console\n$ echo hello\nhello\n$ echo hello\ngoodbye\n```\n";
     let run = Workspace::new().run(doc, &[]);
-    assert_eq!(
-        run.stdout,
+    run.assert_report(
         "doc.md: 2 commands\n\
          PASS doc.md:2 echo hello\n\
          FAIL doc.md:4 echo hello\n\
@@ -147,9 +154,9 @@ fn wrong_output_fails_showing_expected_and_actual() {
          \x20   actual output:\n\
          \x20     hello\n\
          \x20   exit status: 0\n\
-         1 passed, 1 failed\n"
+         1 passed, 1 failed\n",
+        1,
     );
-    assert_eq!(run.code, Some(1));
 }
 
 #[test]
@@ -166,8 +173,7 @@ command terminated with exit code 3
 ```
 ";
     let run = Workspace::new().run(doc, &[]);
-    assert_eq!(
-        run.stdout,
+    run.assert_report(
         "doc.md: 3 commands\n\
          FAIL doc.md:2 false\n\
          \x20   expected output:\n\
@@ -183,9 +189,9 @@ command terminated with exit code 3
          \x20   actual output:\n\
          \x20     y\n\
          \x20   exit status: 0, but the document expects 3\n\
-         1 passed, 2 failed\n"
+         1 passed, 2 failed\n",
+        1,
     );
-    assert_eq!(run.code, Some(1));
 }
 
 #[test]
@@ -274,17 +280,16 @@ fn a_command_that_hangs_times_out_and_stops_the_run() {
     // A 60 s sleep against a 2 s limit: a run that waited for it takes a minute.
     let doc = "```console\n$ echo before\nbefore\n$ sleep 60\n$ echo after\nafter\n```\n";
     let run = Workspace::new().run(doc, &["--timeout-seconds", "2"]);
-    assert_eq!(
-        run.stdout,
+    run.assert_report(
         "doc.md: 3 commands\n\
          PASS doc.md:2 echo before\n\
          FAIL doc.md:4 sleep 60\n\
          \x20   did not finish within 2 s: the shell was killed; the run stops here\n\
          \x20   output so far:\n\
          \x20     (nothing)\n\
-         1 passed, 1 failed\n"
+         1 passed, 1 failed\n",
+        1,
     );
-    assert_eq!(run.code, Some(1));
     assert!(run.took < Duration::from_secs(30), "took {:?}", run.took);
 }
 
@@ -292,8 +297,7 @@ fn a_command_that_hangs_times_out_and_stops_the_run() {
 fn in_pod_command_without_an_open_pod_is_a_format_error() {
     let doc = "Inside the client pod:\n\n```console\n/ $ curl http://quiz\n```\n";
     let run = Workspace::new().run(doc, &[]);
-    assert_eq!(run.code, Some(64));
-    assert_eq!(run.stdout, "");
+    run.assert_report("", 64);
     assert!(
         run.stderr
             .contains("doc.md:4: a command typed in a pod's shell"),
@@ -372,12 +376,11 @@ fn in_pod_commands_run_through_kubectl_exec() {
 fn only_through_stops_after_that_line() {
     let doc = "```console\n$ echo a\na\n$ echo b\nb\n$ false\n```\n";
     let run = Workspace::new().run(doc, &["--only-through", "4"]);
-    assert_eq!(
-        run.stdout,
+    run.assert_report(
         "doc.md: 3 commands, running those through line 4\n\
          PASS doc.md:2 echo a\n\
          PASS doc.md:4 echo b\n\
-         2 passed, 0 failed\n"
+         2 passed, 0 failed\n",
+        0,
     );
-    assert_eq!(run.code, Some(0));
 }
