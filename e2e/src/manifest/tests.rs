@@ -7,9 +7,24 @@ fn manifests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests")
 }
 
+/// The real base in manifests/, loaded as the suite deploys it.
+fn real_base() -> Vec<Manifest> {
+    load_kustomization(&manifests_dir()).expect("base loads")
+}
+
+/// The labels of an object that must have some.
+fn labels_of(manifest: &Manifest) -> std::collections::BTreeMap<String, String> {
+    manifest
+        .object
+        .metadata
+        .labels
+        .clone()
+        .expect("the object has labels")
+}
+
 #[test]
 fn loads_the_real_base() {
-    let manifests = load_kustomization(&manifests_dir()).expect("base loads");
+    let manifests = real_base();
     let ids: Vec<String> = manifests.iter().map(Manifest::id).collect();
     for expected in [
         "Pod/quote-001",
@@ -42,7 +57,7 @@ fn loads_the_real_base() {
 
 #[test]
 fn real_services_match_the_chapter() {
-    let manifests = load_kustomization(&manifests_dir()).unwrap();
+    let manifests = real_base();
     let quote = find(&manifests, "Service", "quote")
         .unwrap()
         .as_service()
@@ -88,7 +103,7 @@ fn real_steps_and_variants_load() {
 
 #[test]
 fn rewrites_namespace_and_refuses_others() {
-    let mut manifests = load_kustomization(&manifests_dir()).unwrap();
+    let mut manifests = real_base();
     all_into_namespace(&mut manifests, "kiada-e2e-1234").unwrap();
     assert!(
         manifests
@@ -135,17 +150,16 @@ fn multi_document_files_and_errors() {
 
 #[test]
 fn renames_pods() {
-    let manifests = load_kustomization(&manifests_dir()).unwrap();
+    let manifests = real_base();
     let client = find(&manifests, "Pod", "client").unwrap();
     let copy = renamed_pod(client, "client-env").unwrap();
     assert_eq!(copy.name(), "client-env");
-    let labels = copy.object.metadata.labels.unwrap();
-    let labels: Vec<_> = labels.iter().collect();
+    let labels: Vec<_> = labels_of(&copy).into_iter().collect();
     assert_eq!(
         labels,
         [
-            (&"app".to_owned(), &"client".to_owned()),
-            (&"rel".to_owned(), &"stable".to_owned())
+            ("app".to_owned(), "client".to_owned()),
+            ("rel".to_owned(), "stable".to_owned())
         ]
     );
     assert!(renamed_pod(find(&manifests, "Service", "quiz").unwrap(), "x").is_err());
@@ -153,11 +167,11 @@ fn renames_pods() {
 
 #[test]
 fn canary_pods_get_their_own_storage() {
-    let manifests = load_kustomization(&manifests_dir()).unwrap();
+    let manifests = real_base();
     let quiz = find(&manifests, "Pod", "quiz").unwrap();
     let canary = canary_pod(quiz, "quiz-canary").unwrap();
     assert_eq!(canary.name(), "quiz-canary");
-    let labels = canary.object.metadata.labels.clone().unwrap();
+    let labels = labels_of(&canary);
     assert_eq!(labels["rel"], "canary");
     assert_eq!(labels["app"], "quiz");
     let pod = canary.as_pod().unwrap();
