@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use kiada_testkit::balancer::Balancer;
@@ -164,14 +165,13 @@ async fn text_of(client: &Client, css: &str) -> String {
 }
 
 async fn question_id(client: &Client) -> String {
-    client
-        .find(Locator::Id("quiz"))
-        .await
-        .unwrap()
-        .attr("data-question-id")
-        .await
-        .unwrap()
-        .unwrap_or_default()
+    let quiz = client.find(Locator::Id("quiz")).await.unwrap();
+    attribute(&quiz, "data-question-id").await
+}
+
+/// An attribute of `element`, empty when it has none.
+async fn attribute(element: &Element, name: &str) -> String {
+    element.attr(name).await.unwrap().unwrap_or_default()
 }
 
 const QUESTIONS: [(u64, &str, [&str; 3], usize); 3] = [
@@ -307,7 +307,7 @@ async fn run_scenario(client: &Client, suite: &Suite) -> Result<(), String> {
     );
     let class_of = |index: usize| {
         let button = buttons[index].clone();
-        async move { button.attr("class").await.unwrap().unwrap_or_default() }
+        async move { attribute(&button, "class").await }
     };
     assert_eq!(class_of(wrong).await, "answer chosen incorrect");
     assert_eq!(class_of(*correct).await, "answer correct");
@@ -427,14 +427,8 @@ async fn drawn_bars(client: &Client, expected: usize) -> Vec<String> {
             .text()
             .await
             .unwrap();
-        let width = row
-            .find(Locator::Css("svg.bar rect"))
-            .await
-            .unwrap()
-            .attr("width")
-            .await
-            .unwrap()
-            .unwrap_or_default();
+        let bar = row.find(Locator::Css("svg.bar rect")).await.unwrap();
+        let width = attribute(&bar, "width").await;
         pods.push(format!("{name} {width}"));
     }
     pods
