@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use kiada_testkit::balancer::Balancer;
 use kiada_testkit::suite::*;
-use kiada_wire::{Spread, SpreadMode};
+use kiada_wire::{ErrorCalls, Spread, SpreadMode};
 
 const PODS: [&str; 3] = ["quote-a", "quote-b", "quote-c"];
 const NODE: &str = "node-1";
@@ -232,16 +232,17 @@ async fn a_slow_backend_is_cut_by_the_timeout_and_the_views_budget() {
     // is cut by the 5 s budget, and the rest are never answered within it.
     assert_eq!(spread.answered, 0);
     assert!(spread.pods.is_empty());
-    let errors: Vec<(&str, u32)> = spread
-        .errors
-        .iter()
-        .map(|error| (error.cause.as_str(), error.calls))
-        .collect();
     assert_eq!(
-        errors,
+        spread.errors,
         [
-            ("not answered within the view's 5s budget", 92),
-            ("did not answer within 2s", 8)
+            ErrorCalls {
+                cause: "not answered within the view's 5s budget".into(),
+                calls: 92
+            },
+            ErrorCalls {
+                cause: "did not answer within 2s".into(),
+                calls: 8
+            }
         ]
     );
     assert!(spread.latency_ms.is_none());
