@@ -1,7 +1,7 @@
 //! Tests of the real `quiz` binary: durability across `kill -9`, start-up failures and
 //! `--help`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -255,12 +255,7 @@ fn a_corrupt_database_stops_start_up_and_is_left_untouched() {
         )),
         "{stderr}"
     );
-    assert_eq!(std::fs::read(&db).unwrap(), garbage);
-    let entries: Vec<PathBuf> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(entries, [db]);
+    kiada_testkit::assert_left_alone(dir.path(), &db, &garbage);
 }
 
 #[test]

@@ -13,7 +13,8 @@
 //! - [`logs`]: the in-process services' JSON log lines, captured for a test to read.
 //! - `suite` (feature `suite`, kiada's tests): the real quote, quiz and kiada started in
 //!   the test's process, kiada pointed at the other two, and broken stand-in backends.
-//! - [`vars`] and [`lock`]: the two small helpers every test file wrote again.
+//! - [`vars`] and [`lock`]: the two small helpers every test file wrote again, and
+//!   [`assert_left_alone`] for files a service refused.
 
 pub mod balancer;
 pub mod logs;
@@ -24,6 +25,7 @@ pub mod shutdown;
 #[cfg(feature = "suite")]
 pub mod suite;
 
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// Owned `(name, value)` pairs, as an environment-reading loader takes them.
@@ -32,6 +34,17 @@ pub fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// Asserts that `dir` holds `file` and nothing else, and that the file still holds
+/// `contents`: what a service that refused the file at start-up must leave behind.
+pub fn assert_left_alone(dir: &Path, file: &Path, contents: &[u8]) {
+    assert_eq!(std::fs::read(file).unwrap(), contents, "{}", file.display());
+    let entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(entries, [file], "what {} holds", dir.display());
 }
 
 /// Locks `mutex` even when a panicking test poisoned it: what it guards (collected log

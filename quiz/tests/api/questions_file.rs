@@ -172,13 +172,7 @@ async fn a_corrupt_database_is_reported_and_left_untouched() {
         )),
         "{error}"
     );
-    assert_eq!(std::fs::read(&db).unwrap(), garbage);
-    let mut names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["quiz.db"]);
+    kiada_testkit::assert_left_alone(dir.path(), &db, &garbage);
 }
 
 #[tokio::test]
