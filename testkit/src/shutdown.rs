@@ -143,24 +143,24 @@ struct Probe {
 /// What the scenario observed.
 #[derive(Debug)]
 pub struct Report {
-    pub exit: Option<ExitStatus>,
+    exit: Option<ExitStatus>,
     /// From SIGTERM (sent) to the exit.
-    pub exit_after: Duration,
-    pub grace_period: Duration,
+    exit_after: Duration,
+    grace_period: Duration,
     /// Complete 200s, before and after SIGTERM was sent.
-    pub ok_before: usize,
-    pub ok_after: usize,
-    pub refused: usize,
-    pub not_written: usize,
-    pub connect_failed: Vec<String>,
+    ok_before: usize,
+    ok_after: usize,
+    refused: usize,
+    not_written: usize,
+    connect_failed: Vec<String>,
     /// Accepted requests that failed although the service had read them, or inside the
     /// drain: each one fails the test.
-    pub failed: Vec<String>,
+    failed: Vec<String>,
     /// Accepted requests the service never read, reset or closed as it stopped.
-    pub lost_at_close: Vec<String>,
+    lost_at_close: Vec<String>,
     /// Readiness before SIGTERM, and after it (status and body, in order).
-    pub ready_before: Vec<Option<u16>>,
-    pub ready_after: Vec<(Option<u16>, String)>,
+    ready_before: Vec<Option<u16>>,
+    ready_after: Vec<(Option<u16>, String)>,
 }
 
 impl Report {
