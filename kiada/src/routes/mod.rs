@@ -24,48 +24,36 @@ pub struct AppState {
 
 /// Registers every route of kiada except the probes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/")
-            .route(get_or_head().to(pages::root))
-            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
-    )
-    .service(
-        web::resource("/text")
-            .route(get_or_head().to(pages::text_page))
-            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
-    )
-    .service(
-        web::resource("/json")
-            .route(get_or_head().to(pages::json))
-            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
-    )
-    .service(
-        web::resource("/html")
-            .route(get_or_head().to(pages::html))
-            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
-    )
-    .service(
-        web::resource("/spread")
-            .route(get_or_head().to(spread::spread))
-            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
-    )
-    .service(
-        web::resource("/question/{id}/answers/{index}")
-            .post(answer::submit)
-            .default_service(web::to(|| method_not_allowed("POST"))),
-    )
-    .service(
-        web::resource("/proxy/quote")
-            .route(get_or_head().to(proxy::quote))
-            .default_service(web::to(|| method_not_allowed("GET, HEAD"))),
-    )
-    .service(
-        web::resource("/proxy/quiz/{tail:.*}")
-            .get(proxy::quiz)
-            .post(proxy::quiz)
-            .default_service(web::to(|| method_not_allowed("GET, POST"))),
-    )
-    .configure(assets::configure);
+    cfg.service(readable("/", pages::root))
+        .service(readable("/text", pages::text_page))
+        .service(readable("/json", pages::json))
+        .service(readable("/html", pages::html))
+        .service(readable("/spread", spread::spread))
+        .service(
+            web::resource("/question/{id}/answers/{index}")
+                .post(answer::submit)
+                .default_service(web::to(|| method_not_allowed("POST"))),
+        )
+        .service(readable("/proxy/quote", proxy::quote))
+        .service(
+            web::resource("/proxy/quiz/{tail:.*}")
+                .get(proxy::quiz)
+                .post(proxy::quiz)
+                .default_service(web::to(|| method_not_allowed("GET, POST"))),
+        )
+        .configure(assets::configure);
+}
+
+/// A resource that answers GET and HEAD with `handler`, and any other method with 405.
+fn readable<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(get_or_head().to(handler))
+        .default_service(web::to(|| method_not_allowed("GET, HEAD")))
 }
 
 /// The answer for any path kiada does not serve.

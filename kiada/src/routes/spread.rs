@@ -42,16 +42,11 @@ impl SpreadQuery {
             })?
             .into_inner();
         let quoted = |value: &str| format!("{:?}", clean_line(value, 40));
-        let service = match raw.service.as_deref() {
-            None | Some("quote") => Service::Quote,
-            Some("quiz") => Service::Quiz,
-            Some(other) => {
-                return Err(format!(
-                    "service must be quote or quiz, not {}",
-                    quoted(other)
-                ));
-            }
-        };
+        let service = one_of(
+            "service",
+            raw.service.as_deref(),
+            &[("quote", Service::Quote), ("quiz", Service::Quiz)],
+        )?;
         let calls = match raw.n.as_deref() {
             None => DEFAULT_SPREAD_CALLS,
             Some(n) => n
@@ -65,22 +60,39 @@ impl SpreadQuery {
                     )
                 })?,
         };
-        let mode = match raw.reuse.as_deref() {
-            None | Some("false") => SpreadMode::NewConnection,
-            Some("true") => SpreadMode::Reuse,
-            Some(other) => {
-                return Err(format!(
-                    "reuse must be true or false, not {}",
-                    quoted(other)
-                ));
-            }
-        };
+        let mode = one_of(
+            "reuse",
+            raw.reuse.as_deref(),
+            &[
+                ("false", SpreadMode::NewConnection),
+                ("true", SpreadMode::Reuse),
+            ],
+        )?;
         Ok(Self {
             service,
             calls,
             mode,
         })
     }
+}
+
+/// The value of parameter `name` among `choices` (the first is the default), or why not.
+fn one_of<T: Copy>(name: &str, value: Option<&str>, choices: &[(&str, T)]) -> Result<T, String> {
+    let Some(value) = value else {
+        return Ok(choices[0].1);
+    };
+    choices
+        .iter()
+        .find(|(choice, _)| *choice == value)
+        .map(|(_, chosen)| *chosen)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(choice, _)| *choice).collect();
+            format!(
+                "{name} must be {}, not {:?}",
+                names.join(" or "),
+                clean_line(value, 40)
+            )
+        })
 }
 
 /// `GET /spread[?service=quote|quiz][&n=1..100][&reuse=true]`.
@@ -171,7 +183,7 @@ mod tests {
         }
         assert_eq!(
             parse("reuse=yes"),
-            Err(r#"reuse must be true or false, not "yes""#.into())
+            Err(r#"reuse must be false or true, not "yes""#.into())
         );
         let unknown = parse("url=http://evil/").unwrap_err();
         assert!(

@@ -315,7 +315,7 @@ async fn bad_queries_are_refused_with_the_reason() {
             r#"n must be a whole number from 1 to 100, not "101""#,
         ),
         ("?service=db", r#"service must be quote or quiz, not "db""#),
-        ("?reuse=1", r#"reuse must be true or false, not "1""#),
+        ("?reuse=1", r#"reuse must be false or true, not "1""#),
     ] {
         let response = cluster.kiada.get(&format!("/spread{query}")).await;
         assert_eq!(response.status().as_u16(), 400, "{query}");
