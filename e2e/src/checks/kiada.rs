@@ -23,18 +23,7 @@ impl Run<'_> {
         let timeout = Duration::from_secs(20);
         if self.options.selected("kiada.text") {
             let result = async {
-                let response = self
-                    .cluster
-                    .http_via_portforward(KIADA_POD, 8080, &Request::get("/", "*/*"), None, timeout)
-                    .await
-                    .map_err(|e| format!("{e:#}"))?;
-                if response.status != 200 {
-                    return Err(format!(
-                        "GET / answered {}: {}",
-                        response.status,
-                        crate::summary::one_line(&response.body)
-                    ));
-                }
+                let response = self.kiada_get_ok(KIADA_POD, "/", "*/*", timeout).await?;
                 let page = TextPage::parse(&response.body)?;
                 check_text_page(&page, &pod)
             }
@@ -68,12 +57,7 @@ impl Run<'_> {
     pub(super) async fn kiada_html(&self, timeout: Duration) -> Result<String, String> {
         let get = |path: &str, accept: &str| {
             let request = Request::get(path, accept);
-            async move {
-                self.cluster
-                    .http_via_portforward(KIADA_POD, 8080, &request, None, timeout)
-                    .await
-                    .map_err(|e| format!("{e:#}"))
-            }
+            async move { self.to_kiada(KIADA_POD, &request, timeout).await }
         };
         let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
         let redirect = get("/", browser).await?;
@@ -120,18 +104,44 @@ impl Run<'_> {
         ))
     }
 
+    /// One plain-HTTP request to a kiada pod's port 8080 through an API port-forward.
+    pub(super) async fn to_kiada(
+        &self,
+        pod: &str,
+        request: &Request,
+        timeout: Duration,
+    ) -> Result<crate::http::Response, String> {
+        self.cluster
+            .http_via_portforward(pod, 8080, request, None, timeout)
+            .await
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    /// `GET path` from a kiada pod's port 8080, which must answer 200.
+    pub(super) async fn kiada_get_ok(
+        &self,
+        pod: &str,
+        path: &str,
+        accept: &str,
+        timeout: Duration,
+    ) -> Result<crate::http::Response, String> {
+        let response = self
+            .to_kiada(pod, &Request::get(path, accept), timeout)
+            .await?;
+        if response.status != 200 {
+            return Err(format!(
+                "GET {path} from {pod} answered {}: {}",
+                response.status,
+                crate::summary::one_line(&response.body)
+            ));
+        }
+        Ok(response)
+    }
+
     pub(super) async fn kiada_answer(&self, timeout: Duration) -> Result<String, String> {
         let page = self
-            .cluster
-            .http_via_portforward(
-                KIADA_POD,
-                8080,
-                &Request::get("/text", "text/plain"),
-                None,
-                timeout,
-            )
-            .await
-            .map_err(|e| format!("{e:#}"))?;
+            .to_kiada(KIADA_POD, &Request::get("/text", "text/plain"), timeout)
+            .await?;
         let page = TextPage::parse(&page.body)?;
         let id = page
             .question_id
@@ -139,16 +149,8 @@ impl Run<'_> {
         let before = self.quiz_stats().await?;
         let path = format!("/question/{id}/answers/0");
         let response = self
-            .cluster
-            .http_via_portforward(
-                KIADA_POD,
-                8080,
-                &Request::post(&path, "text/plain"),
-                None,
-                timeout,
-            )
-            .await
-            .map_err(|e| format!("{e:#}"))?;
+            .to_kiada(KIADA_POD, &Request::post(&path, "text/plain"), timeout)
+            .await?;
         if !(200..300).contains(&response.status) {
             return Err(format!(
                 "POST {path} answered {}: {}",

@@ -10,7 +10,6 @@ use std::time::Duration;
 use kiada_wire::Spread;
 
 use super::*;
-use crate::http::Request;
 
 /// Calls per view: with 4 pods picked at random per connection, the chance that 40
 /// calls miss two of them is below one in a hundred million.
@@ -91,23 +90,8 @@ impl Run<'_> {
     async fn spread_view(&self, pod: &str, query: &str) -> Result<Spread, String> {
         let path = format!("/spread{query}");
         let response = self
-            .cluster
-            .http_via_portforward(
-                pod,
-                8080,
-                &Request::get(&path, "application/json"),
-                None,
-                Duration::from_secs(30),
-            )
-            .await
-            .map_err(reason)?;
-        if response.status != 200 {
-            return Err(format!(
-                "GET {path} from {pod} answered {}: {}",
-                response.status,
-                crate::summary::one_line(&response.body)
-            ));
-        }
+            .kiada_get_ok(pod, &path, "application/json", Duration::from_secs(30))
+            .await?;
         serde_json::from_str(&response.body).map_err(|e| {
             format!(
                 "GET {path} from {pod}: not a spread view ({e}): {}",
