@@ -16,10 +16,10 @@
 //! with `{:#}` (anyhow), as [`run_main`] does.
 //!
 //! The modules form a DAG, leaves first: `limits`, `text`, `pod`, `config`, `extract`,
-//! `routing`, `metrics`, `listen`, `tls`, `environment` hold no crate imports (or only leaves);
-//! `faults` and `probes` hold state; `body_deadline` and `middleware` wrap requests;
-//! `admin` serves the operational endpoints; `lifecycle` runs and stops a server;
-//! `server` assembles the `App`; `service` is `main`.
+//! `routing`, `metrics`, `listen`, `tls`, `environment`, `log_writer` hold no crate imports
+//! (or only leaves); `faults` and `probes` hold state; `body_deadline` and `middleware`
+//! wrap requests; `admin` serves the operational endpoints; `lifecycle` runs and stops a
+//! server; `server` assembles the `App`; `service` is `main`.
 
 mod admin;
 mod body_deadline;
@@ -30,6 +30,7 @@ mod faults;
 mod lifecycle;
 mod limits;
 mod listen;
+mod log_writer;
 mod metrics;
 mod middleware;
 mod pod;
@@ -53,6 +54,7 @@ pub use extract::{
 pub use lifecycle::{Server, shutdown_on_signals};
 pub use limits::CLIENT_REQUEST_TIMEOUT;
 pub use listen::{BindError, bind_dual_stack};
+pub use log_writer::{LogGuard, flush as flush_logs};
 pub use metrics::Metrics;
 pub use pod::{PodInfo, UNKNOWN};
 pub use probes::{Health, Phase, Probe};

@@ -98,6 +98,8 @@ pub fn shutdown_on_signals() -> CancellationToken {
             _ = sigint.recv() => {}
         }
         tracing::warn!("second termination signal: exiting now");
+        // exit runs no destructors: the log guard would not write the pending lines.
+        crate::log_writer::flush();
         std::process::exit(130);
     });
     token

@@ -65,7 +65,8 @@ async fn run<S: Service>() -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
     let vars = crate::environment::process_environment();
     let config = S::load_config(&vars).context("invalid configuration")?;
-    crate::telemetry::init_logging(S::log_format(&config));
+    // Dropped when `run` returns, after the last line: the pending lines are written.
+    let _logs = crate::telemetry::init_logging(S::log_format(&config));
     let service = S::build(config).await.context("cannot start")?;
     service.run_until_stopped(shutdown).await.context("failed")
 }

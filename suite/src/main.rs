@@ -62,7 +62,8 @@ async fn main() -> anyhow::Result<()> {
         ]),
     )
     .context("invalid kiada configuration")?;
-    service_kit::init_logging(kiada_config.server.log_format);
+    // Kept to the end of main: dropping it writes the pending log lines.
+    let _logs = service_kit::init_logging(kiada_config.server.log_format);
 
     let quote = build::<quote::Application>(quote_config).await?;
     let quiz = build::<quiz::Application>(quiz_config).await?;
