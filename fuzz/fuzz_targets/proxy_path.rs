@@ -15,7 +15,6 @@ static BACKENDS: LazyLock<Backends> = LazyLock::new(|| {
         Duration::from_secs(1),
         Duration::from_secs(1),
     )
-    .unwrap()
 });
 
 fuzz_target!(|input: (&str, &str)| {

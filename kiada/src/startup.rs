@@ -20,8 +20,6 @@ pub enum KiadaError {
     Bind(#[from] BindError),
     #[error("HTTPS")]
     Tls(#[from] TlsError),
-    #[error("cannot build the HTTP client for the backends")]
-    Client(#[from] reqwest::Error),
     #[error("cannot start the server")]
     Io(#[from] std::io::Error),
 }
@@ -88,7 +86,7 @@ impl service_kit::Service for Application {
             config.backend_timeout,
             config.backend_connect_timeout,
             config.backend_pool_idle,
-        )?
+        )
         .with_metrics(builder.metrics().clone());
         let builder = if config.readiness_requires_backends {
             let backends = backends.clone();

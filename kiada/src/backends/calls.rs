@@ -2,6 +2,7 @@
 //! Each call is timed once, by [`Backends::timed`].
 
 use actix_web::web::Bytes;
+use http::Uri;
 use kiada_wire::{AnswerRequest, AnswerResponse, ErrorBody, Question};
 use reqwest::{Method, StatusCode, Url};
 
@@ -15,8 +16,9 @@ impl Backends {
     pub async fn tip(&self, forwarded: &Forwarded) -> Result<Fetched<String>, BackendError> {
         self.timed(Service::Quote, async {
             let url = &self.quote_url;
+            let uri = self.quote_uri.as_ref();
             let answer = self
-                .call(Service::Quote, Method::GET, url.clone(), forwarded, None)
+                .call(Service::Quote, Method::GET, url, uri, forwarded, None)
                 .await?;
             let fail = |cause| BackendError::new(Service::Quote, url, cause);
             if !answer.status.is_success() {
@@ -41,8 +43,8 @@ impl Backends {
         &self,
         forwarded: &Forwarded,
     ) -> Result<Fetched<Question>, BackendError> {
-        let url = self.random_question_url.clone();
-        self.timed(Service::Quiz, self.question(url, forwarded))
+        let (url, uri) = (&self.random_question_url, self.random_question_uri.as_ref());
+        self.timed(Service::Quiz, self.question(url, uri, forwarded))
             .await
     }
 
@@ -53,7 +55,7 @@ impl Backends {
         forwarded: &Forwarded,
     ) -> Result<Fetched<Question>, BackendError> {
         let url = quiz_endpoint(&self.quiz_url, &format!("questions/{id}"));
-        self.timed(Service::Quiz, self.question(url, forwarded))
+        self.timed(Service::Quiz, self.question(&url, None, forwarded))
             .await
     }
 
@@ -75,7 +77,8 @@ impl Backends {
                 .call(
                     Service::Quiz,
                     Method::POST,
-                    url.clone(),
+                    &url,
+                    None,
                     forwarded,
                     Some(("application/json".into(), Bytes::from(body))),
                 )
@@ -107,13 +110,14 @@ impl Backends {
     /// Fetches and checks the question at `url` (untimed: the callers time it).
     async fn question(
         &self,
-        url: Url,
+        url: &Url,
+        uri: Option<&Uri>,
         forwarded: &Forwarded,
     ) -> Result<Fetched<Question>, BackendError> {
         let answer = self
-            .call(Service::Quiz, Method::GET, url.clone(), forwarded, None)
+            .call(Service::Quiz, Method::GET, url, uri, forwarded, None)
             .await?;
-        let fail = |cause| BackendError::new(Service::Quiz, &url, cause);
+        let fail = |cause| BackendError::new(Service::Quiz, url, cause);
         if !answer.status.is_success() {
             return Err(fail(Cause::Status(
                 answer.status,

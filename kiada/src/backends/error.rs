@@ -20,7 +20,7 @@ pub enum Cause {
     TooLarge,
     /// An answer that is not what the API promises.
     BadBody(String),
-    /// Anything else reqwest reports.
+    /// Anything else the HTTP client reports (a connection closed mid-answer, ...).
     Other(String),
 }
 

@@ -1,7 +1,7 @@
 //! Talking to quote and quiz: one pooled HTTP client with bounded timeouts, capped
 //! response bodies, and failures described well enough to print on the page.
 //!
-//! - [`client`]: the pooled reqwest client (one per server worker) and the one exchange
+//! - [`client`]: the pooled hyper client (one per server worker) and the one exchange
 //!   every call makes: send, read a capped body, classify a failure.
 //! - [`calls`]: what kiada asks for: the tip, a question, an answer's verdict.
 //! - [`proxy`]: the `/proxy/quiz/...` target and its forwarding.
@@ -24,7 +24,8 @@ mod timing;
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::{Client, Url};
+use http::Uri;
+use reqwest::Url;
 use service_kit::Metrics;
 
 pub use error::{BackendError, Cause};
@@ -58,11 +59,15 @@ impl Service {
 /// client's connection pool ([`Backends::for_worker`] makes one with its own).
 #[derive(Clone)]
 pub struct Backends {
-    client: Client,
+    client: client::HttpClient,
     quote_url: Url,
     quiz_url: Url,
     /// Built once: the page asks for a random question on every request.
     random_question_url: Url,
+    /// The hyper forms of the page's two URLs, made once (None: not HTTP URIs, which
+    /// each call then reports).
+    quote_uri: Option<Uri>,
+    random_question_uri: Option<Uri>,
     timeout: Duration,
     connect_timeout: Duration,
     pool_idle: Duration,
@@ -93,12 +98,13 @@ impl Backends {
         timeout: Duration,
         connect_timeout: Duration,
         pool_idle: Duration,
-    ) -> reqwest::Result<Self> {
+    ) -> Self {
         let connect_timeout = connect_timeout.min(timeout);
-        let client = client::build(timeout, connect_timeout, pool_idle)?;
         let random_question_url = quiz_endpoint(&quiz_url, "questions/random");
-        Ok(Self {
-            client,
+        Self {
+            client: client::build(connect_timeout, pool_idle),
+            quote_uri: client::to_uri(&quote_url).ok(),
+            random_question_uri: client::to_uri(&random_question_url).ok(),
             quote_url,
             quiz_url,
             random_question_url,
@@ -107,7 +113,7 @@ impl Backends {
             pool_idle,
             metrics: None,
             spread_permits: spread::SpreadPermits::default(),
-        })
+        }
     }
 
     /// Records every call's latency and failures in `metrics`.
@@ -142,5 +148,4 @@ fn for_tests(quiz: &str) -> Backends {
         Duration::from_secs(1),
         Duration::from_secs(1),
     )
-    .unwrap()
 }

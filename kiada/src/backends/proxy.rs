@@ -18,7 +18,7 @@ impl Backends {
     ) -> Result<RawAnswer, BackendError> {
         self.timed(
             Service::Quiz,
-            self.call(Service::Quiz, method, target, forwarded, body),
+            self.call(Service::Quiz, method, &target, None, forwarded, body),
         )
         .await
     }

@@ -2,7 +2,7 @@
 
 use reqwest::Url;
 
-use super::{BackendError, Backends, Cause, Service, quiz_endpoint};
+use super::{BackendError, Backends, Cause, Service, client, quiz_endpoint};
 
 impl Backends {
     /// Readiness of both backends (`/healthz/ready`), checked at the same time.
@@ -12,10 +12,21 @@ impl Backends {
         quote.set_query(None);
         let quiz = quiz_endpoint(&self.quiz_url, "healthz/ready");
         let probe = |service: Service, url: Url| async move {
-            let cause = match self.client.get(url.clone()).send().await {
-                Ok(response) if response.status().is_success() => return Ok(()),
-                Ok(response) => Cause::Status(response.status(), None),
-                Err(failure) => self.classify(&failure),
+            let status = self
+                .within_timeout(async {
+                    let mut request = http::Request::new(Default::default());
+                    *request.uri_mut() = client::to_uri(&url)?;
+                    request.headers_mut().insert(
+                        http::header::USER_AGENT,
+                        http::HeaderValue::from_static(client::KIADA_USER_AGENT),
+                    );
+                    Ok(self.send(request).await?.status())
+                })
+                .await;
+            let cause = match status {
+                Ok(status) if status.is_success() => return Ok(()),
+                Ok(status) => Cause::Status(status, None),
+                Err(cause) => cause,
             };
             Err(BackendError::new(service, &url, cause).to_string())
         };

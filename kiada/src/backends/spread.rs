@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use http::Method;
 use kiada_wire::{ErrorCalls, LatencySummary, PodCalls, Spread, SpreadMode};
-use reqwest::Method;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -37,8 +37,6 @@ pub const SPREAD_BUDGET: Duration = Duration::from_secs(5);
 pub enum SpreadError {
     #[error("{SPREADS_AT_ONCE} spread views are already running; try again in a second")]
     Busy,
-    #[error("cannot build an HTTP client for the calls")]
-    Client(#[source] reqwest::Error),
 }
 
 /// The process-wide cap on views at once, shared by every worker's [`Backends`].
@@ -87,8 +85,7 @@ impl Backends {
             SpreadMode::Reuse => (SPREAD_BUDGET, 1),
         };
         let caller = Backends {
-            client: client::build(self.timeout, self.connect_timeout, pool_idle)
-                .map_err(SpreadError::Client)?,
+            client: client::build(self.connect_timeout, pool_idle),
             ..self.clone()
         };
         let next = AtomicU32::new(0);
@@ -133,7 +130,7 @@ impl Backends {
         let result = self
             .timed(service, async {
                 let answer = self
-                    .call(service, Method::GET, url.clone(), forwarded, None)
+                    .call(service, Method::GET, &url, None, forwarded, None)
                     .await?;
                 if answer.status.is_success() {
                     Ok(answer.served_by)

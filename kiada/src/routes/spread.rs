@@ -121,13 +121,6 @@ pub async fn spread(
             builder.insert_header((header::RETRY_AFTER, "1"));
             return fail(builder, error.to_string());
         }
-        Err(SpreadError::Client(error)) => {
-            tracing::error!(%error, "spread view: cannot build an HTTP client");
-            return fail(
-                HttpResponse::InternalServerError(),
-                "the spread view could not call the backend".into(),
-            );
-        }
     };
     let view = SpreadView::of(&spread, service_kit::VERSION);
     match wanted {
