@@ -86,7 +86,7 @@ impl RequestInfo {
             node_ip: pod.node_ip().to_owned(),
             hostname: pod.hostname.clone(),
             client_ip: service_kit::client_ip(req)
-                .map(|ip| ip.to_string())
+                .map(service_kit::ip_text)
                 .unwrap_or_else(|| service_kit::UNKNOWN.to_owned()),
             forwarded_for: (!forwarded_for.is_empty()).then_some(forwarded_for),
             request_id: request_id.as_str().to_owned(),

@@ -102,3 +102,53 @@ pub fn index_for_seed(seed: u64, len: usize) -> usize {
 pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
     req.peer_addr().map(|addr| addr.ip().to_canonical())
 }
+
+/// `ip` as text, the same as `ip.to_string()`. An IPv4 address (nearly every client's) is
+/// written digit by digit: `Ipv4Addr`'s `Display` goes through the formatting machinery
+/// four times, 1,300 instructions an address under callgrind, and kiada writes the client's
+/// twice per page (the page and the access log).
+pub fn ip_text(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut text = String::with_capacity(15);
+    for (index, octet) in v4.octets().into_iter().enumerate() {
+        if index > 0 {
+            text.push('.');
+        }
+        if octet >= 100 {
+            text.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            text.push(char::from(b'0' + octet / 10 % 10));
+        }
+        text.push(char::from(b'0' + octet % 10));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_text_is_what_display_writes() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.0.100.9",
+            "192.168.10.255",
+            "255.255.255.255",
+            "::1",
+            "::ffff:1.2.3.4",
+            "fe80::1:2",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+        for octet in 0..=255u8 {
+            let ip = IpAddr::from([octet, 255 - octet, octet / 2, 7]);
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+    }
+}

@@ -49,7 +49,7 @@ pub use config::{
 pub use environment::process_environment;
 pub use extract::{
     NODE_NAME_HEADER, POD_NAME_HEADER, REQUEST_ID_HEADER, RequestId, SEED_HEADER, Seed, client_ip,
-    index_for_seed,
+    index_for_seed, ip_text,
 };
 pub use lifecycle::{Server, shutdown_on_signals};
 pub use limits::CLIENT_REQUEST_TIMEOUT;

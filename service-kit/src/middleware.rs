@@ -160,7 +160,7 @@ pub(crate) async fn request_telemetry(
                 path = %logged_path(&path),
                 status = status.as_u16(),
                 latency_ms = latency_ms(elapsed),
-                client_ip = %client.map(|ip| ip.to_string()).unwrap_or_default(),
+                client_ip = %client.map(crate::extract::ip_text).unwrap_or_default(),
                 request_id = request_id.as_str(),
                 "request"
             )
