@@ -17,10 +17,10 @@ pub struct BarRow {
     /// `node <name>`, or the cause.
     pub detail: String,
     pub calls: u32,
-    /// Share of all calls, in whole percent.
+    /// Share of all calls, in whole percent, at least 1 for any call: also the bar's
+    /// width in the HTML view's 100-unit SVG box.
     pub percent: u32,
-    /// Share of all calls in SVG units (0..=100), at least 1 for any call.
-    pub bar_units: u32,
+    /// A failure row (no latency of its own).
     pub error: bool,
     /// Median latency of the pod's calls (ms); none for a failure row.
     pub median_ms: Option<f64>,
@@ -48,29 +48,28 @@ impl<'a> SpreadView<'a> {
                 ((calls * width + total / 2) / total).max(1)
             }
         };
+        let row = |label: &str, detail: String, calls: u32, median_ms: Option<f64>| BarRow {
+            label: label.to_owned(),
+            detail,
+            calls,
+            percent: share(calls, 100),
+            error: median_ms.is_none(),
+            median_ms,
+            text_line: String::new(),
+        };
         let mut rows: Vec<BarRow> = spread
             .pods
             .iter()
-            .map(|pod| BarRow {
-                label: pod.pod.clone(),
-                detail: format!("node {}", pod.node),
-                calls: pod.calls,
-                percent: share(pod.calls, 100),
-                bar_units: share(pod.calls, 100),
-                error: false,
-                median_ms: Some(pod.latency_ms.median),
-                text_line: String::new(),
+            .map(|pod| {
+                let median = Some(pod.latency_ms.median);
+                row(&pod.pod, format!("node {}", pod.node), pod.calls, median)
             })
-            .chain(spread.errors.iter().map(|error| BarRow {
-                label: "ERROR".into(),
-                detail: error.cause.clone(),
-                calls: error.calls,
-                percent: share(error.calls, 100),
-                bar_units: share(error.calls, 100),
-                error: true,
-                median_ms: None,
-                text_line: String::new(),
-            }))
+            .chain(
+                spread
+                    .errors
+                    .iter()
+                    .map(|error| row("ERROR", error.cause.clone(), error.calls, None)),
+            )
             .collect();
         let label_width = rows.iter().map(|r| r.label.len()).max().unwrap_or(0);
         let detail_width = rows.iter().map(|r| r.detail.len()).max().unwrap_or(0);

@@ -41,7 +41,6 @@ impl SpreadQuery {
                 other => format!("bad query: {other}"),
             })?
             .into_inner();
-        let quoted = |value: &str| format!("{:?}", clean_line(value, 40));
         let service = one_of(
             "service",
             raw.service.as_deref(),
@@ -76,6 +75,11 @@ impl SpreadQuery {
     }
 }
 
+/// A client's value, cut short and quoted, for an error message.
+fn quoted(value: &str) -> String {
+    format!("{:?}", clean_line(value, 40))
+}
+
 /// The value of parameter `name` among `choices` (the first is the default), or why not.
 fn one_of<T: Copy>(name: &str, value: Option<&str>, choices: &[(&str, T)]) -> Result<T, String> {
     let Some(value) = value else {
@@ -88,9 +92,9 @@ fn one_of<T: Copy>(name: &str, value: Option<&str>, choices: &[(&str, T)]) -> Re
         .ok_or_else(|| {
             let names: Vec<&str> = choices.iter().map(|(choice, _)| *choice).collect();
             format!(
-                "{name} must be {}, not {:?}",
+                "{name} must be {}, not {}",
                 names.join(" or "),
-                clean_line(value, 40)
+                quoted(value)
             )
         })
 }
