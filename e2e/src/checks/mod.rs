@@ -207,6 +207,18 @@ where
 }
 
 /// Turns an error into the text of a failed check.
+/// A check's result once its cleanup ran: a failed cleanup fails the check too, and says
+/// what the check itself found.
+fn after_cleanup(result: Result<String, String>, cleanup: Result<()>) -> Result<String, String> {
+    match (result, cleanup) {
+        (result, Ok(())) => result,
+        (Ok(detail), Err(error)) => Err(format!(
+            "cleanup failed: {error:#} (the check passed: {detail})"
+        )),
+        (Err(reason), Err(error)) => Err(format!("{reason}; cleanup failed too: {error:#}")),
+    }
+}
+
 pub fn reason(error: anyhow::Error) -> String {
     format!("{error:#}")
 }

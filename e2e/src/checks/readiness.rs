@@ -73,13 +73,8 @@ impl Run<'_> {
                 .await
         }
         .await;
-        if let Err(error) = cleanup
-            && let Some(last) = results.pop()
-        {
-            results.push(Err(match last {
-                Ok(detail) => format!("cleanup failed: {error:#} (the check passed: {detail})"),
-                Err(reason) => format!("{reason}; cleanup failed too: {error:#}"),
-            }));
+        if let Some(last) = results.pop() {
+            results.push(after_cleanup(last, cleanup));
         }
         for (name, result) in NAMES.into_iter().zip(results) {
             if self.options.selected(name) {

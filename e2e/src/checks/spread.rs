@@ -77,13 +77,7 @@ impl Run<'_> {
             .cluster
             .delete_pod(&name, Duration::from_secs(90))
             .await;
-        match (result, cleanup) {
-            (result, Ok(())) => result,
-            (Ok(detail), Err(error)) => Err(format!(
-                "cleanup failed: {error:#} (the check passed: {detail})"
-            )),
-            (Err(reason), Err(error)) => Err(format!("{reason}; cleanup failed too: {error:#}")),
-        }
+        after_cleanup(result, cleanup)
     }
 
     /// `GET /spread<query>` as JSON from `pod`'s HTTP port, through a port-forward.
