@@ -122,7 +122,7 @@ async fn https_with_a_generated_certificate_for_localhost_hostname_and_pod_ip() 
     assert!(plain.is_err() || plain.unwrap().status().as_u16() == 400);
 }
 
-fn write_certificate(
+pub(crate) fn write_certificate(
     dir: &tempfile::TempDir,
     name: &str,
 ) -> (std::path::PathBuf, std::path::PathBuf, String) {

@@ -9,6 +9,7 @@ mod controls;
 mod discovery;
 mod failures;
 mod html_page;
+mod http2_flood;
 mod https;
 mod json_and_ids;
 mod oversized_requests;
