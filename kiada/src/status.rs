@@ -1,13 +1,26 @@
 //! The status message: set from `INITIAL_STATUS_MESSAGE`, replaced by each non-empty
 //! line typed on standard input (`kubectl attach -i <pod>`).
 
-use std::io::{BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::sync::{Arc, RwLock};
 
 use service_kit::clean_line;
 
 /// Longest status message kept.
 const MAX_STATUS_CHARS: usize = 500;
+
+/// Longest line read from standard input, in bytes. A longer one is skipped whole, read
+/// and dropped a buffer at a time, so that a line without end costs no memory.
+const MAX_STDIN_LINE_BYTES: usize = 4 * 1024;
+
+/// One line of standard input, as [`next_line`] read it.
+#[derive(Debug, PartialEq)]
+enum Line {
+    Text(String),
+    TooLong,
+    NotUtf8,
+    End,
+}
 
 /// The shared status message; cheap to clone.
 #[derive(Debug, Clone, Default)]
@@ -35,11 +48,34 @@ impl StatusMessage {
     }
 
     /// Reads lines until end of input: each non-empty one becomes the status message; an
-    /// empty one writes a hint to `hints`. Returns when the input ends (no terminal
-    /// attached, or the attached session closed it).
-    pub fn follow(&self, input: impl BufRead, mut hints: impl Write) {
-        for line in input.lines() {
-            let Ok(line) = line else { break };
+    /// empty one writes a hint to `hints`; one that is too long or not UTF-8 is skipped
+    /// with a warning, and reading goes on. Returns when the input ends (no terminal
+    /// attached, or the attached session closed it) or fails.
+    pub fn follow(&self, mut input: impl BufRead, mut hints: impl Write) {
+        let mut buffer = Vec::new();
+        loop {
+            let line = match next_line(&mut input, &mut buffer) {
+                Ok(Line::Text(line)) => line,
+                Ok(Line::End) => break,
+                Ok(Line::TooLong) => {
+                    tracing::warn!(
+                        "a line of more than {MAX_STDIN_LINE_BYTES} bytes on standard input \
+                         was ignored: the status message is unchanged"
+                    );
+                    continue;
+                }
+                Ok(Line::NotUtf8) => {
+                    tracing::warn!(
+                        "a line on standard input that is not UTF-8 was ignored: the status \
+                         message is unchanged"
+                    );
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read standard input: status messages end");
+                    break;
+                }
+            };
             let line = line.trim();
             if line.is_empty() {
                 let _ = writeln!(
@@ -66,6 +102,48 @@ impl StatusMessage {
     }
 }
 
+/// Reads the next line (without its newline) into `buffer`, at most
+/// [`MAX_STDIN_LINE_BYTES`] of it; the rest of a longer line is read and dropped.
+fn next_line(input: &mut impl BufRead, buffer: &mut Vec<u8>) -> io::Result<Line> {
+    buffer.clear();
+    let limit = MAX_STDIN_LINE_BYTES as u64 + 1;
+    if input.by_ref().take(limit).read_until(b'\n', buffer)? == 0 {
+        return Ok(Line::End);
+    }
+    if buffer.last() == Some(&b'\n') {
+        buffer.pop();
+    } else if buffer.len() > MAX_STDIN_LINE_BYTES {
+        skip_rest_of_line(input)?;
+        return Ok(Line::TooLong);
+    }
+    match String::from_utf8(std::mem::take(buffer)) {
+        Ok(text) => Ok(Line::Text(text)),
+        Err(error) => {
+            *buffer = error.into_bytes();
+            Ok(Line::NotUtf8)
+        }
+    }
+}
+
+fn skip_rest_of_line(input: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let available = input.fill_buf()?;
+        if available.is_empty() {
+            return Ok(());
+        }
+        match available.iter().position(|&byte| byte == b'\n') {
+            Some(end) => {
+                input.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let length = available.len();
+                input.consume(length);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +157,51 @@ mod tests {
         let hints = String::from_utf8(hints).unwrap();
         assert_eq!(hints.lines().count(), 1, "{hints}");
         assert!(hints.contains("status message"), "{hints}");
+    }
+
+    #[test]
+    fn lines_too_long_or_not_utf8_are_skipped_and_reading_goes_on() {
+        let status = StatusMessage::new(Some("initial".into()));
+        let mut input = Vec::new();
+        input.extend(std::iter::repeat_n(b'x', 1024 * 1024));
+        input.extend_from_slice(b"\nafter the long line\n");
+        status.follow(input.as_slice(), std::io::sink());
+        assert_eq!(status.get().as_deref(), Some("after the long line"));
+
+        status.follow(&b"caf\xe9\nafter the bad byte\n"[..], std::io::sink());
+        assert_eq!(status.get().as_deref(), Some("after the bad byte"));
+
+        // A long line at the end of input, then nothing: the message stays.
+        status.follow(vec![b'y'; 10_000].as_slice(), std::io::sink());
+        assert_eq!(status.get().as_deref(), Some("after the bad byte"));
+    }
+
+    #[test]
+    fn next_line_reads_each_kind_of_line() {
+        let longest = "z".repeat(MAX_STDIN_LINE_BYTES);
+        let input = format!("{longest}\n{longest}z\nlast");
+        let mut input = input.as_bytes();
+        let mut buffer = Vec::new();
+        let mut lines = Vec::new();
+        loop {
+            let line = next_line(&mut input, &mut buffer).unwrap();
+            let end = line == Line::End;
+            lines.push(line);
+            if end {
+                break;
+            }
+        }
+        assert_eq!(
+            lines,
+            [
+                Line::Text(longest),
+                Line::TooLong,
+                Line::Text("last".into()),
+                Line::End
+            ]
+        );
+        let mut input = &b"\xff\xfe\n"[..];
+        assert_eq!(next_line(&mut input, &mut buffer).unwrap(), Line::NotUtf8);
     }
 
     #[test]

@@ -178,8 +178,12 @@ async fn status_message_from_stdin_logs_and_sigterm() {
     };
     assert!(page(client.clone()).await.contains("\nStarting up\n"));
 
-    // A typed line replaces the message; an empty one prints a hint on stderr.
-    stdin.write_all(b"Maintenance at noon\n\n").unwrap();
+    // A line too long and one not UTF-8 are skipped with a warning; a typed line replaces
+    // the message; an empty one prints a hint on stderr.
+    stdin.write_all(&vec![b'x'; 1024 * 1024]).unwrap();
+    stdin
+        .write_all(b"\nCaf\xe9 closed\nMaintenance at noon\n\n")
+        .unwrap();
     stdin.flush().unwrap();
     let mut body = String::new();
     for _ in 0..100 {
@@ -202,15 +206,29 @@ async fn status_message_from_stdin_logs_and_sigterm() {
         hint,
         "Type a message and press Enter to set the status message shown on every page."
     );
-    // The access log has one line per request, with the client IP.
+    // The access log has one line per request, with the client IP; the skipped lines
+    // have a warning each.
     let deadline = Instant::now() + Duration::from_secs(10);
-    let access = loop {
-        let line = next_line(&stdout, deadline).expect("an access log line");
+    let (mut access, mut warnings) = (None, Vec::new());
+    while access.is_none() || warnings.len() < 2 {
+        let line = next_line(&stdout, deadline).expect("an access log line and 2 warnings");
         let json: serde_json::Value = serde_json::from_str(&line).unwrap();
         if json["target"] == "access" {
-            break json;
+            access.get_or_insert(json);
+        } else if json["level"] == "WARN" {
+            warnings.push(json["message"].as_str().unwrap().to_owned());
         }
-    };
+    }
+    assert_eq!(
+        warnings,
+        [
+            "a line of more than 4096 bytes on standard input was ignored: the status \
+             message is unchanged",
+            "a line on standard input that is not UTF-8 was ignored: the status message is \
+             unchanged"
+        ]
+    );
+    let access = access.unwrap();
     assert_eq!(access["client_ip"], "127.0.0.1");
     assert_eq!(access["path"], "/");
 
