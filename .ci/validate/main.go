@@ -10,7 +10,9 @@
 //   - with -suite, every pod also follows the Kiada suite's conventions (probes,
 //     requests and limits, labels, no service account token, no namespace);
 //   - with -cross, every Service's selector matches at least one of the pods given
-//     and each named targetPort exists in the pods it selects.
+//     and each named targetPort exists in the pods it selects; every NetworkPolicy's
+//     pod selector and each of its peers' pod selectors match at least one pod, and
+//     each named port exists in the pods it protects.
 //
 // Usage: kiada-validate [-level restricted] [-version latest] [-suite] [-cross] FILE...
 // ("-" reads standard input). It prints one line per object, the problems found,
@@ -32,6 +34,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -50,6 +53,7 @@ type object struct {
 	podMeta *metav1.ObjectMeta
 	podSpec *corev1.PodSpec
 	service *corev1.Service
+	policy  *networkingv1.NetworkPolicy
 }
 
 func (o *object) String() string { return o.kind + "/" + o.meta.Name }
@@ -83,6 +87,8 @@ func newTyped(apiVersion, kind string) (any, error) {
 		return &batchv1.Job{}, nil
 	case "batch/v1 CronJob":
 		return &batchv1.CronJob{}, nil
+	case "networking.k8s.io/v1 NetworkPolicy":
+		return &networkingv1.NetworkPolicy{}, nil
 	}
 	return nil, fmt.Errorf("unsupported apiVersion %q kind %q (teach kiada-validate about it)", apiVersion, kind)
 }
@@ -131,6 +137,8 @@ func decode(source string, doc []byte) (*object, error) {
 	case *batchv1.CronJob:
 		tpl := &t.Spec.JobTemplate.Spec.Template
 		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &tpl.ObjectMeta, &tpl.Spec
+	case *networkingv1.NetworkPolicy:
+		o.meta, o.policy = &t.ObjectMeta, t
 	}
 	return o, nil
 }
@@ -286,20 +294,68 @@ func checkSuite(o *object) []string {
 	return problems
 }
 
-// checkCross relates Services to the pods given in the same run.
+// podsMatching returns the pods (and pod templates) among objs that sel selects.
+func podsMatching(objs []*object, sel labels.Selector) []*object {
+	var pods []*object
+	for _, p := range objs {
+		if p.podSpec != nil && sel.Matches(labels.Set(p.podMeta.Labels)) {
+			pods = append(pods, p)
+		}
+	}
+	return pods
+}
+
+// checkPolicy relates one NetworkPolicy to the pods given: a selector that picks no pod
+// protects nothing or admits nobody, which is never what a suite's policy means.
+func checkPolicy(policy *networkingv1.NetworkPolicy, objs []*object) []string {
+	var problems []string
+	selects := func(what string, ls *metav1.LabelSelector) []*object {
+		sel, err := metav1.LabelSelectorAsSelector(ls)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", what, err))
+			return nil
+		}
+		pods := podsMatching(objs, sel)
+		if len(pods) == 0 {
+			problems = append(problems, fmt.Sprintf("%s %s matches none of the pods", what, sel))
+		}
+		return pods
+	}
+	protected := selects("podSelector", &policy.Spec.PodSelector)
+	for i, rule := range policy.Spec.Ingress {
+		for j, peer := range rule.From {
+			if peer.PodSelector != nil {
+				selects(fmt.Sprintf("ingress[%d].from[%d].podSelector", i, j), peer.PodSelector)
+			}
+		}
+		for _, port := range rule.Ports {
+			if port.Port == nil || port.Port.StrVal == "" {
+				continue
+			}
+			for _, p := range protected {
+				if !hasPortNamed(p.podSpec, port.Port.StrVal) {
+					problems = append(problems, fmt.Sprintf("ingress[%d] port %q: pod %s has no container port of that name", i, port.Port.StrVal, p.meta.Name))
+				}
+			}
+		}
+	}
+	return problems
+}
+
+// checkCross relates Services and NetworkPolicies to the pods given in the same run.
 func checkCross(objs []*object) map[*object][]string {
 	problems := map[*object][]string{}
+	for _, o := range objs {
+		if o.policy != nil {
+			problems[o] = append(problems[o], checkPolicy(o.policy, objs)...)
+		}
+	}
 	for _, svc := range objs {
 		if svc.service == nil || len(svc.service.Spec.Selector) == 0 {
 			continue
 		}
 		sel := labels.SelectorFromSet(svc.service.Spec.Selector)
-		var pods []*object
-		for _, p := range objs {
-			if p.podSpec != nil && sel.Matches(labels.Set(p.podMeta.Labels)) {
-				pods = append(pods, p)
-			}
-		}
+		pods := podsMatching(objs, sel)
 		if len(pods) == 0 {
 			problems[svc] = append(problems[svc], fmt.Sprintf("selector %s matches none of the pods", sel))
 			continue

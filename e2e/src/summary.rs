@@ -1,4 +1,5 @@
-//! The readable result: one line per check, then `N passed, M failed`.
+//! The readable result: one line per check, then `N passed, M failed` (and `, K skipped`
+//! when a check could not apply to this cluster).
 
 use std::fmt;
 
@@ -10,6 +11,9 @@ pub struct CheckResult {
     pub failure: Option<String>,
     /// What the check saw, shown after a passing line (may be empty).
     pub detail: String,
+    /// `Some(reason)` when the check does not apply to this cluster: neither passed
+    /// nor failed.
+    pub skipped: Option<String>,
 }
 
 impl CheckResult {
@@ -18,6 +22,7 @@ impl CheckResult {
             name: name.into(),
             failure: None,
             detail: detail.into(),
+            skipped: None,
         }
     }
 
@@ -26,6 +31,18 @@ impl CheckResult {
             name: name.into(),
             failure: Some(reason.into()),
             detail: String::new(),
+            skipped: None,
+        }
+    }
+
+    /// A check that cannot apply to this cluster, and why (e.g. it enforces no
+    /// NetworkPolicy).
+    pub fn skip(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            failure: None,
+            detail: String::new(),
+            skipped: Some(reason.into()),
         }
     }
 
@@ -37,12 +54,15 @@ impl CheckResult {
     }
 
     pub fn passed(&self) -> bool {
-        self.failure.is_none()
+        self.failure.is_none() && self.skipped.is_none()
     }
 }
 
 impl fmt::Display for CheckResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(reason) = &self.skipped {
+            return write!(f, "SKIP {}: {}", self.name, one_line(reason));
+        }
         match &self.failure {
             None if self.detail.is_empty() => write!(f, "PASS {}", self.name),
             None => write!(f, "PASS {} ({})", self.name, one_line(&self.detail)),
@@ -85,16 +105,24 @@ impl Summary {
     }
 
     pub fn failed(&self) -> usize {
-        self.results.len() - self.passed()
+        self.results.iter().filter(|r| r.failure.is_some()).count()
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.results.iter().filter(|r| r.skipped.is_some()).count()
     }
 
     pub fn all_passed(&self) -> bool {
         self.failed() == 0
     }
 
-    /// The closing line, exactly `N passed, M failed`.
+    /// The closing line, exactly `N passed, M failed`, and `, K skipped` when any was.
     pub fn count_line(&self) -> String {
-        format!("{} passed, {} failed", self.passed(), self.failed())
+        let line = format!("{} passed, {} failed", self.passed(), self.failed());
+        match self.skipped() {
+            0 => line,
+            skipped => format!("{line}, {skipped} skipped"),
+        }
     }
 
     /// One line per check, then the count line.
@@ -126,6 +154,22 @@ mod tests {
         );
         assert!(!summary.all_passed());
         assert_eq!(summary.count_line(), "2 passed, 1 failed");
+    }
+
+    #[test]
+    fn skipped_checks_are_neither_passed_nor_failed() {
+        let mut summary = Summary::default();
+        summary.push(CheckResult::pass("env", ""));
+        summary.push(CheckResult::skip(
+            "network-policy.quote",
+            "not enforced\nhere",
+        ));
+        assert_eq!(
+            summary.render(),
+            "PASS env\nSKIP network-policy.quote: not enforced | here\n1 passed, 0 failed, 1 skipped\n"
+        );
+        assert!(summary.all_passed());
+        assert!(!CheckResult::skip("a", "b").passed());
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod deploy;
 mod dns;
 mod env;
 mod kiada;
+mod network_policy;
 mod nodeport;
 mod objects;
 mod pod_deleted;

@@ -7,6 +7,10 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use crate::manifest::{self, Manifest};
 
+/// The variant with the NetworkPolicies that let only kiada and the client pod reach
+/// quote and quiz.
+pub(super) const NETWORK_POLICY_FILE: &str = "variants/netpol-quote-quiz-ingress.yaml";
+
 /// The variant with the quote pod that has probe controls and the Service that
 /// publishes it whether ready or not.
 pub(super) const PUBLISH_NOT_READY_FILE: &str = "variants/svc-quote-publish-not-ready.yaml";
@@ -25,6 +29,8 @@ pub struct Objects {
     /// that selects only it (`variants/svc-quote-publish-not-ready.yaml`).
     pub probe_pod: Manifest,
     pub publish_not_ready: Manifest,
+    /// The NetworkPolicies of [`NETWORK_POLICY_FILE`].
+    pub network_policies: Vec<Manifest>,
 }
 
 impl Objects {
@@ -47,7 +53,13 @@ impl Objects {
             load_publish_not_ready(&dir.join(PUBLISH_NOT_READY_FILE))?;
         manifest::into_namespace(&mut probe_pod, namespace)?;
         manifest::into_namespace(&mut publish_not_ready, namespace)?;
+        let mut network_policies = manifest::load_file(&dir.join(NETWORK_POLICY_FILE))?;
+        if network_policies.iter().any(|m| m.kind() != "NetworkPolicy") {
+            bail!("{NETWORK_POLICY_FILE} should hold only NetworkPolicies");
+        }
+        manifest::all_into_namespace(&mut network_policies, namespace)?;
         Ok(Self {
+            network_policies,
             probe_pod,
             publish_not_ready,
             quiz_exposed: one("steps/quiz-svc-1-exposed.yaml")?,
@@ -69,15 +81,20 @@ impl Objects {
 pub fn describe_objects(dir: &Path, namespace: &str) -> Result<String> {
     let objects = Objects::load(dir, namespace).context("loading the manifests")?;
     let mut out = String::new();
-    for object in objects.base.iter().chain([
-        &objects.quiz_exposed,
-        &objects.quiz_selector,
-        &objects.quote_sticky,
-        &objects.kiada_sticky,
-        &objects.no_service_links,
-        &objects.probe_pod,
-        &objects.publish_not_ready,
-    ]) {
+    for object in objects
+        .base
+        .iter()
+        .chain([
+            &objects.quiz_exposed,
+            &objects.quiz_selector,
+            &objects.quote_sticky,
+            &objects.kiada_sticky,
+            &objects.no_service_links,
+            &objects.probe_pod,
+            &objects.publish_not_ready,
+        ])
+        .chain(&objects.network_policies)
+    {
         out.push_str(&format!(
             "{} {}/{} ({})\n",
             object.api_version(),

@@ -128,6 +128,12 @@ pub const CHECKS: &[Check] = &[
         |run| Box::pin(run.quiz_pvc()),
         "after the quiz pod is deleted and recreated, the posted answers are still there",
     ),
+    group(
+        "network-policy",
+        &["quote", "quiz"],
+        |run| Box::pin(run.network_policy()),
+        "with the NetworkPolicy variant applied, quote and quiz answer the client pod and kiada but refuse another pod; skipped where the cluster enforces no NetworkPolicy (a canary policy shows which)",
+    ),
 ];
 
 /// A row for one check.

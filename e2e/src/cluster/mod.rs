@@ -208,6 +208,17 @@ impl Cluster {
         Ok(())
     }
 
+    /// Deletes one object of the run (if it exists), for kinds that go at once, such as
+    /// NetworkPolicies: nothing to wait for.
+    pub async fn delete(&self, manifest: &Manifest) -> Result<()> {
+        let api = self.api_for(manifest).await?;
+        match api.delete(manifest.name(), &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(error) => Err(api_error(error).context(format!("deleting {}", manifest.id()))),
+        }
+    }
+
     /// Deletes a Service (if it exists); Services go at once, nothing to wait for.
     pub async fn delete_service(&self, name: &str) -> Result<()> {
         match self.services().delete(name, &DeleteParams::default()).await {

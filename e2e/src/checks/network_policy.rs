@@ -1,0 +1,217 @@
+//! `network-policy`: with `variants/netpol-quote-quiz-ingress.yaml` applied, quote and
+//! quiz answer kiada and the client pod and nobody else. Only a cluster whose network
+//! plugin enforces NetworkPolicy can show it; a canary policy tells which kind this
+//! cluster is, and on one that enforces nothing both checks are skipped with the reason.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::objects::NETWORK_POLICY_FILE;
+use super::{CLIENT, QUOTE_PODS, Run, after_cleanup};
+use crate::manifest::{self, Manifest};
+use crate::parse::{TextPage, quiz_identity, quote_identity};
+use crate::poll::Poller;
+use crate::shell;
+use crate::summary::CheckResult;
+
+/// The pod that plays an outsider: a quote pod is neither kiada nor the client.
+const OUTSIDER: &str = QUOTE_PODS[0];
+/// The quote pod whose IP the outsider is refused at (not itself: traffic a pod sends
+/// to its own address never crosses a policy).
+const QUOTE_TARGET: &str = QUOTE_PODS[3];
+/// How long a policy may take to be enforced, or lifted.
+const POLICY_TAKES_EFFECT: Duration = Duration::from_secs(30);
+
+/// What one connection attempt from inside a pod saw.
+const OPEN: &str = "E2E-OPEN";
+const CLOSED: &str = "E2E-CLOSED";
+
+/// A shell line that prints [`OPEN`] when `url` answers within 4 s, else [`CLOSED`].
+fn reach(url: &str) -> String {
+    format!(
+        "if timeout 4 wget -qO- {} >/dev/null 2>&1; then echo {OPEN}; else echo {CLOSED}; fi",
+        shell::shell_quote(url)
+    )
+}
+
+/// A policy that lets nothing in to the client pod: the canary. Its probes come from
+/// the node and stay allowed, and nothing else calls the client's web server.
+fn canary(namespace: &str) -> Result<Manifest> {
+    let yaml = format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  \
+         name: e2e-canary-deny-client\n  namespace: {namespace}\nspec:\n  podSelector:\n    \
+         matchLabels:\n      app: {CLIENT}\n  policyTypes: [Ingress]\n"
+    );
+    let object = manifest::parse_documents(&yaml)?.remove(0);
+    Ok(Manifest {
+        file: PathBuf::from("(the e2e suite's canary policy)"),
+        object,
+    })
+}
+
+impl Run<'_> {
+    pub(super) async fn network_policy(&self) {
+        let names = ["network-policy.quote", "network-policy.quiz"];
+        let result = self.policies_enforced().await;
+        match result {
+            Ok(true) => {}
+            Ok(false) => {
+                for name in names.iter().filter(|name| self.options.selected(name)) {
+                    self.record(CheckResult::skip(
+                        *name,
+                        format!(
+                            "this cluster enforces no NetworkPolicy: a policy denying all \
+                             ingress to pod {CLIENT} left it reachable from {OUTSIDER} for \
+                             {} s (kind's kindnet enforces policies; a plain bridge plugin \
+                             does not)",
+                            POLICY_TAKES_EFFECT.as_secs()
+                        ),
+                    ));
+                }
+                return;
+            }
+            Err(reason) => {
+                for name in names {
+                    self.part(name, async { Err(reason.clone()) }).await;
+                }
+                return;
+            }
+        }
+        let applied = self.apply_all(&self.objects.network_policies).await;
+        let checks = async {
+            applied?;
+            let quiz = self.quiz_only_for_kiada_and_client().await;
+            let quote = self.quote_only_for_kiada_and_client().await;
+            Ok::<_, String>((quote, quiz))
+        }
+        .await;
+        let cleanup = self.lift_policies().await;
+        let (quote, quiz) = match checks {
+            Ok(both) => both,
+            Err(reason) => (Err(reason.clone()), Err(reason)),
+        };
+        let cleanup = || cleanup.clone().map_err(anyhow::Error::msg);
+        self.part(names[0], async { after_cleanup(quote, cleanup()) })
+            .await;
+        self.part(names[1], async { after_cleanup(quiz, cleanup()) })
+            .await;
+    }
+
+    /// Whether this cluster enforces NetworkPolicy: the client's web server answers the
+    /// outsider, then, with the canary in place, stops answering it within the bound.
+    async fn policies_enforced(&self) -> Result<bool, String> {
+        let client_url = format!("http://{}:8080/healthz/ready", self.pod_ip(CLIENT).await?);
+        let before = self.exec(OUTSIDER, &reach(&client_url)).await?;
+        if before.trim() != OPEN {
+            return Err(format!(
+                "before any policy, {OUTSIDER} cannot reach {client_url}: {before:?}"
+            ));
+        }
+        let canary = canary(&self.cluster.namespace).map_err(|e| format!("{e:#}"))?;
+        self.cluster
+            .apply(&canary)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let closed = self.until_reach(OUTSIDER, &client_url, CLOSED).await;
+        let deleted = self.cluster.delete(&canary).await;
+        deleted.map_err(|e| format!("deleting the canary policy: {e:#}"))?;
+        // The client must answer again before the checks go on.
+        self.until_reach(OUTSIDER, &client_url, OPEN)
+            .await
+            .map_err(|e| format!("after the canary policy was deleted: {e}"))?;
+        Ok(closed.is_ok())
+    }
+
+    async fn quiz_only_for_kiada_and_client(&self) -> Result<String, String> {
+        self.until_reach(OUTSIDER, "http://quiz/", CLOSED).await?;
+        let answer = self.exec(CLIENT, &shell::wget_get("http://quiz/")).await?;
+        if quiz_identity(answer.trim()).is_none() {
+            return Err(format!("the client got no quiz answer: {answer:?}"));
+        }
+        let page = self.kiada_page_through_client().await?;
+        if page.question.trim().is_empty() {
+            return Err("kiada's page has no question".into());
+        }
+        Ok(format!(
+            "{OUTSIDER} refused at http://quiz/; the client and kiada (its question) answered"
+        ))
+    }
+
+    async fn quote_only_for_kiada_and_client(&self) -> Result<String, String> {
+        let target = format!("http://{}/", self.pod_ip(QUOTE_TARGET).await?);
+        self.until_reach(OUTSIDER, &target, CLOSED).await?;
+        let answer = self.exec(CLIENT, &shell::wget_get(&target)).await?;
+        if quote_identity(answer.trim()).is_none() {
+            return Err(format!(
+                "the client got no quote answer from {target}: {answer:?}"
+            ));
+        }
+        let page = self.kiada_page_through_client().await?;
+        if page.tip.trim().is_empty() {
+            return Err("kiada's page has no tip".into());
+        }
+        Ok(format!(
+            "{OUTSIDER} refused at {target} ({QUOTE_TARGET}); the client and kiada (its tip) \
+             answered"
+        ))
+    }
+
+    /// kiada's text page fetched by the client through the kiada Service, with no
+    /// backend error on it.
+    async fn kiada_page_through_client(&self) -> Result<TextPage, String> {
+        let text = self
+            .exec(CLIENT, &shell::wget_get("http://kiada/text"))
+            .await?;
+        let page = TextPage::parse(&text)?;
+        if !page.errors.is_empty() {
+            return Err(format!("kiada's page: {}", page.errors.join(" / ")));
+        }
+        Ok(page)
+    }
+
+    /// Deletes the variant's policies and waits until the outsider reaches quiz again,
+    /// so that no later check runs behind them.
+    async fn lift_policies(&self) -> Result<(), String> {
+        for policy in &self.objects.network_policies {
+            self.cluster
+                .delete(policy)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+        }
+        self.until_reach(OUTSIDER, "http://quiz/", OPEN).await
+    }
+
+    async fn apply_all(&self, objects: &[Manifest]) -> Result<(), String> {
+        for object in objects {
+            self.cluster
+                .apply(object)
+                .await
+                .map_err(|e| format!("applying {NETWORK_POLICY_FILE}: {e:#}"))?;
+        }
+        Ok(())
+    }
+
+    /// Tries `url` from `pod` until the attempt prints `want` ([`OPEN`] or [`CLOSED`]),
+    /// within [`POLICY_TAKES_EFFECT`].
+    async fn until_reach(&self, pod: &str, url: &str, want: &str) -> Result<(), String> {
+        let what = format!("{url} from {pod} to be {}", want.trim_start_matches("E2E-"));
+        let mut poller = Poller::new(what, Duration::from_secs(1), POLICY_TAKES_EFFECT);
+        loop {
+            let seen = self.exec(pod, &reach(url)).await?;
+            if seen.trim() == want {
+                return Ok(());
+            }
+            poller.again(seen.trim()).await.map_err(|e| e.to_string())?;
+        }
+    }
+
+    async fn pod_ip(&self, name: &str) -> Result<String, String> {
+        self.get_pod(name)
+            .await?
+            .status
+            .and_then(|status| status.pod_ip)
+            .ok_or_else(|| format!("pod {name} has no IP"))
+    }
+}
