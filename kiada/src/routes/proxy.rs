@@ -27,7 +27,7 @@ pub async fn quote(state: web::Data<AppState>, forwarded: Forwarded) -> HttpResp
             upstream_headers(&mut response, &tip.served_by);
             response.json(service_kit::clean_block(&tip.value))
         }
-        Err(error) => backend_failure(&error),
+        Err(error) => backend_failure(&error, &forwarded),
     }
 }
 
@@ -84,7 +84,7 @@ pub async fn quiz(
             upstream_headers(&mut response, &answer.served_by);
             response.body(answer.body)
         }
-        Err(error) => backend_failure(&error),
+        Err(error) => backend_failure(&error, &forwarded),
     }
 }
 
@@ -99,9 +99,11 @@ fn upstream_headers(response: &mut actix_web::HttpResponseBuilder, served_by: &S
     }
 }
 
-/// 504 when the backend was too slow, 502 for every other failure.
-fn backend_failure(error: &BackendError) -> HttpResponse {
-    tracing::warn!(%error, "backend failed");
+/// 504 when the backend was too slow, 502 for every other failure; logged with the
+/// request id.
+fn backend_failure(error: &BackendError, forwarded: &Forwarded) -> HttpResponse {
+    let request_id = forwarded.request_id.as_str();
+    tracing::warn!(%error, request_id, "backend failed");
     let builder = if error.is_timeout() {
         HttpResponse::GatewayTimeout()
     } else {
