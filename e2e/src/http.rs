@@ -45,6 +45,14 @@ impl Request {
             body: None,
         }
     }
+
+    /// The same request with an empty body sent as `application/json`: the services'
+    /// state-changing controls (`/admin/probes/...`, `/admin/faults`) refuse any other
+    /// content type with 415, so that no other web site can send them.
+    pub fn with_empty_json_body(mut self) -> Self {
+        self.body = Some(("application/json".to_owned(), Vec::new()));
+        self
+    }
 }
 
 /// The answer: status, content type and the body as text (lossy UTF-8).
@@ -151,10 +159,10 @@ mod tests {
         .await
     }
 
-    #[tokio::test]
-    async fn talks_http_over_a_stream() {
-        let (client, mut server) = tokio::io::duplex(64 * 1024);
-        let server_task = tokio::spawn(async move {
+    /// A server on the other end of `server` that reads a request's head, answers
+    /// `hello` and returns the head it read.
+    fn answer_hello(mut server: tokio::io::DuplexStream) -> tokio::task::JoinHandle<String> {
+        tokio::spawn(async move {
             let mut seen = Vec::new();
             let mut buf = [0u8; 1024];
             while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -169,7 +177,13 @@ mod tests {
                 .await
                 .unwrap();
             String::from_utf8(seen).unwrap()
-        });
+        })
+    }
+
+    #[tokio::test]
+    async fn talks_http_over_a_stream() {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let server_task = answer_hello(server);
         let response = get(client, "/text", Duration::from_secs(5)).await.unwrap();
         assert_eq!(response.status, 200);
         assert_eq!(response.body, "hello");
@@ -177,6 +191,27 @@ mod tests {
         let request = server_task.await.unwrap();
         assert!(request.starts_with("GET /text HTTP/1.1\r\n"), "{request}");
         assert!(request.to_lowercase().contains("host: localhost:8080"));
+    }
+
+    #[tokio::test]
+    async fn controls_are_sent_as_json_with_an_empty_body() {
+        for request in [
+            Request::post("/admin/probes/ready/fail?seconds=300", "application/json"),
+            Request::delete("/admin/probes/ready/fail", "application/json"),
+        ] {
+            let (client, server) = tokio::io::duplex(64 * 1024);
+            let server_task = answer_hello(server);
+            let request = request.with_empty_json_body();
+            send(client, "localhost:8080", &request, Duration::from_secs(5))
+                .await
+                .unwrap();
+            let head = server_task.await.unwrap().to_lowercase();
+            assert!(
+                head.contains("\r\ncontent-type: application/json\r\n"),
+                "{head}"
+            );
+            assert!(head.ends_with("\r\n\r\n"), "{head}");
+        }
     }
 
     #[tokio::test]

@@ -1,5 +1,5 @@
-//! kiada's `/proxy/quiz/{tail}`: whatever the tail and query, the target stays on the
-//! configured quiz origin and under its base path.
+//! kiada's `/proxy/quiz/{tail}`: whatever the method, tail and query, a target is one of
+//! the forwarded calls on the configured quiz origin, under its base path.
 #![no_main]
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -17,9 +17,21 @@ static BACKENDS: LazyLock<Backends> = LazyLock::new(|| {
     )
 });
 
-fuzz_target!(|input: (&str, &str)| {
-    let (tail, query) = input;
-    if let Ok(target) = BACKENDS.quiz_proxy_target(tail, query) {
+fuzz_target!(|input: (bool, &str, &str)| {
+    let (post, tail, query) = input;
+    let method = if post { "POST" } else { "GET" };
+    if let Ok(call) = BACKENDS.quiz_proxy_target(method, tail, query) {
+        let target = call.url;
+        assert_eq!(call.method.as_str(), method);
+        let path = target.path().strip_prefix("/base/").unwrap_or_default();
+        let id = |segment: &str| !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
+        let allowed = match (method, path.split('/').collect::<Vec<_>>().as_slice()) {
+            ("GET", ["questions", "random"] | ["stats"]) => true,
+            ("GET", ["questions", question]) => id(question),
+            ("POST", ["questions", question, "answers"]) => id(question),
+            _ => false,
+        };
+        assert!(allowed, "{method} {target}");
         assert_eq!(target.host_str(), Some("quiz"));
         assert_eq!(target.scheme(), "http");
         assert_eq!(target.port_or_known_default(), Some(80));

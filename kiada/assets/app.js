@@ -1,5 +1,8 @@
 // Kiada's page script: checks answers and loads the next question and tip through
 // kiada's own /proxy routes. Text from the backends is only ever set as textContent.
+// /proxy/quiz forwards only GET questions/random, GET questions/<id>,
+// POST questions/<id>/answers and GET stats (kiada/src/backends/proxy.rs): a new call
+// to quiz here needs adding there too.
 "use strict";
 
 (function () {

@@ -2,10 +2,18 @@
 //! service: `/healthz/{live,ready,startup}`, `/metrics`, `/admin/status`,
 //! `/admin/probes/{probe}/fail` and `/admin/faults`. The state itself lives in
 //! `probes`, `faults` and `metrics`.
+//!
+//! Every control that changes state (`POST` and `DELETE` of both) takes only
+//! `Content-Type: application/json` and answers anything else with 415. A page on any
+//! other site can send a browser's "simple" requests to a student's
+//! `kubectl port-forward` without asking: a plain HTML form or `fetch(..., {mode:
+//! "no-cors"})` sends `text/plain`, a urlencoded form or multipart. For
+//! `application/json` the browser must first ask with a CORS preflight, which no service
+//! grants, so such a page can no longer fail a probe or inject faults.
 
 use std::time::Duration;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::faults::{FaultRequest, Faults};
@@ -13,6 +21,7 @@ use crate::limits::{DEFAULT_FORCED_FAILURE, MAX_CONTROL_DURATION};
 use crate::metrics::Metrics;
 use crate::probes::{ForcedFailure, Health, Phase, Probe, ProbeResult};
 use crate::routing::get_or_head;
+use crate::text::clean_line;
 
 #[derive(Serialize)]
 struct Status {
@@ -119,6 +128,57 @@ fn bad_request(message: String) -> HttpResponse {
     HttpResponse::BadRequest().json(serde_json::json!({ "error": message }))
 }
 
+/// Why a control refused a request before changing anything.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    /// Anything but `application/json` (see the module's documentation for why); holds
+    /// the content type the request had, cut to a readable length, or `none`.
+    #[error(
+        "send this control with Content-Type: application/json (this request had {0}); \
+         other types are refused so that a page on another site cannot send it"
+    )]
+    NotJson(String),
+    /// A probe-failure body other than nothing or `{}`: its duration is the `seconds`
+    /// query parameter, and a body that seems to say more is refused, not ignored.
+    #[error("the body must be empty or {{}}; give the duration as ?seconds=")]
+    NotAnEmptyObject,
+}
+
+impl Refused {
+    fn response(&self) -> HttpResponse {
+        let mut response = match self {
+            Self::NotJson(_) => HttpResponse::UnsupportedMediaType(),
+            Self::NotAnEmptyObject => HttpResponse::BadRequest(),
+        };
+        response.json(serde_json::json!({ "error": self.to_string() }))
+    }
+}
+
+/// `Ok` when `req` says its body is JSON (`application/json`, parameters allowed).
+fn require_json(req: &HttpRequest) -> Result<(), Refused> {
+    let is_json = req
+        .mime_type()
+        .ok()
+        .flatten()
+        .is_some_and(|mime| mime.essence_str() == "application/json");
+    if is_json {
+        return Ok(());
+    }
+    let sent = match req.headers().get(actix_web::http::header::CONTENT_TYPE) {
+        Some(value) => clean_line(&String::from_utf8_lossy(value.as_bytes()), 100),
+        None => "none".to_owned(),
+    };
+    Err(Refused::NotJson(sent))
+}
+
+/// `Ok` for an empty body (white space at most) or an empty JSON object.
+fn require_empty_object(body: &[u8]) -> Result<(), Refused> {
+    let empty = body.iter().all(u8::is_ascii_whitespace)
+        || serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
+            .is_ok_and(|object| object.is_empty());
+    empty.then_some(()).ok_or(Refused::NotAnEmptyObject)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ForceQuery {
@@ -130,12 +190,17 @@ fn probe_from_path(name: &str) -> Result<Probe, String> {
 }
 
 async fn force_probe_failure(
+    req: HttpRequest,
     health: web::Data<Health>,
     path: web::Path<String>,
     query: Result<web::Query<ForceQuery>, actix_web::Error>,
+    body: web::Bytes,
 ) -> HttpResponse {
     if !health.controls().probe_controls_enabled {
         return disabled("probe controls", "PROBE_CONTROLS_ENABLED");
+    }
+    if let Err(refused) = require_json(&req).and_then(|()| require_empty_object(&body)) {
+        return refused.response();
     }
     let probe = match probe_from_path(&path) {
         Ok(probe) => probe,
@@ -167,9 +232,16 @@ async fn force_probe_failure(
     }))
 }
 
-async fn clear_probe_failure(health: web::Data<Health>, path: web::Path<String>) -> HttpResponse {
+async fn clear_probe_failure(
+    req: HttpRequest,
+    health: web::Data<Health>,
+    path: web::Path<String>,
+) -> HttpResponse {
     if !health.controls().probe_controls_enabled {
         return disabled("probe controls", "PROBE_CONTROLS_ENABLED");
+    }
+    if let Err(refused) = require_json(&req) {
+        return refused.response();
     }
     match probe_from_path(&path) {
         Ok(probe) => {
@@ -189,12 +261,16 @@ async fn show_faults(health: web::Data<Health>, faults: web::Data<Faults>) -> Ht
 }
 
 async fn set_faults(
+    req: HttpRequest,
     health: web::Data<Health>,
     faults: web::Data<Faults>,
     body: web::Bytes,
 ) -> HttpResponse {
     if !health.controls().faults_enabled {
         return disabled("faults", "FAULTS_ENABLED");
+    }
+    if let Err(refused) = require_json(&req) {
+        return refused.response();
     }
     match faults.set_from_json(&body) {
         Ok(active) => {
@@ -205,9 +281,16 @@ async fn set_faults(
     }
 }
 
-async fn clear_faults(health: web::Data<Health>, faults: web::Data<Faults>) -> HttpResponse {
+async fn clear_faults(
+    req: HttpRequest,
+    health: web::Data<Health>,
+    faults: web::Data<Faults>,
+) -> HttpResponse {
     if !health.controls().faults_enabled {
         return disabled("faults", "FAULTS_ENABLED");
+    }
+    if let Err(refused) = require_json(&req) {
+        return refused.response();
     }
     faults.clear();
     tracing::info!("faults cleared");

@@ -1,13 +1,16 @@
 //! The middleware every service's `App` is wrapped in: the request id, injected faults
-//! and `FAIL_AFTER_SECONDS`, the body deadline, metrics and one access-log line per
-//! request (`request_telemetry`), and the pod identity headers (`identity_headers`).
+//! and `FAIL_AFTER_SECONDS`, the body deadline, metrics, one access-log line per request
+//! and the security headers (`request_telemetry`), and the pod identity headers
+//! (`identity_headers`).
 
 use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{
+    HeaderMap, HeaderName, HeaderValue, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
+};
 use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{Error, HttpMessage, HttpResponse, web};
 
@@ -51,10 +54,25 @@ fn is_control_path(path: &str) -> bool {
         || path.starts_with("/admin/")
 }
 
+/// Browsers must take every answer as the type it says (a JSON error echoing a client's
+/// text is never run as a script or a page); and over HTTPS they must come back only
+/// over HTTPS for a year. Whether the answer goes over HTTPS is the listener's (actix's
+/// `AppConfig::secure`), never what a client's headers claim.
+fn add_security_headers(headers: &mut HeaderMap, over_https: bool) {
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if over_https {
+        headers.insert(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+}
+
 /// Middleware: assigns the request id, echoes it in the response, applies injected
 /// faults and `FAIL_AFTER_SECONDS`, bounds the time a client may take to send the body
-/// (408 past [`CLIENT_REQUEST_TIMEOUT`]), records metrics, and writes one log line per
-/// request with method, path, status, latency, client IP and request id. Faults and
+/// (408 past [`CLIENT_REQUEST_TIMEOUT`]), records metrics, writes one log line per
+/// request with method, path, status, latency, client IP and request id, and adds the
+/// security headers to every answer, its own (faults, timeouts) too. Faults and
 /// metrics need `web::Data<Health>`, `web::Data<Faults>` and `web::Data<Metrics>` in the
 /// app (the `App` builder adds them).
 ///
@@ -68,6 +86,7 @@ pub(crate) async fn request_telemetry(
     req.extensions_mut().insert(request_id.clone());
     let method = req.method().clone();
     let path = req.path().to_owned();
+    let over_https = req.app_config().secure();
     let client = client_ip(req.request());
     let health = req.app_data::<web::Data<Health>>().cloned();
     let faults = req.app_data::<web::Data<Faults>>().cloned();
@@ -172,11 +191,11 @@ pub(crate) async fn request_telemetry(
         access_log!(tracing::Level::INFO);
     }
     let mut response = result?;
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+        headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
+    add_security_headers(headers, over_https);
     Ok(response)
 }
 

@@ -28,9 +28,21 @@ fn start(controls: ControlSettings) -> TestServer {
     }
 }
 
+/// What every state-changing control must be sent with.
+const JSON: &str = "application/json";
+
 impl TestServer {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<&str>) -> (u16, String) {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, String) {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
         if let Some(body) = body {
             request = request.body(body.to_owned());
         }
@@ -39,16 +51,27 @@ impl TestServer {
     }
 
     async fn get(&self, path: &str) -> (u16, String) {
-        self.call(reqwest::Method::GET, path, None).await
+        self.call(reqwest::Method::GET, path, None, None).await
     }
 
-    /// `POST path`, with `body` if any (the admin calls take a query or a JSON body).
+    /// `POST path` as JSON, with `body` if any (the admin calls take a query or a JSON
+    /// body).
     async fn post(&self, path: &str, body: Option<&str>) -> (u16, String) {
-        self.call(reqwest::Method::POST, path, body).await
+        self.call(reqwest::Method::POST, path, Some(JSON), body)
+            .await
     }
 
+    /// `DELETE path` as JSON, without a body.
     async fn delete(&self, path: &str) -> (u16, String) {
-        self.call(reqwest::Method::DELETE, path, None).await
+        self.call(reqwest::Method::DELETE, path, Some(JSON), None)
+            .await
+    }
+
+    /// `/admin/status` as JSON.
+    async fn status(&self) -> Value {
+        let (status, body) = self.get("/admin/status").await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
     }
 }
 
@@ -253,9 +276,7 @@ async fn admin_status_shows_phase_and_the_last_probe_results() {
         server.get("/healthz/live").await;
     }
     server.get("/healthz/ready").await;
-    let (status, body) = server.get("/admin/status").await;
-    assert_eq!(status, 200);
-    let status: Value = serde_json::from_str(&body).unwrap();
+    let status = server.status().await;
     assert_eq!(status["phase"], "ready");
     assert_eq!(status["ready"], true);
     assert_eq!(status["in_flight"], 1, "the status request itself");
@@ -300,4 +321,135 @@ async fn probes_metrics_and_status_answer_head_with_the_get_status_and_no_body()
     let (status, _, body_len) = head("/healthz/ready").await;
     assert_eq!((status, body_len), (503, 0));
     assert_eq!(head("/healthz/live").await.0, 200);
+}
+
+/// Sends a control and checks that it is refused for not being JSON.
+async fn assert_refused_as_not_json(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: Option<&str>,
+) {
+    let what = format!("{method} {path} as {content_type:?}");
+    let (status, answer) = server.call(method, path, content_type, body).await;
+    assert_eq!(status, 415, "{what}: {answer}");
+    let sent = content_type.unwrap_or("none");
+    let expected = serde_json::json!({
+        "error": format!(
+            "send this control with Content-Type: application/json (this request had {sent}); \
+             other types are refused so that a page on another site cannot send it"
+        )
+    });
+    assert_eq!(answer, expected.to_string(), "{what}");
+}
+
+/// The probes forced to fail and the faults, as `/admin/status` shows them.
+async fn control_state(server: &TestServer) -> (Vec<Value>, Value) {
+    let status = server.status().await;
+    let forced = status["forced_failures"].as_array().unwrap();
+    let probes = forced.iter().map(|failure| failure["probe"].clone());
+    (probes.collect(), status["faults"].clone())
+}
+
+#[tokio::test]
+async fn controls_sent_as_a_form_text_or_untyped_are_refused_and_change_nothing() {
+    let server = start(enabled());
+    let fault = r#"{"status": 503}"#;
+    // What a plain HTML form or a no-cors fetch from another site can send.
+    let cases = [
+        (
+            Some("application/x-www-form-urlencoded"),
+            Some("status=503"),
+        ),
+        (Some("multipart/form-data; boundary=x"), Some("--x--\r\n")),
+        (Some("text/plain"), Some(fault)),
+        (Some("text/plain;charset=UTF-8"), Some(fault)),
+        (None, Some(fault)),
+        (None, None),
+        // Not quite JSON.
+        (Some("application/jsonp"), Some(fault)),
+        (Some("application/json, text/plain"), Some(fault)),
+    ];
+    for (content_type, body) in cases {
+        for path in ["/admin/probes/ready/fail", "/admin/faults"] {
+            let post = reqwest::Method::POST;
+            assert_refused_as_not_json(&server, post, path, content_type, body).await;
+        }
+    }
+    assert_eq!(control_state(&server).await, (vec![], Value::Null));
+    assert_eq!(server.get("/healthz/ready").await, (200, "ready\n".into()));
+    assert_eq!(server.get("/hello").await, (200, "hello".into()));
+}
+
+#[tokio::test]
+async fn clearing_controls_without_json_leaves_them_in_place() {
+    let server = start(enabled());
+    assert_eq!(server.post("/admin/probes/startup/fail", None).await.0, 200);
+    let (status, body) = server
+        .post("/admin/faults", Some(r#"{"status": 503}"#))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let set = control_state(&server).await;
+    assert_eq!(set.0, ["startup"]);
+    assert_eq!(set.1["status"], 503);
+
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        for path in ["/admin/probes/startup/fail", "/admin/faults"] {
+            let delete = reqwest::Method::DELETE;
+            assert_refused_as_not_json(&server, delete, path, content_type, None).await;
+        }
+    }
+    assert_eq!(control_state(&server).await.0, ["startup"]);
+    assert_eq!(server.get("/healthz/startup").await.0, 503);
+    assert_eq!(server.get("/hello").await.0, 503);
+
+    assert_eq!(server.delete("/admin/probes/startup/fail").await.0, 204);
+    assert_eq!(server.delete("/admin/faults").await.0, 204);
+    assert_eq!(control_state(&server).await, (vec![], Value::Null));
+    assert_eq!(server.get("/hello").await, (200, "hello".into()));
+}
+
+#[tokio::test]
+async fn json_with_parameters_works_and_a_probe_failure_takes_no_body_or_braces() {
+    let server = start(enabled());
+    let post = |content_type: &'static str, path: &'static str, body: Option<&'static str>| {
+        server.call(reqwest::Method::POST, path, Some(content_type), body)
+    };
+    let fail_ready = "/admin/probes/ready/fail?seconds=30";
+    for (content_type, body) in [
+        ("application/json", None),
+        ("application/json; charset=utf-8", Some("{}")),
+        ("Application/JSON", Some(" { }\n")),
+    ] {
+        let (status, answer) = post(content_type, fail_ready, body).await;
+        assert_eq!(status, 200, "{content_type} {body:?}: {answer}");
+        assert_eq!(answer, r#"{"failing_for_seconds":30.0,"probe":"ready"}"#);
+    }
+    // A body that seems to say more than the query is refused, not ignored.
+    for body in [r#"{"seconds": 5}"#, "[]", "null", "{"] {
+        assert_eq!(
+            post(JSON, "/admin/probes/live/fail", Some(body)).await,
+            (
+                400,
+                r#"{"error":"the body must be empty or {}; give the duration as ?seconds="}"#
+                    .into()
+            ),
+            "{body}"
+        );
+    }
+    assert_eq!(server.get("/healthz/live").await, (200, "live\n".into()));
+
+    let (status, answer) = post(
+        "application/json; charset=utf-8",
+        "/admin/faults",
+        Some(r#"{"delay_ms": 1}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(control_state(&server).await.1["delay_ms"], 1);
 }

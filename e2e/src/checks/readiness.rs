@@ -115,6 +115,7 @@ impl Run<'_> {
             let path = format!("/admin/probes/ready/fail?seconds={FORCED_FAILURE_SECONDS}");
             (Request::post(&path, "application/json"), 200, 503)
         };
+        let request = request.with_empty_json_body();
         let call = format!("{} {}", request.method, request.path);
         let response = self.to_probe_pod(&request).await?;
         if response.status != control_status {

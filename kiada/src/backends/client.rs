@@ -20,6 +20,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use reqwest::Url;
 use service_kit::{REQUEST_ID_HEADER, SEED_HEADER};
 
+use super::error::shown_url;
 use super::{
     BackendError, Backends, Cause, Forwarded, MAX_BACKEND_BODY, RawAnswer, ServedBy, Service,
 };
@@ -128,7 +129,7 @@ impl Backends {
             .map_err(|cause| BackendError::new(service, url, cause))?;
         tracing::debug!(
             service = service.name(),
-            %url,
+            url = %shown_url(url),
             status = answer.status.as_u16(),
             pod = %answer.served_by.pod,
             request_id = forwarded.request_id.as_str(),

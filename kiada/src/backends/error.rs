@@ -4,8 +4,20 @@ use std::fmt;
 use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
+use service_kit::clean_line;
 
 use super::{MAX_BACKEND_BODY, Service};
+
+/// Longest URL a backend error or log line shows. The proxy passes a client's query on,
+/// and a 60,000-character query would otherwise make a log line and an error body as
+/// long.
+pub const MAX_SHOWN_URL_CHARS: usize = 200;
+
+/// `url` as errors and log lines show it: cut at [`MAX_SHOWN_URL_CHARS`], with `…` where
+/// it was cut.
+pub(super) fn shown_url(url: &Url) -> String {
+    clean_line(url.as_str(), MAX_SHOWN_URL_CHARS)
+}
 
 /// Why a backend call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +76,7 @@ impl fmt::Display for Cause {
 #[error("{} service ({url}) {cause}", service.name())]
 pub struct BackendError {
     pub service: Service,
+    /// The URL called, as [`shown_url`] cuts it.
     pub url: String,
     pub cause: Cause,
 }
@@ -72,7 +85,7 @@ impl BackendError {
     pub(super) fn new(service: Service, url: &Url, cause: Cause) -> Self {
         Self {
             service,
-            url: url.to_string(),
+            url: shown_url(url),
             cause,
         }
     }
@@ -107,5 +120,16 @@ mod tests {
             e.to_string(),
             "quiz service (http://quiz/questions/random) answered with HTTP 500 Internal Server Error"
         );
+    }
+
+    #[test]
+    fn long_urls_are_cut_at_200_characters() {
+        let short = Url::parse(&format!("http://quiz/stats?q={}", "a".repeat(180))).unwrap();
+        assert_eq!(shown_url(&short), short.as_str());
+        let long = Url::parse(&format!("http://quiz/stats?q={}", "a".repeat(60_000))).unwrap();
+        let e = BackendError::new(Service::Quiz, &long, Cause::TooLarge);
+        // 199 characters of the URL and the mark.
+        assert_eq!(e.url, format!("http://quiz/stats?q={}…", "a".repeat(179)));
+        assert_eq!(e.url.chars().count(), 200);
     }
 }

@@ -4,7 +4,7 @@
 //! - [`client`]: the pooled hyper client (one per server worker) and the one exchange
 //!   every call makes: send, read a capped body, classify a failure.
 //! - [`calls`]: what kiada asks for: the tip, a question, an answer's verdict.
-//! - [`proxy`]: the `/proxy/quiz/...` target and its forwarding.
+//! - [`proxy`]: the calls `/proxy/quiz/...` forwards (an allowlist) and the forwarding.
 //! - [`readiness`]: both backends' `/healthz/ready`, for `READINESS_REQUIRES_BACKENDS`.
 //! - [`spread`]: one backend called many times, counted per pod (`/spread`).
 //! - [`timing`]: the one wrapper that records a call's latency and failure.
@@ -31,6 +31,7 @@ use service_kit::Metrics;
 pub use error::{BackendError, Cause};
 pub use fetched::{AnswerOutcome, Fetched, RawAnswer, ServedBy};
 pub use forwarded::Forwarded;
+pub use proxy::{FORWARDED_CALLS, NotForwarded, QuizProxyTarget};
 pub use spread::{
     CALLS_AT_ONCE, DEFAULT_SPREAD_CALLS, MAX_SPREAD_CALLS, SPREAD_BUDGET, SPREADS_AT_ONCE,
     SpreadError,

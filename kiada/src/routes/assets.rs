@@ -50,7 +50,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 HttpResponse::Ok()
                     .content_type(asset.content_type)
                     .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-                    .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
                     .body(asset.body)
             })),
         );

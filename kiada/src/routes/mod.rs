@@ -91,14 +91,14 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      frame-ancestors 'none'";
 
 /// A rendered HTML page under [`CONTENT_SECURITY_POLICY`]; should rendering fail, a
-/// 500 that points to the page's text form at `text_path`.
+/// 500 that points to the page's text form at `text_path`. (`X-Content-Type-Options`
+/// is on every answer already: service-kit's middleware adds it.)
 fn html_response(rendered: askama::Result<String>, text_path: &str) -> HttpResponse {
     match rendered {
         Ok(body) => HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
-            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .insert_header((header::REFERRER_POLICY, "no-referrer"))
             .body(body),
         Err(error) => {

@@ -27,12 +27,13 @@ pub async fn quote(state: web::Data<AppState>, forwarded: Forwarded) -> HttpResp
             upstream_headers(&mut response, &tip.served_by);
             response.json(service_kit::clean_block(&tip.value))
         }
-        Err(error) => backend_failure(&error),
+        Err(error) => backend_failure(&error, &forwarded),
     }
 }
 
-/// `GET`/`POST /proxy/quiz/<path>`: forwarded to `QUIZ_URL/<path>`, status and body
-/// preserved.
+/// `GET`/`POST /proxy/quiz/<path>`: the calls the HTML page makes (and quiz's public
+/// counts) forwarded to quiz, status and body preserved; any other path is 404 here and
+/// never reaches quiz (see [`crate::backends::FORWARDED_CALLS`]).
 pub async fn quiz(
     req: HttpRequest,
     payload: web::Payload,
@@ -44,11 +45,15 @@ pub async fn quiz(
         .path()
         .strip_prefix("/proxy/quiz/")
         .unwrap_or_default();
-    let target = match state.backends.quiz_proxy_target(tail, req.query_string()) {
+    let method = req.method().as_str();
+    let target = match state
+        .backends
+        .quiz_proxy_target(method, tail, req.query_string())
+    {
         Ok(target) => target,
-        Err(reason) => return json_error(HttpResponse::BadRequest(), &reason),
+        Err(refusal) => return json_error(HttpResponse::NotFound(), &refusal.to_string()),
     };
-    let (method, body) = if req.method() == actix_web::http::Method::POST {
+    let body = if target.method == Method::POST {
         let body = match read_body(&req, payload, MAX_PROXY_BODY).await {
             Ok(body) => body,
             Err(response) => return response,
@@ -59,13 +64,13 @@ pub async fn quiz(
             .and_then(|value| value.to_str().ok())
             .unwrap_or("application/json")
             .to_owned();
-        (Method::POST, Some((content_type, body)))
+        Some((content_type, body))
     } else {
-        (Method::GET, None)
+        None
     };
     match state
         .backends
-        .forward_to_quiz(method, target, &forwarded, body)
+        .forward_to_quiz(target, &forwarded, body)
         .await
     {
         Ok(answer) => {
@@ -79,7 +84,7 @@ pub async fn quiz(
             upstream_headers(&mut response, &answer.served_by);
             response.body(answer.body)
         }
-        Err(error) => backend_failure(&error),
+        Err(error) => backend_failure(&error, &forwarded),
     }
 }
 
@@ -94,9 +99,11 @@ fn upstream_headers(response: &mut actix_web::HttpResponseBuilder, served_by: &S
     }
 }
 
-/// 504 when the backend was too slow, 502 for every other failure.
-fn backend_failure(error: &BackendError) -> HttpResponse {
-    tracing::warn!(%error, "backend failed");
+/// 504 when the backend was too slow, 502 for every other failure; logged with the
+/// request id.
+fn backend_failure(error: &BackendError, forwarded: &Forwarded) -> HttpResponse {
+    let request_id = forwarded.request_id.as_str();
+    tracing::warn!(%error, request_id, "backend failed");
     let builder = if error.is_timeout() {
         HttpResponse::GatewayTimeout()
     } else {

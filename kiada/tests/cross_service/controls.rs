@@ -1,9 +1,12 @@
 //! The teaching and testing controls that are kiada's own: deterministic mode passed on
-//! to the backends, the UI colour, and readiness that follows the backends.
+//! to the backends, the UI colour, and readiness that follows the backends; and that
+//! the probe and fault controls, when enabled, are out of reach of other web sites.
 
 use serde_json::Value;
 
 use kiada_testkit::suite::*;
+
+use crate::bad_input::send;
 
 /// Twenty tips and twenty questions, so that different seeds pick different ones.
 fn many_tips_and_questions() -> (String, String) {
@@ -136,4 +139,48 @@ async fn readiness_can_require_the_backends() {
     let response = healthy.get("/healthz/ready").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "ready\n");
+}
+
+#[tokio::test]
+async fn a_page_on_another_site_cannot_fail_kiada_s_probes_or_inject_faults() {
+    let suite = spawn_suite_env(&[
+        ("PROBE_CONTROLS_ENABLED", "true"),
+        ("FAULTS_ENABLED", "true"),
+    ])
+    .await;
+    let kiada = suite.kiada.port;
+    let from_elsewhere = |content_type: &str| {
+        format!("Origin: https://elsewhere.example\r\nContent-Type: {content_type}\r\n")
+    };
+    // What a plain HTML form and a no-cors fetch send, as a browser would.
+    for (path, content_type, body) in [
+        (
+            "/admin/probes/ready/fail?seconds=600",
+            "application/x-www-form-urlencoded",
+            &b""[..],
+        ),
+        (
+            "/admin/faults",
+            "text/plain;charset=UTF-8",
+            br#"{"status": 500}"#,
+        ),
+    ] {
+        let headers = from_elsewhere(content_type);
+        let answer = send(kiada, "POST", path, headers.as_bytes(), body).await;
+        assert_eq!(answer.status(), Some(415), "{path}: {}", answer.describe());
+    }
+    assert_eq!(suite.kiada.get("/healthz/ready").await.status(), 200);
+    assert_eq!(suite.kiada.get("/text").await.status(), 200);
+
+    // JSON a browser sends only after a preflight, and kiada grants none.
+    let preflight = b"Origin: https://elsewhere.example\r\n\
+        Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\n";
+    let answer = send(kiada, "OPTIONS", "/admin/faults", preflight, b"").await;
+    assert_eq!(answer.status(), Some(405), "{}", answer.describe());
+    assert_eq!(answer.header("access-control-allow-origin"), None);
+    // Sent as JSON (curl through kubectl port-forward), the control works.
+    let json = b"Content-Type: application/json\r\n";
+    let answer = send(kiada, "POST", "/admin/probes/ready/fail", json, b"").await;
+    assert_eq!(answer.status(), Some(200), "{}", answer.describe());
+    assert_eq!(suite.kiada.get("/healthz/ready").await.status(), 503);
 }

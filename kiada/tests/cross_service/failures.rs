@@ -86,6 +86,50 @@ async fn both_backends_down_still_renders_the_page() {
 }
 
 #[tokio::test]
+async fn a_failed_call_with_a_huge_query_shows_and_logs_its_url_cut_short() {
+    let quiz_url = refused_url("");
+    let kiada = kiada_in_front_of(&refused_url("/quote"), &quiz_url).await;
+    let id = "a-huge-query-to-a-quiz-that-is-down";
+    let query = format!("q={}", "a".repeat(60_000));
+    let response = kiada
+        .get_with(
+            &format!("/proxy/quiz/stats?{query}"),
+            &[("x-request-id", id)],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 502);
+    let error: serde_json::Value = response.json().await.unwrap();
+    let error = error["error"].as_str().unwrap().to_owned();
+    // The URL kiada called, cut to 200 characters with a visible mark.
+    let called = format!("{quiz_url}/stats?{query}");
+    let shown: String = called.chars().take(199).chain(['…']).collect();
+    assert_eq!(
+        error,
+        format!("quiz service ({shown}) could not be reached: Connection refused (os error 111)")
+    );
+    // The one warning about it, found by the request id, says the same in one bounded line.
+    let mut logged = Vec::new();
+    for _ in 0..50 {
+        logged = logs_with_request_id(id)
+            .into_iter()
+            .filter(|line| line["message"] == "backend failed")
+            .collect();
+        if !logged.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert_eq!(logged[0]["error"], error.as_str());
+    let line = logged[0].to_string();
+    assert!(
+        line.len() < 600,
+        "a log line of {} bytes: {line}",
+        line.len()
+    );
+}
+
+#[tokio::test]
 async fn one_backend_down_does_not_affect_the_other() {
     let quote = spawn_quote(TIP).await;
     let quiz_url = refused_url("");

@@ -4,22 +4,25 @@ use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use service_kit::Service as _;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::time::Instant;
+
+use kiada_testkit::raw::{self, End, Exchange};
+use tokio::io::AsyncWriteExt;
 
 use kiada_testkit::suite::*;
 
 /// `GET path` over HTTPS to 127.0.0.1:`port`, sending `name` as the server name and
-/// trusting only `certificate_pem`; answers the status and the body. A TLS client of
-/// its own (rustls with ring), so that reqwest needs no TLS feature in the workspace.
+/// trusting only `certificate_pem`; answers what came back. A TLS client of its own
+/// (rustls with ring), so that reqwest needs no TLS feature in the workspace.
 async fn https_get(
     certificate_pem: &str,
     name: &str,
     port: u16,
     path: &str,
-) -> std::io::Result<(u16, String)> {
-    let (_, status, body) =
+) -> std::io::Result<Exchange> {
+    let (_, answer) =
         https_get_with(rustls::DEFAULT_VERSIONS, certificate_pem, name, port, path).await?;
-    Ok((status, body))
+    Ok(answer)
 }
 
 /// [`https_get`] offering only the TLS `versions` given; answers the version kiada
@@ -30,7 +33,7 @@ pub(crate) async fn https_get_with(
     name: &str,
     port: u16,
     path: &str,
-) -> std::io::Result<(rustls::ProtocolVersion, u16, String)> {
+) -> std::io::Result<(rustls::ProtocolVersion, Exchange)> {
     let mut roots = RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_slice(certificate_pem.as_bytes()).unwrap())
@@ -44,6 +47,7 @@ pub(crate) async fn https_get_with(
     .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let server_name = ServerName::try_from(name.to_owned()).unwrap();
+    let started = Instant::now();
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     let mut tls = tokio::time::timeout(
         std::time::Duration::from_secs(10),
@@ -59,20 +63,9 @@ pub(crate) async fn https_get_with(
         format!("GET {path} HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n").as_bytes(),
     )
     .await?;
-    let mut response = Vec::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        tls.read_to_end(&mut response),
-    )
-    .await??;
-    let response = String::from_utf8(response).expect("a UTF-8 answer");
-    let (head, body) = response.split_once("\r\n\r\n").expect("a full HTTP answer");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("a status line");
-    Ok((version, status, body.to_owned()))
+    let answer = raw::read_answer(&mut tls, started, std::time::Duration::from_secs(10)).await;
+    assert_eq!(answer.end, End::Closed, "{}", answer.describe());
+    Ok((version, answer))
 }
 
 #[tokio::test]
@@ -88,10 +81,11 @@ async fn https_with_a_generated_certificate_for_localhost_hostname_and_pod_ip() 
     assert_ne!(port, kiada.port);
 
     for name in ["localhost", hostname.as_str()] {
-        let (status, body) = https_get(&pem, name, port, "/")
+        let answer = https_get(&pem, name, port, "/")
             .await
             .unwrap_or_else(|e| panic!("HTTPS to {name}: {e:?}"));
-        assert_eq!(status, 200, "{name}");
+        assert_eq!(answer.status(), Some(200), "{name}");
+        let body = answer.body_text();
         assert!(
             body.starts_with("KUBERNETES IN ACTION DEMO APPLICATION v"),
             "{body}"
@@ -100,10 +94,13 @@ async fn https_with_a_generated_certificate_for_localhost_hostname_and_pod_ip() 
         assert!(body.contains("Client IP: 127.0.0.1"), "{body}");
     }
     // The pod IP itself.
-    let (status, body) = https_get(&pem, "127.0.0.1", port, "/healthz/live")
+    let answer = https_get(&pem, "127.0.0.1", port, "/healthz/live")
         .await
         .expect("the certificate names the pod IP");
-    assert_eq!((status, body.as_str()), (200, "live\n"));
+    assert_eq!(
+        (answer.status(), answer.body_text().as_str()),
+        (Some(200), "live\n")
+    );
 
     // A name the certificate does not have is refused.
     let error = https_get(&pem, "kiada.example", port, "/")
@@ -146,11 +143,11 @@ async fn https_with_given_pem_files() {
     ]))
     .await;
     assert_eq!(kiada.certificate_pem, None);
-    let (status, body) = https_get(&pem, "kiada.kiada.svc", kiada.tls_port, "/json")
+    let answer = https_get(&pem, "kiada.kiada.svc", kiada.tls_port, "/json")
         .await
         .unwrap();
-    assert_eq!(status, 200);
-    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer.status(), Some(200));
+    let page: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
     assert_eq!(page["request"]["podName"], KIADA_POD);
 }
 
@@ -210,5 +207,59 @@ async fn bad_certificate_files_stop_start_up_with_a_clear_error() {
             error.contains(&expected),
             "expected {expected:?} in {error:?}"
         );
+    }
+}
+
+#[tokio::test]
+async fn every_answer_says_nosniff_and_only_https_answers_say_hsts() {
+    let suite = spawn_suite().await;
+    let kiada = &suite.kiada;
+    let pem = kiada
+        .certificate_pem
+        .clone()
+        .expect("a generated certificate");
+    let nosniff = |answer: &Exchange| answer.header("x-content-type-options").map(str::to_owned);
+    let hsts = |answer: &Exchange| {
+        answer
+            .header("strict-transport-security")
+            .map(str::to_owned)
+    };
+    // Pages, a JSON error, a static file, a 404 and a probe.
+    for (path, status) in [
+        ("/", 200),
+        ("/html", 200),
+        ("/proxy/quiz/admin/status", 404),
+        ("/static/app.js", 200),
+        ("/no/such/path", 404),
+        ("/healthz/live", 200),
+    ] {
+        let answer = https_get(&pem, "localhost", kiada.tls_port, path)
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), Some(status), "HTTPS {path}");
+        assert_eq!(nosniff(&answer).as_deref(), Some("nosniff"), "HTTPS {path}");
+        assert_eq!(
+            hsts(&answer).as_deref(),
+            Some("max-age=31536000"),
+            "HTTPS {path}"
+        );
+        let answer = raw::get(kiada.port, path).await;
+        assert_eq!(answer.status(), Some(status), "HTTP {path}");
+        assert_eq!(nosniff(&answer).as_deref(), Some("nosniff"), "HTTP {path}");
+        assert_eq!(hsts(&answer), None, "HTTP {path}");
+    }
+    // Over plain HTTP, a client's claim to have come over HTTPS changes nothing.
+    let claims = "X-Forwarded-Proto: https\r\nForwarded: proto=https\r\n";
+    let request = raw::request("GET", "/", claims);
+    let answer = raw::exchange(kiada.port, request, std::time::Duration::from_secs(10)).await;
+    assert_eq!(answer.status(), Some(200), "{}", answer.describe());
+    assert_eq!(hsts(&answer), None);
+    // quote and quiz, which serve plain HTTP only.
+    for port in [suite.quote.port, suite.quiz.port] {
+        for path in ["/", "/no/such/path"] {
+            let answer = raw::get(port, path).await;
+            assert_eq!(nosniff(&answer).as_deref(), Some("nosniff"), "{port}{path}");
+            assert_eq!(hsts(&answer), None, "{port}{path}");
+        }
     }
 }

@@ -1,4 +1,7 @@
+use kiada_testkit::raw;
 use kiada_testkit::suite::*;
+
+use crate::bad_input::{assert_json, send};
 
 #[tokio::test]
 async fn quote_proxy_answers_the_tip_as_a_json_string() {
@@ -29,7 +32,7 @@ async fn quiz_proxy_preserves_status_and_body() {
         format!("/questions/{QUESTION_ID}"),
         "/questions/random".to_owned(),
         "/questions/999".to_owned(),
-        "/questions/abc".to_owned(),
+        "/stats".to_owned(),
     ] {
         let via_kiada = suite.kiada.get(&format!("/proxy/quiz{path}")).await;
         let from_quiz = direct
@@ -101,7 +104,7 @@ async fn quiz_proxy_forwards_posted_answers() {
 }
 
 #[tokio::test]
-async fn quiz_proxy_refuses_other_methods_big_bodies_and_escapes() {
+async fn quiz_proxy_refuses_other_methods_and_big_bodies() {
     let suite = spawn_suite().await;
     let url = format!("{}/proxy/quiz/questions/{QUESTION_ID}", suite.kiada.address);
     for method in [
@@ -135,20 +138,72 @@ async fn quiz_proxy_refuses_other_methods_big_bodies_and_escapes() {
         error["error"],
         "the request body must be at most 4096 bytes"
     );
+}
 
+#[tokio::test]
+async fn quiz_proxy_forwards_only_the_page_s_calls_and_the_stats() {
+    let suite = spawn_suite().await;
+    let kiada = suite.kiada.port;
+    let json = b"Content-Type: application/json\r\n";
+    let answer = format!(r#"{{"questionId": {QUESTION_ID}, "answerIndex": 0}}"#);
+    let answers_path = format!("questions/{QUESTION_ID}/answers");
+    let cases: [(&str, &str, &[u8]); 16] = [
+        ("GET", "admin/status", b""),
+        ("GET", "metrics", b""),
+        ("GET", "healthz/ready", b""),
+        ("GET", "healthz/live", b""),
+        ("GET", "%61dmin/status", b""),
+        // Decoded once, as it is checked: `%61dmin`, which is not `admin` either.
+        ("GET", "%2561dmin/status", b""),
+        ("GET", "questions%2frandom", b""),
+        ("POST", "admin/faults", br#"{"status": 500}"#),
+        ("POST", "admin/probes/ready/fail", b"{}"),
+        ("GET", &answers_path, b""),
+        ("POST", "questions/random", answer.as_bytes()),
+        // Dot segments and encoded slashes or backslashes match no allowed path.
+        ("GET", "%2e%2e/secret", b""),
+        ("GET", "questions/%2E%2E/%2e%2e/admin/status", b""),
+        ("GET", "questions/7/../../metrics", b""),
+        ("GET", "a%2fb", b""),
+        ("GET", "a%5c..%5cb", b""),
+    ];
+    for (method, tail, body) in cases {
+        let what = format!("{method} /proxy/quiz/{tail}");
+        let answer = send(kiada, method, &format!("/proxy/quiz/{tail}"), json, body).await;
+        assert_json(&answer, 404, not_forwarded(method, tail), &what);
+        // kiada answered itself: quiz's pod would be named.
+        assert_eq!(answer.header("x-upstream-pod-name"), None, "{what}");
+    }
+    // Nothing was answered on quiz's behalf.
+    assert_eq!(quiz_stats(&suite.quiz).await["totals"]["answers"], 0);
+
+    // An allowed path percent-encoded is the same call; a query does not change that.
+    let encoded_id: String = QUESTION_ID
+        .to_string()
+        .bytes()
+        .map(|digit| format!("%{digit:02X}"))
+        .collect();
     for path in [
-        "/proxy/quiz/%2e%2e/secret",
-        "/proxy/quiz/questions/%2E%2E/%2e%2e/x",
-        "/proxy/quiz/a%2fb",
-        "/proxy/quiz/a%5c..%5cb",
+        format!("/proxy/quiz/questions/{QUESTION_ID}?lang=en"),
+        format!("/proxy/quiz/%71uestions/{encoded_id}"),
     ] {
-        let (status, body) = raw_get(suite.kiada.port, path).await;
-        assert_eq!(status, 400, "{path}: {body}");
-        assert!(
-            body.contains("must not contain dot segments or encoded slashes"),
-            "{body}"
+        let answer = raw::get(kiada, &path).await;
+        assert_eq!(answer.status(), Some(200), "{path}: {}", answer.describe());
+        assert_eq!(
+            answer.header("x-upstream-pod-name"),
+            Some(QUIZ_POD),
+            "{path}"
         );
     }
+}
+
+/// kiada's answer to a `/proxy/quiz/<tail>` it does not forward.
+pub(crate) fn not_forwarded(method: &str, tail: &str) -> serde_json::Value {
+    serde_json::json!({ "error": format!(
+        "{method} /proxy/quiz/{tail} is not forwarded to quiz: the proxy forwards only \
+         GET questions/random, GET questions/<id>, POST questions/<id>/answers and \
+         GET stats (<id> in decimal digits)"
+    )})
 }
 
 /// `POST /proxy/quiz/questions/<the test question>/answers`, body still to add.
