@@ -1,0 +1,102 @@
+//! The store on its own: counts across reopening, and databases it must refuse.
+
+use kiada_wire::Tally;
+
+use super::*;
+
+fn answer(question_id: u32, correct: bool) -> NewAnswer {
+    NewAnswer {
+        question_id,
+        answer_index: 0,
+        correct,
+        timestamp: "2026-01-01T00:00:00.000Z".into(),
+        request_id: "test".into(),
+    }
+}
+
+#[tokio::test]
+async fn records_count_and_survive_reopening() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("nested").join("quiz.db");
+    let questions = QuestionSet::built_in().unwrap();
+    let store = Store::open(&path, &questions).unwrap();
+    store.record(answer(1, true)).await.unwrap();
+    store.record(answer(1, false)).await.unwrap();
+    store.record(answer(2, true)).await.unwrap();
+    let counts = store.counts();
+    assert_eq!(
+        counts.total,
+        Tally {
+            answers: 3,
+            correct: 2
+        }
+    );
+    assert_eq!(
+        counts.per_question[&1],
+        Tally {
+            answers: 2,
+            correct: 1
+        }
+    );
+    assert_eq!(store.check().await, Ok(()));
+    store.close().await;
+    assert_eq!(
+        store.check().await,
+        Err("the database writer has stopped".to_owned())
+    );
+    assert!(store.record(answer(1, true)).await.is_err());
+    drop(store);
+
+    let store = Store::open(&path, &questions).unwrap();
+    assert_eq!(store.counts(), counts);
+    let conn = Connection::open(&path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    store.close().await;
+}
+
+/// A database file that another program made with `sql`.
+fn database_made_with(sql: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("quiz.db");
+    Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+    (dir, path)
+}
+
+/// Why `Store::open` refuses the database at `path`.
+fn open_error(path: &Path) -> String {
+    Store::open(path, &QuestionSet::built_in().unwrap())
+        .err()
+        .expect("the database is refused")
+        .to_string()
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_left_alone() {
+    let (_dir, path) = database_made_with("CREATE TABLE future (x); PRAGMA user_version = 7;");
+    let before = std::fs::read(&path).unwrap();
+    let error = open_error(&path);
+    assert_eq!(
+        error,
+        format!(
+            "the quiz database {} has schema version 7, newer than this build's 1; refusing to change it",
+            path.display()
+        )
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn a_foreign_answers_table_is_refused() {
+    let (_dir, path) = database_made_with("CREATE TABLE answers (something_else TEXT);");
+    let error = open_error(&path);
+    assert!(
+        error.starts_with(&format!(
+            "cannot use the quiz database {}: ",
+            path.display()
+        )),
+        "{error}"
+    );
+}
