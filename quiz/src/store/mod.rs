@@ -65,7 +65,8 @@ struct Inner {
     file_id: FileId,
     tx: mpsc::Sender<Command>,
     counts: Arc<Mutex<Counts>>,
-    reader: Mutex<Connection>,
+    /// The readiness check's connection; a check waits for it (see [`check`]).
+    reader: Arc<tokio::sync::Mutex<Connection>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -153,7 +154,7 @@ impl Store {
                 file_id,
                 tx,
                 counts,
-                reader: Mutex::new(reader),
+                reader: Arc::new(tokio::sync::Mutex::new(reader)),
                 writer: Mutex::new(Some(handle)),
             }),
         })
@@ -182,16 +183,14 @@ impl Store {
     }
 
     /// Whether the store is usable: the writer runs, the file is still the one that was
-    /// opened, and a cheap query answers within [`CHECK_TIMEOUT`].
+    /// opened, and a cheap query answers, all within [`CHECK_TIMEOUT`]. A check that
+    /// overlaps another waits for it rather than failing because of it.
     pub async fn check(&self) -> Result<(), String> {
         if self.inner.tx.is_closed() {
             return Err("the database writer has stopped".into());
         }
-        let inner = self.inner.clone();
-        let task = tokio::task::spawn_blocking(move || inner.check_blocking());
-        match tokio::time::timeout(CHECK_TIMEOUT, task).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(error)) => Err(format!("the database check failed: {error}")),
+        match tokio::time::timeout(CHECK_TIMEOUT, self.inner.check()).await {
+            Ok(result) => result,
             Err(_) => Err(format!(
                 "the database did not answer within {} ms",
                 CHECK_TIMEOUT.as_millis()

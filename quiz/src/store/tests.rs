@@ -100,3 +100,62 @@ fn a_foreign_answers_table_is_refused() {
         "{error}"
     );
 }
+
+/// A store on a new database in a temporary directory (kept alive with it).
+fn temporary_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = Store::open(
+        &dir.path().join("quiz.db"),
+        &QuestionSet::built_in().unwrap(),
+    );
+    (dir, store.unwrap())
+}
+
+/// The probe, a metrics scrape and a status call may all check at once: none of them
+/// fails because another one is using the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_checks_all_pass() {
+    let (_dir, store) = temporary_store();
+    for _ in 0..100 {
+        let checks: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.check().await })
+            })
+            .collect();
+        for check in checks {
+            assert_eq!(check.await.unwrap(), Ok(()));
+        }
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn a_check_waits_for_the_busy_connection_up_to_its_limit() {
+    let (_dir, store) = temporary_store();
+    let busy = store.inner.reader.clone().lock_owned().await;
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move { store.check().await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(busy);
+    assert_eq!(waiting.await.unwrap(), Ok(()));
+
+    // A connection busy for longer than the limit (a query that hangs) fails the check
+    // once the limit has passed, and the next check passes once it is free.
+    let busy = store.inner.reader.clone().lock_owned().await;
+    let started = std::time::Instant::now();
+    assert_eq!(
+        store.check().await,
+        Err("the database did not answer within 1000 ms".to_owned())
+    );
+    assert!(
+        started.elapsed() >= CHECK_TIMEOUT,
+        "{:?}",
+        started.elapsed()
+    );
+    drop(busy);
+    assert_eq!(store.check().await, Ok(()));
+    store.close().await;
+}

@@ -98,6 +98,12 @@ fn error_chain(error: &QuizError) -> String {
 }
 
 impl TestApp {
+    /// The port it listens on, for requests written by hand.
+    pub fn port(&self) -> u16 {
+        let port = self.address.rsplit(':').next().expect("host:port");
+        port.parse().expect("a port number")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
