@@ -35,7 +35,19 @@ pub enum StoreError {
     Thread(#[source] std::io::Error),
 }
 
-/// Why an answer could not be recorded (the client gets 503).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct WriteError(pub(super) String);
+/// Why an answer was not recorded. Cloned to every answer of the group that failed;
+/// the reasons are text because SQLite's errors cannot be cloned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteError {
+    #[error("the database writer has stopped")]
+    WriterStopped,
+    #[error("the database writer stopped before saving the answer")]
+    WriterStoppedBeforeSaving,
+    /// SQLITE_FULL: the database reached its page limit or its volume has no room left.
+    #[error(
+        "the answer store is full, so the answer was not saved: the database or its volume has no room left"
+    )]
+    StoreFull,
+    #[error("could not save the answer: {0}")]
+    NotSaved(String),
+}

@@ -13,12 +13,19 @@
 //! keeps the log small under sustained load; while one runs, answers queue up and go into
 //! the next, larger group.
 //!
-//! Statistics are kept in memory: loaded from the table at start-up, then updated by the
-//! writer after each successful commit, so `/stats` never waits for the disk.
+//! The raw answer rows are bounded: each group's transaction also deletes the oldest
+//! rows over [`StoreLimits::max_stored_answers`]. What `/stats` counts is kept apart, per
+//! question in the `answer_totals` table, which the same transaction adds the group to,
+//! so the counts include every answer ever recorded. They are mirrored in memory
+//! (loaded at start-up, then given each commit's additions), so `/stats` never waits
+//! for the disk.
 //!
-//! The parts: [`schema`] (the tables and the stored questions), [`writer`] (the writer
-//! thread and its group commit), [`counts`] (what `/stats` shows) and [`check`] (the
-//! readiness check).
+//! A full database or volume (SQLITE_FULL) fails the group with
+//! [`WriteError::StoreFull`]; nothing of it is written, and reads go on.
+//!
+//! The parts: [`schema`] (the tables, the upgrade of older databases, start-up
+//! pruning), [`writer`] (the writer thread and its group commit), [`counts`] (what
+//! `/stats` shows) and [`check`] (the readiness check).
 
 mod check;
 mod counts;
@@ -28,6 +35,7 @@ mod schema;
 mod tests;
 mod writer;
 
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -41,9 +49,9 @@ use check::{FileId, file_id};
 pub use counts::Counts;
 use counts::load_counts;
 pub use error::{StoreError, WriteError};
-use schema::{SCHEMA_VERSION, seed};
+use schema::{SCHEMA_VERSION, prepare, prune_in_steps};
 pub use writer::NewAnswer;
-use writer::{Command, INSERT_ANSWER, Writer};
+use writer::{Command, STATEMENTS, Writer};
 
 /// Most answers committed in one transaction.
 pub const MAX_BATCH: usize = 1024;
@@ -53,6 +61,30 @@ const CHANNEL_CAPACITY: usize = 8192;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the readiness check may take before the store counts as unusable.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+/// How many raw answer rows are kept unless configured otherwise: 8 to 18 MiB of rows
+/// (about 90 bytes each with the index; 180 with the longest request id).
+pub const DEFAULT_MAX_STORED_ANSWERS: NonZeroU32 = NonZeroU32::new(100_000).unwrap();
+
+/// How much the store may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Most raw answer rows kept (`QUIZ_MAX_STORED_ANSWERS`); older ones are deleted,
+    /// and still counted in the totals.
+    pub max_stored_answers: NonZeroU32,
+    /// Most pages the database may have (SQLite's `max_page_count` on the write
+    /// connection); `None` leaves SQLite's own limit. Not a setting: tests set it to
+    /// fill the store on purpose, as a full volume would.
+    pub max_database_pages: Option<NonZeroU32>,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        Self {
+            max_stored_answers: DEFAULT_MAX_STORED_ANSWERS,
+            max_database_pages: None,
+        }
+    }
+}
 
 /// Handle on the store; cheap to clone.
 #[derive(Clone)]
@@ -71,11 +103,16 @@ struct Inner {
 }
 
 impl Store {
-    /// Opens (creating when missing) the database at `path`, creates the schema, replaces
-    /// the stored questions with `questions` in one transaction, loads the answer counts
-    /// and starts the writer thread. Blocking: call it before serving or from
-    /// `spawn_blocking`. A file that is not a usable database is reported, never changed.
-    pub fn open(path: &Path, questions: &QuestionSet) -> Result<Self, StoreError> {
+    /// Opens (creating when missing) the database at `path`; in one transaction creates
+    /// or upgrades the schema and replaces the stored questions with `questions`; deletes
+    /// the raw answers over the limit; loads the answer counts and starts the writer
+    /// thread. Blocking: call it before serving or from `spawn_blocking`. A file that is
+    /// not a usable database is reported, never changed.
+    pub fn open(
+        path: &Path,
+        questions: &QuestionSet,
+        limits: StoreLimits,
+    ) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|error| StoreError::CreateDir {
                 path: dir.to_owned(),
@@ -116,10 +153,16 @@ impl Store {
         }
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_err)?;
-        seed(&mut conn, questions).map_err(open_err)?;
+        prepare(&mut conn, version, questions).map_err(open_err)?;
+        prune_in_steps(&conn, limits.max_stored_answers).map_err(open_err)?;
+        if let Some(pages) = limits.max_database_pages {
+            conn.pragma_update(None, "max_page_count", pages.get())
+                .map_err(open_err)?;
+        }
         let counts = load_counts(&conn).map_err(open_err)?;
-        // Fails early if the table does not have the columns this build writes.
-        conn.prepare_cached(INSERT_ANSWER).map_err(open_err)?;
+        for statement in STATEMENTS {
+            conn.prepare_cached(statement).map_err(open_err)?;
+        }
 
         // Only reads, but opened read-write so that, if it is the last connection to
         // close, it may remove the (by then empty) log.
@@ -143,6 +186,7 @@ impl Store {
             counts: counts.clone(),
             path: path.to_owned(),
             file_id,
+            max_stored_answers: limits.max_stored_answers,
         };
         let handle = std::thread::Builder::new()
             .name("quiz-db-writer".into())
@@ -171,10 +215,10 @@ impl Store {
             .tx
             .send(Command::Record(answer, reply))
             .await
-            .map_err(|_| WriteError("the database writer has stopped".into()))?;
-        answered.await.map_err(|_| {
-            WriteError("the database writer stopped before saving the answer".into())
-        })?
+            .map_err(|_| WriteError::WriterStopped)?;
+        answered
+            .await
+            .map_err(|_| WriteError::WriterStoppedBeforeSaving)?
     }
 
     /// The answer counts (from memory).

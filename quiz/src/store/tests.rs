@@ -19,7 +19,7 @@ async fn records_count_and_survive_reopening() {
     let dir = tempfile::TempDir::new().unwrap();
     let path = dir.path().join("nested").join("quiz.db");
     let questions = QuestionSet::built_in().unwrap();
-    let store = Store::open(&path, &questions).unwrap();
+    let store = Store::open(&path, &questions, StoreLimits::default()).unwrap();
     store.record(answer(1, true)).await.unwrap();
     store.record(answer(1, false)).await.unwrap();
     store.record(answer(2, true)).await.unwrap();
@@ -47,7 +47,7 @@ async fn records_count_and_survive_reopening() {
     assert!(store.record(answer(1, true)).await.is_err());
     drop(store);
 
-    let store = Store::open(&path, &questions).unwrap();
+    let store = Store::open(&path, &questions, StoreLimits::default()).unwrap();
     assert_eq!(store.counts(), counts);
     let conn = Connection::open(&path).unwrap();
     let mode: String = conn
@@ -67,10 +67,14 @@ fn database_made_with(sql: &str) -> (tempfile::TempDir, PathBuf) {
 
 /// Why `Store::open` refuses the database at `path`.
 fn open_error(path: &Path) -> String {
-    Store::open(path, &QuestionSet::built_in().unwrap())
-        .err()
-        .expect("the database is refused")
-        .to_string()
+    Store::open(
+        path,
+        &QuestionSet::built_in().unwrap(),
+        StoreLimits::default(),
+    )
+    .err()
+    .expect("the database is refused")
+    .to_string()
 }
 
 #[test]
@@ -81,7 +85,7 @@ fn a_newer_schema_is_refused_and_left_alone() {
     assert_eq!(
         error,
         format!(
-            "the quiz database {} has schema version 7, newer than this build's 1; refusing to change it",
+            "the quiz database {} has schema version 7, newer than this build's 2; refusing to change it",
             path.display()
         )
     );
@@ -104,9 +108,11 @@ fn a_foreign_answers_table_is_refused() {
 /// A store on a new database in a temporary directory (kept alive with it).
 fn temporary_store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::TempDir::new().unwrap();
+    let questions = QuestionSet::built_in().unwrap();
     let store = Store::open(
         &dir.path().join("quiz.db"),
-        &QuestionSet::built_in().unwrap(),
+        &questions,
+        StoreLimits::default(),
     );
     (dir, store.unwrap())
 }

@@ -1,16 +1,32 @@
-//! The writer thread: the only write connection, committing answers in groups.
+//! The writer thread: the only write connection, committing answers in groups. Each
+//! group's transaction inserts the answers, adds them to the totals, and deletes the
+//! raw answers over the retention bound, so the three are on disk together or not at
+//! all.
 
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use kiada_wire::Tally;
+use rusqlite::{Connection, ErrorCode, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::check::{FileId, same_file};
-use super::counts::Counts;
+use super::counts::{Counts, per_question};
+use super::schema::PRUNE_ANSWERS;
 use super::{MAX_BATCH, WriteError, lock};
 
-pub(super) const INSERT_ANSWER: &str = "INSERT INTO answers (question_id, answer_index, correct, answered_at, request_id) VALUES (?1, ?2, ?3, ?4, ?5)";
+const INSERT_ANSWER: &str = "INSERT INTO answers (question_id, answer_index, correct, answered_at, request_id) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+const ADD_TO_TOTALS: &str =
+    "INSERT INTO answer_totals (question_id, answers, correct) VALUES (?1, ?2, ?3)
+    ON CONFLICT (question_id) DO UPDATE SET
+        answers = answers + excluded.answers, correct = correct + excluded.correct";
+
+/// Every statement a commit runs, prepared at start-up so that a database whose tables
+/// lack the columns this build writes is refused then, not at the first answer.
+pub(super) const STATEMENTS: [&str; 3] = [INSERT_ANSWER, ADD_TO_TOTALS, PRUNE_ANSWERS];
 
 /// An answer to record.
 #[derive(Debug, Clone)]
@@ -36,6 +52,7 @@ pub(super) struct Writer {
     pub(super) counts: Arc<Mutex<Counts>>,
     pub(super) path: PathBuf,
     pub(super) file_id: FileId,
+    pub(super) max_stored_answers: NonZeroU32,
 }
 
 impl Writer {
@@ -58,32 +75,9 @@ impl Writer {
             if batch.is_empty() {
                 continue;
             }
-            let result = same_file(&self.path, self.file_id)
-                .and_then(|()| self.insert(&batch).map_err(|e| e.to_string()));
-            match result {
-                Ok(()) => {
-                    {
-                        let mut counts = lock(&self.counts);
-                        for (answer, _) in &batch {
-                            counts.add(Some(answer.question_id), 1, u64::from(answer.correct));
-                        }
-                    }
-                    for (_, reply) in batch.drain(..) {
-                        let _ = reply.send(Ok(()));
-                    }
-                }
-                Err(reason) => {
-                    tracing::error!(
-                        db_path = %self.path.display(),
-                        answers = batch.len(),
-                        error = %reason,
-                        "could not record answers"
-                    );
-                    let error = WriteError(format!("could not save the answer: {reason}"));
-                    for (_, reply) in batch.drain(..) {
-                        let _ = reply.send(Err(error.clone()));
-                    }
-                }
+            let result = self.commit(&batch);
+            for (_, reply) in batch.drain(..) {
+                let _ = reply.send(result.clone());
             }
         }
         // Copy the whole log into the database file, so that after a graceful stop the
@@ -98,7 +92,33 @@ impl Writer {
         tracing::debug!("database writer stopped");
     }
 
-    fn insert(&mut self, batch: &[(NewAnswer, Reply)]) -> rusqlite::Result<()> {
+    /// Writes `batch` in one transaction and, once it is on disk, counts it in memory.
+    fn commit(&mut self, batch: &[(NewAnswer, Reply)]) -> Result<(), WriteError> {
+        let tallies = per_question(batch.iter().map(|(a, _)| (a.question_id, a.correct)));
+        let written = same_file(&self.path, self.file_id)
+            .map_err(WriteError::NotSaved)
+            .and_then(|()| self.write(batch, &tallies).map_err(not_saved));
+        if let Err(error) = &written {
+            tracing::error!(
+                db_path = %self.path.display(),
+                answers = batch.len(),
+                %error,
+                "could not record answers"
+            );
+            return written;
+        }
+        let mut counts = lock(&self.counts);
+        for (question_id, tally) in tallies {
+            counts.add(Some(question_id), tally);
+        }
+        Ok(())
+    }
+
+    fn write(
+        &mut self,
+        batch: &[(NewAnswer, Reply)],
+        tallies: &BTreeMap<u32, Tally>,
+    ) -> rusqlite::Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -113,8 +133,26 @@ impl Writer {
                     a.request_id
                 ])?;
             }
+            let mut add = tx.prepare_cached(ADD_TO_TOTALS)?;
+            for (question_id, tally) in tallies {
+                // At most MAX_BATCH each: they fit SQLite's signed integers.
+                let (answers, correct) = (tally.answers as i64, tally.correct as i64);
+                add.execute(params![question_id, answers, correct])?;
+            }
+            // After the insert, so that the newest rows kept include this group (and the
+            // newest row is never deleted); the next group reuses the pages this frees.
+            tx.prepare_cached(PRUNE_ANSWERS)?
+                .execute([self.max_stored_answers.get()])?;
         }
         // With WAL and synchronous=FULL, COMMIT returns after the log is fsynced.
         tx.commit()
+    }
+}
+
+/// A full database or volume is told apart: it will not pass by itself.
+fn not_saved(error: rusqlite::Error) -> WriteError {
+    match error.sqlite_error_code() {
+        Some(ErrorCode::DiskFull) => WriteError::StoreFull,
+        _ => WriteError::NotSaved(error.to_string()),
     }
 }

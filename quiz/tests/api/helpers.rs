@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use quiz::{Application, Config, QuizError};
+use quiz::{Application, Config, QuizError, StoreLimits};
 use serde_json::Value;
 use service_kit::{PodInfo, ServerSettings, Service as _};
 use tempfile::TempDir;
@@ -38,6 +38,7 @@ pub fn test_config(dir: &Path) -> Config {
         },
         db_path: dir.join("data").join("quiz.db"),
         questions_file: None,
+        store_limits: StoreLimits::default(),
     }
 }
 
