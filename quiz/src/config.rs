@@ -1,9 +1,13 @@
 //! Command line and environment: the common server settings plus where the database
-//! and the questions live. Flags win over environment variables.
+//! and the questions live, and how many answers it keeps. Flags win over environment
+//! variables.
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use service_kit::{CommandLine, ConfigError, PodInfo, ServerSettings};
+
+use crate::store::{DEFAULT_MAX_STORED_ANSWERS, StoreLimits};
 
 const AFTER_HELP: &str = "\
 Questions file: a JSON array of objects
@@ -21,7 +25,7 @@ GET /metrics, GET /admin/status.";
 #[command(
     name = "quiz",
     version = service_kit::VERSION,
-    about = "The Kiada quiz service: serves Kubernetes quiz questions, checks answers and records every answer durably in SQLite.",
+    about = "The Kiada quiz service: serves Kubernetes quiz questions, checks answers and records them durably in SQLite.",
     after_help = AFTER_HELP
 )]
 pub struct QuizSettings {
@@ -31,6 +35,9 @@ pub struct QuizSettings {
     /// JSON file with questions that replace the built-in ones
     #[arg(long = "questions-file", value_name = "FILE")]
     pub quiz_questions_file: Option<PathBuf>,
+    /// Most answers kept as rows (at least 1); the oldest are deleted, /stats still counts them
+    #[arg(long = "max-stored-answers", value_name = "COUNT", default_value_t = DEFAULT_MAX_STORED_ANSWERS)]
+    pub quiz_max_stored_answers: NonZeroU32,
 }
 
 /// The quiz service's command line: its settings and the shared ones.
@@ -43,6 +50,7 @@ pub struct Config {
     pub pod: PodInfo,
     pub db_path: PathBuf,
     pub questions_file: Option<PathBuf>,
+    pub store_limits: StoreLimits,
 }
 
 impl Config {
@@ -54,6 +62,10 @@ impl Config {
             pod: settings.pod,
             db_path: settings.own.quiz_db_path,
             questions_file: settings.own.quiz_questions_file,
+            store_limits: StoreLimits {
+                max_stored_answers: settings.own.quiz_max_stored_answers,
+                ..StoreLimits::default()
+            },
         })
     }
 }
@@ -76,6 +88,8 @@ mod tests {
         let config = load(&[], &[]);
         assert_eq!(config.db_path, PathBuf::from("data/quiz.db"));
         assert_eq!(config.questions_file, None);
+        assert_eq!(config.store_limits.max_stored_answers.get(), 100_000);
+        assert_eq!(config.store_limits.max_database_pages, None);
         assert_eq!(config.server.listen_port, 8080);
         assert_eq!(config.pod.pod_name(), "unknown");
     }
@@ -87,6 +101,7 @@ mod tests {
             &[
                 ("QUIZ_DB_PATH", "/var/lib/quiz/quiz.db"),
                 ("QUIZ_QUESTIONS_FILE", "/etc/quiz/questions.json"),
+                ("QUIZ_MAX_STORED_ANSWERS", "5000"),
                 ("LISTEN_PORT", "9090"),
                 ("POD_NAME", "quiz"),
             ],
@@ -96,6 +111,7 @@ mod tests {
             config.questions_file,
             Some(PathBuf::from("/etc/quiz/questions.json"))
         );
+        assert_eq!(config.store_limits.max_stored_answers.get(), 5000);
         assert_eq!(config.server.listen_port, 9090);
         assert_eq!(config.pod.pod_name(), "quiz");
     }
@@ -109,14 +125,18 @@ mod tests {
             "/flag.json",
             "--listen-port",
             "1234",
+            "--max-stored-answers",
+            "7",
         ];
         let env = [
             ("QUIZ_DB_PATH", "/env.db"),
             ("QUIZ_QUESTIONS_FILE", "/env.json"),
+            ("QUIZ_MAX_STORED_ANSWERS", "9"),
         ];
         let config = load(&flags, &env);
         assert_eq!(config.db_path, PathBuf::from("/flag.db"));
         assert_eq!(config.questions_file, Some(PathBuf::from("/flag.json")));
+        assert_eq!(config.store_limits.max_stored_answers.get(), 7);
         assert_eq!(config.server.listen_port, 1234);
     }
 
@@ -125,5 +145,15 @@ mod tests {
         let config = load(&[], &[("QUIZ_DB_PATH", ""), ("QUIZ_QUESTIONS_FILE", "")]);
         assert_eq!(config.db_path, PathBuf::from("data/quiz.db"));
         assert_eq!(config.questions_file, None);
+    }
+
+    #[test]
+    fn keeping_no_answers_at_all_is_refused() {
+        let env = [("QUIZ_MAX_STORED_ANSWERS".to_owned(), "0".to_owned())];
+        let error = Config::load(Args::parse_from(["quiz"]), &env).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"invalid environment variable QUIZ_MAX_STORED_ANSWERS="0": invalid value: integer `0`, expected a nonzero u32"#
+        );
     }
 }

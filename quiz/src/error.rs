@@ -5,7 +5,7 @@ use actix_web::http::header::ALLOW;
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::questions::QuestionsError;
-use crate::store::StoreError;
+use crate::store::{StoreError, WriteError};
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -33,8 +33,10 @@ pub enum ApiError {
     MethodNotAllowed { method: String, allow: &'static str },
     #[error("request body too large: the limit is {limit} bytes")]
     PayloadTooLarge { limit: usize },
-    #[error("{0}")]
-    Unavailable(String),
+    /// The store did not record an answer: 507 when it is full (retrying will not help
+    /// until someone makes room, and questions are still served), else 503.
+    #[error(transparent)]
+    NotSaved(#[from] WriteError),
 }
 
 impl ResponseError for ApiError {
@@ -44,7 +46,8 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotSaved(WriteError::StoreFull) => StatusCode::INSUFFICIENT_STORAGE,
+            Self::NotSaved(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

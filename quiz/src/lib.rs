@@ -1,5 +1,5 @@
 //! The quiz service: serves Kubernetes quiz questions, checks answers, and keeps a
-//! durable record of every answer in SQLite.
+//! durable record of answers in SQLite: the newest as rows, every one in the counts.
 //!
 //! [`Application`] is a [`service_kit::Service`]: `build` loads the questions, opens the
 //! store and binds the port; `run_until_stopped` serves until the token is cancelled.
@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::{Args, Config};
 pub use error::{ApiError, QuizError};
 pub use questions::{Question, QuestionSet, QuestionsError};
-pub use store::{Store, StoreError};
+pub use store::{Store, StoreError, StoreLimits};
 
 /// A built quiz service, bound and ready to run.
 pub struct Application {
@@ -56,6 +56,7 @@ impl service_kit::Service for Application {
             pod,
             db_path,
             questions_file,
+            store_limits,
         } = config;
         tracing::info!(
             version = service_kit::VERSION,
@@ -72,12 +73,14 @@ impl service_kit::Service for Application {
         let store = {
             let questions = questions.clone();
             let db_path = db_path.clone();
-            tokio::task::spawn_blocking(move || Store::open(&db_path, &questions)).await??
+            tokio::task::spawn_blocking(move || Store::open(&db_path, &questions, store_limits))
+                .await??
         };
         let counts = store.counts();
         tracing::info!(
             db_path = %db_path.display(),
             answers = counts.total.answers,
+            max_stored_answers = store_limits.max_stored_answers,
             "database open (WAL, synchronous=FULL)"
         );
 

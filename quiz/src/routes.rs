@@ -131,8 +131,7 @@ async fn answer(
             timestamp: timestamp.clone(),
             request_id: request_id.as_str().to_owned(),
         })
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        .await?;
     Ok(HttpResponse::Ok().json(AnswerResponse {
         timestamp,
         question_id: question.public.id,

@@ -3,9 +3,10 @@
 //! `FAIL_AFTER_SECONDS`) and the last probe results. The endpoints that show and steer
 //! it are in `admin`.
 
+mod readiness;
+
 use std::collections::VecDeque;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ControlSettings;
 use crate::limits::PROBE_HISTORY_LEN;
+use readiness::SharedCheck;
 
 /// Where a service is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -80,11 +82,6 @@ impl Probe {
     }
 }
 
-/// The future a readiness check returns: `Err` carries the reason shown to the prober.
-type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
-
-type ReadinessCheck = Arc<dyn Fn() -> CheckFuture + Send + Sync>;
-
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct ProbeResult {
     at: String,
@@ -107,7 +104,7 @@ struct Shared {
 #[derive(Clone)]
 pub struct Health {
     shared: Arc<Shared>,
-    readiness: Option<ReadinessCheck>,
+    readiness: Option<Arc<SharedCheck>>,
 }
 
 impl Default for Health {
@@ -144,13 +141,15 @@ impl Health {
     }
 
     /// Adds a check that must pass for the service to be ready (for example, that a
-    /// database answers).
+    /// database answers). Evaluations that overlap share one run of it: a caller that
+    /// comes while it runs gets that run's result. Bound its time inside the check: a
+    /// check that never ends holds every evaluation until it does.
     pub fn with_readiness_check<F, Fut>(mut self, check: F) -> Self
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.readiness = Some(Arc::new(move || Box::pin(check())));
+        self.readiness = Some(Arc::new(SharedCheck::new(check)));
         self
     }
 
@@ -218,7 +217,7 @@ impl Health {
                 }
                 match self.phase() {
                     Phase::Ready => match &self.readiness {
-                        Some(check) => check().await,
+                        Some(check) => check.run().await,
                         None => Ok(()),
                     },
                     other => Err(format!("service is {}", other.as_str())),

@@ -1,6 +1,8 @@
 //! Probes and graceful shutdown of a server built with service-kit, over real sockets.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use actix_web::{HttpResponse, web};
 use service_kit::{Phase, PodInfo, Server, ServerBuilder, ServerSettings};
@@ -68,6 +70,71 @@ async fn readiness_follows_the_readiness_check() {
         (200, "live\n".into())
     );
     shutdown.cancel();
+}
+
+/// `/healthz/ready`, `/metrics` and `/admin/status` that overlap share one run of the
+/// readiness check. The check waits for a gate: while it is closed the first run is in
+/// flight, so a second run started meanwhile could only come from a caller that did not
+/// join it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_probe_metrics_and_status_calls_share_one_check() {
+    let started = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let (port, service) = start(Duration::ZERO, |builder| {
+        let (started, gate) = (started.clone(), gate.clone());
+        builder.readiness_check(move || {
+            started.fetch_add(1, Ordering::SeqCst);
+            let gate = gate.clone();
+            async move {
+                drop(gate.acquire().await.expect("never closed"));
+                Ok(())
+            }
+        })
+    })
+    .unwrap();
+    let shutdown = CancellationToken::new();
+    let _stop = shutdown.clone().drop_guard();
+    tokio::spawn(service.run_until_stopped(shutdown));
+    let calls: Vec<_> = ["/healthz/ready", "/metrics", "/admin/status"]
+        .into_iter()
+        .map(|path| tokio::spawn(get(port, path)))
+        .collect();
+
+    // Bounded waits: until the first run starts, then long enough for the other two
+    // calls to arrive and (were they not to join it) start runs of their own.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while started.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "the check never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let window = Instant::now() + Duration::from_millis(300);
+    while started.load(Ordering::SeqCst) == 1 && Instant::now() < window {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        1,
+        "runs while the first one ran"
+    );
+
+    gate.add_permits(1);
+    let mut answers = Vec::new();
+    for call in calls {
+        let answer = tokio::time::timeout(Duration::from_secs(5), call).await;
+        answers.push(answer.expect("answered in time").unwrap().unwrap());
+    }
+    assert_eq!(answers[0], (200, "ready\n".into()));
+    assert_eq!(answers[1].0, 200);
+    assert!(
+        answers[1].1.contains("\nservice_ready 1\n"),
+        "{}",
+        answers[1].1
+    );
+    let status: serde_json::Value = serde_json::from_str(&answers[2].1).unwrap();
+    assert_eq!(
+        (answers[2].0, &status["ready"]),
+        (200, &serde_json::json!(true))
+    );
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use quiz::{Application, Config, QuizError};
+use quiz::{Application, Config, QuizError, StoreLimits};
 use serde_json::Value;
 use service_kit::{PodInfo, ServerSettings, Service as _};
 use tempfile::TempDir;
@@ -38,6 +38,7 @@ pub fn test_config(dir: &Path) -> Config {
         },
         db_path: dir.join("data").join("quiz.db"),
         questions_file: None,
+        store_limits: StoreLimits::default(),
     }
 }
 
@@ -98,6 +99,12 @@ fn error_chain(error: &QuizError) -> String {
 }
 
 impl TestApp {
+    /// The port it listens on, for requests written by hand.
+    pub fn port(&self) -> u16 {
+        let port = self.address.rsplit(':').next().expect("host:port");
+        port.parse().expect("a port number")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

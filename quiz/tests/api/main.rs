@@ -8,4 +8,5 @@ mod health;
 mod helpers;
 mod questions;
 mod questions_file;
+mod retention;
 mod stats;
