@@ -14,7 +14,7 @@ use kiada_testkit::suite::*;
 /// `GET path` over HTTPS to 127.0.0.1:`port`, sending `name` as the server name and
 /// trusting only `certificate_pem`; answers what came back. A TLS client of its own
 /// (rustls with ring), so that reqwest needs no TLS feature in the workspace.
-async fn https_get(
+pub(crate) async fn https_get(
     certificate_pem: &str,
     name: &str,
     port: u16,
