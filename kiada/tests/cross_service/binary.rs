@@ -54,6 +54,21 @@ fn help_documents_every_setting() {
     );
 }
 
+/// The real kiada binary with only the environment given here: both ports picked by the
+/// system, JSON logs at info, and these backend URLs.
+pub(crate) fn kiada_command(quote_url: &str, quiz_url: &str) -> Command {
+    let mut command = Command::new(KIADA);
+    command.env_clear().envs([
+        ("LISTEN_PORT", "0"),
+        ("TLS_LISTEN_PORT", "0"),
+        ("LOG_FORMAT", "json"),
+        ("RUST_LOG", "info"),
+        ("QUOTE_URL", quote_url),
+        ("QUIZ_URL", quiz_url),
+    ]);
+    command
+}
+
 /// Kills the child if the test fails before it exits.
 struct KillOnDrop(std::process::Child);
 
@@ -91,20 +106,13 @@ async fn status_message_from_stdin_logs_and_sigterm() {
     install_crypto_provider();
     let quote_url = refused_url("/quote");
     let quiz_url = refused_url("");
-    let child = Command::new(KIADA)
-        .env_clear()
+    let child = kiada_command(&quote_url, &quiz_url)
         .envs([
-            ("LISTEN_PORT", "0"),
-            ("TLS_LISTEN_PORT", "0"),
-            ("LOG_FORMAT", "json"),
-            ("RUST_LOG", "info"),
             ("POD_NAME", KIADA_POD),
             ("NODE_NAME", KIADA_NODE),
             ("POD_IP", KIADA_POD_IP),
             ("NODE_IP", KIADA_NODE_IP),
             ("INITIAL_STATUS_MESSAGE", "Starting up"),
-            ("QUOTE_URL", quote_url.as_str()),
-            ("QUIZ_URL", quiz_url.as_str()),
         ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

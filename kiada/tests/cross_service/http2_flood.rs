@@ -3,7 +3,7 @@
 //! without end. h2 0.3 queued every frame, so kiada grew to 1 GB in seconds. kiada now
 //! speaks HTTP/1.1 only, on both ports: it must stay small and keep serving others.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -17,9 +17,9 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::binary::kiada_command;
 use crate::https::{https_get, write_certificate};
 
-const KIADA: &str = env!("CARGO_BIN_EXE_kiada");
 /// The bound the issue sets for kiada under this flood (its pods' limits are above it).
 const MEMORY_BOUND_KIB: u64 = 64 * 1024;
 /// How long each attack runs; the unfixed kiada passed 1 GB in about 6 s.
@@ -156,17 +156,8 @@ async fn an_http2_flood_of_empty_data_frames_leaves_kiada_small_and_serving() {
     install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
     let (cert, key, pem) = write_certificate(&dir, "localhost");
-    let mut command = Command::new(KIADA);
+    let mut command = kiada_command(&refused_url("/quote"), &refused_url(""));
     command
-        .env_clear()
-        .envs([
-            ("LISTEN_PORT", "0"),
-            ("TLS_LISTEN_PORT", "0"),
-            ("LOG_FORMAT", "json"),
-            ("RUST_LOG", "info"),
-            ("QUOTE_URL", refused_url("/quote").as_str()),
-            ("QUIZ_URL", refused_url("").as_str()),
-        ])
         .env("TLS_CERT_FILE", &cert)
         .env("TLS_KEY_FILE", &key)
         .stdin(Stdio::null());
