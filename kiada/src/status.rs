@@ -116,13 +116,10 @@ fn next_line(input: &mut impl BufRead, buffer: &mut Vec<u8>) -> io::Result<Line>
         skip_rest_of_line(input)?;
         return Ok(Line::TooLong);
     }
-    match String::from_utf8(std::mem::take(buffer)) {
-        Ok(text) => Ok(Line::Text(text)),
-        Err(error) => {
-            *buffer = error.into_bytes();
-            Ok(Line::NotUtf8)
-        }
-    }
+    Ok(match std::str::from_utf8(buffer) {
+        Ok(text) => Line::Text(text.to_owned()),
+        Err(_) => Line::NotUtf8,
+    })
 }
 
 fn skip_rest_of_line(input: &mut impl BufRead) -> io::Result<()> {

@@ -125,14 +125,14 @@ where
         }
     });
     let mut sent = 0;
-    let mut next = opening;
+    let mut next = opening.as_slice();
     while Instant::now() < deadline {
-        let write = tokio::time::timeout(Duration::from_secs(1), writer.write_all(&next)).await;
+        let write = tokio::time::timeout(Duration::from_secs(1), writer.write_all(next)).await;
         if !matches!(write, Ok(Ok(()))) {
             break;
         }
         sent += next.len();
-        next = frames.to_vec();
+        next = frames;
     }
     drain.abort();
     sent
