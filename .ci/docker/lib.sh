@@ -1,0 +1,33 @@
+# shellcheck shell=bash
+# Shared settings for .ci/docker/{up,down}. Sourced, not run.
+# shellcheck disable=SC2034 # the settings are used by the scripts that source this
+
+KD_ROOT="${KIADA_DOCKER_ROOT:-/var/lib/kiada-docker}"   # dockerd's data root, removed by down
+KD_RUN="${KIADA_DOCKER_RUN:-/run/kiada-docker}"         # exec root, pid file, saved iptables
+KD_LOG="${KIADA_DOCKER_LOG:-/var/log/kiada-dockerd.log}"
+KD_PID="$KD_RUN/dockerd.pid"
+KD_SAVED_RULES="$KD_RUN/iptables.before"
+KD_SAVED_FORWARD="$KD_RUN/ip_forward.before"
+KD_GUARD_COMMENT=kiada-docker-guard
+# Every pull goes here: a closed port on loopback, so a missing image fails at once
+# instead of reaching a registry.
+KD_CLOSED_PROXY=http://127.0.0.1:9
+
+log() { printf '[%s] docker: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+default_iface() { ip -o route show default 2>/dev/null | awk '{for(i=1;i<=NF;i++) if($i=="dev"){print $(i+1); exit}}'; }
+
+dockerd_pid() {
+  local pid
+  pid=$(cat "$KD_PID" 2>/dev/null) || return 1
+  [[ -n "$pid" && -d /proc/$pid ]] && grep -q dockerd "/proc/$pid/comm" 2>/dev/null && echo "$pid"
+}
+
+# Packets that tried to leave the VM from a container (Docker's bridges and the kind
+# network): the guard rules in mangle FORWARD, which Docker never rewrites and which
+# run before its filter rules. Must stay 0.
+guard_count() {
+  iptables -w -t mangle -L FORWARD -v -n -x 2>/dev/null |
+    awk -v c="$KD_GUARD_COMMENT" 'index($0, "/* " c) && $3 == "DROP" {s += $1} END {print s + 0}'
+}
