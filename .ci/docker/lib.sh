@@ -12,6 +12,11 @@ KD_GUARD_COMMENT=kiada-docker-guard
 # Every pull goes here: a closed port on loopback, so a missing image fails at once
 # instead of reaching a registry.
 KD_CLOSED_PROXY=http://127.0.0.1:9
+# Containers' upstream DNS: the default bridge's own address (docker0 is given it),
+# where nothing listens: Docker's embedded resolver (kind's nodes use it) fails a
+# lookup of an outside name at once, inside the VM, instead of asking the machine's
+# resolver through the bridge.
+KD_DNS=172.17.0.1
 
 log() { printf '[%s] docker: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
