@@ -1,11 +1,11 @@
-# syntax=docker/dockerfile:1
 # The quiz image. Build from the repository root:
 #
 #   docker build -f Dockerfiles/quiz.Dockerfile -t kiada-suite/quiz:0.1.0 .
 #   docker buildx build --platform linux/amd64,linux/arm64 -f Dockerfiles/quiz.Dockerfile .
+# (No `# syntax=` line: it would pull a frontend image; BuildKit's built-in one runs RUN --mount.)
 #
-# Without Docker, images/build produces the same image from a release binary;
-# images/check-parity keeps the final stage below and that script in step.
+# CI builds this file as written (kind/build-images, on base-image stand-ins: see
+# .ci/docker/README.md); images/check-parity checks the image against its final stage.
 #
 # Base images are pinned by version tag. Their digests could not be looked up when
 # this file was written (no registry access on the build machine): pin them with

@@ -1,11 +1,11 @@
-# syntax=docker/dockerfile:1
 # The quote image. Build from the repository root:
 #
 #   docker build -f Dockerfiles/quote.Dockerfile -t kiada-suite/quote:0.1.0 .
 #   docker buildx build --platform linux/amd64,linux/arm64 -f Dockerfiles/quote.Dockerfile .
+# (No `# syntax=` line: it would pull a frontend image; BuildKit's built-in one runs RUN --mount.)
 #
-# Without Docker, images/build produces the same image from a release binary;
-# images/check-parity keeps the final stage below and that script in step.
+# CI builds this file as written (kind/build-images, on base-image stand-ins: see
+# .ci/docker/README.md); images/check-parity checks the image against its final stage.
 #
 # Unlike kiada and quiz, this image has a shell: the chapter runs its in-pod
 # commands in the quote pods (`kubectl exec -it quote-001 -- sh`, then curl, wget,

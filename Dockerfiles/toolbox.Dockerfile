@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The toolbox image: a small client for the in-cluster exercises: sh, env, wget,
 # nslookup, nc ... from Debian's busybox, curl, and ping from iputils. kiada and quiz
 # ship no shell; the quote image carries the same tools (images/mkrootfs puts them
@@ -7,6 +6,7 @@
 #
 #   docker build -f Dockerfiles/toolbox.Dockerfile -t kiada-suite/toolbox:0.1.0 .
 #   docker buildx build --platform linux/amd64,linux/arm64 -f Dockerfiles/toolbox.Dockerfile .
+# (No `# syntax=` line: it would pull a frontend image; BuildKit's built-in one runs RUN --mount.)
 #
 # The base image is pinned by version tag; its digest could not be looked up when
 # this file was written (no registry access on the build machine): pin it with
