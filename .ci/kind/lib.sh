@@ -1,11 +1,25 @@
 # shellcheck shell=bash
-# Shared settings for .ci/kind/*. Sourced, not run. Reuses .ci/cluster's pinned
-# Kubernetes version and build cache (the binaries are built there from source).
+# Shared settings for .ci/kind/*. Sourced, not run.
 # shellcheck disable=SC2034 # the settings are used by the scripts that source this
 
 KIND_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=.ci/cluster/lib.sh
-. "$KIND_LIB_DIR/../cluster/lib.sh"
+
+# ---- pinned versions of what .ci/kind/binaries builds ------------------------
+K8S_VERSION="${K8S_VERSION:-v1.37.2}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.14.6}"   # the one kubeadm $K8S_VERSION deploys
+LPP_VERSION="${LPP_VERSION:-v0.0.30}"          # rancher/local-path-provisioner
+
+# ---- the binary cache (kept between runs; a new version builds into its own dir) --
+KC_CACHE="${KIADA_CLUSTER_CACHE:-/var/cache/kiada-cluster}"
+K8S_BIN="$KC_CACHE/kubernetes-$K8S_VERSION/bin"
+COREDNS_BIN="$KC_CACHE/coredns-$COREDNS_VERSION/bin"
+LPP_BIN="$KC_CACHE/local-path-provisioner-$LPP_VERSION/bin"
+
+# ---- kind's default ranges (kind/cluster.yaml keeps them) ---------------------
+CLUSTER_CIDR=10.244.0.0/16
+SERVICE_CIDR=10.96.0.0/16
+
+export AWS_EC2_METADATA_DISABLED=true
 
 KIND_VERSION="${KIND_VERSION:-v0.33.0}"
 KK_CACHE="${KIADA_KIND_CACHE:-/var/cache/kiada-kind}"
@@ -20,8 +34,7 @@ DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 # and kind's pkg/build/nodeimage): the node image carries each under that name.
 ETCD_VERSION=v3.7.0
 ETCD_IMAGE=registry.k8s.io/etcd:3.7.0-0
-KUBEADM_COREDNS_VERSION=v1.14.6
-KIND_COREDNS_IMAGE=registry.k8s.io/coredns/coredns:$KUBEADM_COREDNS_VERSION
+KIND_COREDNS_IMAGE=registry.k8s.io/coredns/coredns:$COREDNS_VERSION
 KIND_PAUSE_IMAGE=registry.k8s.io/pause:3.10           # the node's containerd sandbox_image
 KINDNETD_IMAGE=docker.io/kindest/kindnetd:v20260820-69b56db7
 KIND_LPP_IMAGE=docker.io/kindest/local-path-provisioner:v20260820-69b56db7
