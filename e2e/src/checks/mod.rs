@@ -27,6 +27,7 @@ mod deploy;
 mod dns;
 mod env;
 mod kiada;
+mod multi_node;
 mod network_policy;
 mod nodeport;
 mod objects;

@@ -108,6 +108,18 @@ pub const CHECKS: &[Check] = &[
         "kiada answers on its NodePort at the node's InternalIP",
     ),
     group(
+        "multi-node",
+        &[
+            "quote-pods",
+            "spread",
+            "nodeport",
+            "cross-node",
+            "served-by",
+        ],
+        |run| Box::pin(run.multi_node()),
+        "across nodes: the quote Service's ready endpoints on at least two nodes, kiada's spread view naming two, kiada's NodePort answering at every node's InternalIP, the client reaching quote pods on other nodes through the Service, kiada's pages naming nodes as the API does; skipped with fewer than two schedulable nodes",
+    ),
+    group(
         "readiness",
         &["off", "publish-not-ready", "on"],
         |run| Box::pin(run.readiness()),
