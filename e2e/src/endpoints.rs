@@ -1,6 +1,8 @@
 //! Reading EndpointSlices (discovery.k8s.io/v1): where a given pod stands in a
 //! Service's slices, as kube-proxy sees it.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 /// The label the EndpointSlice controller puts on every slice of a Service.
@@ -68,6 +70,38 @@ pub fn describe_pod_endpoint(pod: &str, state: Option<&EndpointState>) -> String
         Some(state) => format!("{pod} {}", state.describe()),
         None => format!("{pod} in no slice"),
     }
+}
+
+/// The pods of the ready endpoints (a missing condition counts as ready), by the node
+/// each endpoint names (`nodeName`); an error names a ready pod endpoint without one.
+pub fn ready_pods_by_node(
+    slices: &[EndpointSlice],
+) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
+    let mut by_node: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for slice in slices {
+        for endpoint in &slice.endpoints {
+            let Some(pod) = endpoint
+                .target_ref
+                .as_ref()
+                .filter(|target| target.kind.as_deref() == Some("Pod"))
+                .and_then(|target| target.name.clone())
+            else {
+                continue;
+            };
+            let ready = endpoint.conditions.as_ref().and_then(|c| c.ready) != Some(false);
+            if !ready {
+                continue;
+            }
+            let Some(node) = endpoint.node_name.clone() else {
+                return Err(format!(
+                    "the ready endpoint of pod {pod} in slice {} names no node",
+                    slice.metadata.name.as_deref().unwrap_or("")
+                ));
+            };
+            by_node.entry(node).or_default().insert(pod);
+        }
+    }
+    Ok(by_node)
 }
 
 #[cfg(test)]
@@ -168,6 +202,32 @@ mod tests {
         assert_eq!(
             describe_pod_endpoint("quote-004", None),
             "quote-004 in no slice"
+        );
+    }
+
+    #[test]
+    fn ready_pods_by_their_endpoints_node() {
+        let mut slices = example();
+        // Without nodeName, a ready pod endpoint is an error.
+        let error = ready_pods_by_node(&slices).unwrap_err();
+        assert!(
+            error.contains("pod quote-001 in slice quote-abcde names no node"),
+            "{error}"
+        );
+        for slice in &mut slices {
+            for (index, endpoint) in slice.endpoints.iter_mut().enumerate() {
+                endpoint.node_name = Some(format!("w{}", index % 2 + 1));
+            }
+        }
+        let by_node = ready_pods_by_node(&slices).unwrap();
+        // quote-probe-controls (ready=false) and quote-003 (terminating) are left out, and
+        // the Node target too.
+        assert_eq!(
+            by_node,
+            BTreeMap::from([(
+                "w1".to_owned(),
+                BTreeSet::from(["quote-001".to_owned(), "quote-002".to_owned()])
+            )])
         );
     }
 }

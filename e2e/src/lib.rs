@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod endpoints;
 pub mod http;
 pub mod manifest;
+pub mod nodes;
 pub mod parse;
 pub mod poll;
 pub mod service;

@@ -18,6 +18,8 @@ pub struct TextPage {
     pub pod_ip: Option<String>,
     pub node_ip: Option<String>,
     pub client_ip: Option<String>,
+    /// The `Served by:` line below the request info; `None` when the page has none.
+    pub served_by: Option<ServedByLine>,
     /// Lines starting with `ERROR:` anywhere on the page.
     pub errors: Vec<String>,
 }
@@ -63,6 +65,8 @@ impl TextPage {
                         let quoted = quoted_strings(rest);
                         page.pod_name = quoted.first().cloned();
                         page.node_name = quoted.get(1).cloned();
+                    } else if let Some(rest) = trimmed.strip_prefix("Served by: ") {
+                        page.served_by = Some(ServedByLine::parse(rest));
                     } else if trimmed.starts_with("Pod hostname:") {
                         for field in trimmed.split("; ") {
                             if let Some((key, value)) = field.split_once(": ") {
@@ -89,6 +93,54 @@ impl TextPage {
         page.tip = tip_lines.join("\n");
         page.question = question_lines.join("\n");
         Ok(page)
+    }
+}
+
+/// The page's `Served by:` line: which backend pod, on which node, served the tip and
+/// the question.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServedByLine {
+    /// `None` when the line says `no tip (quote failed)` (or names no pod).
+    pub tip: Option<ServedBy>,
+    pub question: Option<ServedBy>,
+}
+
+/// `tip from quote pod "quote-002" on node "kiada-worker"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedBy {
+    /// The Service kiada called, as the page names it (`quote`, `quiz`).
+    pub service: String,
+    pub pod: String,
+    pub node: String,
+}
+
+impl ServedByLine {
+    /// What follows `Served by: `: `tip from quote pod "P" on node "N"; question from
+    /// quiz pod "Q" on node "M".` (either part may be `no tip (quote failed)`).
+    pub fn parse(rest: &str) -> Self {
+        let mut line = ServedByLine::default();
+        for part in rest.trim().trim_end_matches('.').split("; ") {
+            let Some((what, from)) = part.split_once(" from ") else {
+                continue;
+            };
+            let quoted = quoted_strings(from);
+            let (Some(service), [pod, node, ..]) =
+                (from.split_whitespace().next(), quoted.as_slice())
+            else {
+                continue;
+            };
+            let by = Some(ServedBy {
+                service: service.to_owned(),
+                pod: pod.clone(),
+                node: node.clone(),
+            });
+            match what.trim() {
+                "tip" => line.tip = by,
+                "question" => line.question = by,
+                _ => {}
+            }
+        }
+        line
     }
 }
 

@@ -69,6 +69,11 @@ impl Run<'_> {
             self.cluster
                 .apply(self.objects.get("Service", "quiz")?)
                 .await?;
+            // The nodes take a moment to program a new Service: until then kiada's
+            // page (kiada.text right after, with --only) shows quiz refusing.
+            self.quiz_answers("http://quiz/")
+                .await
+                .map_err(|e| anyhow::anyhow!("the quiz Service just created: {e}"))?;
         }
         // The cluster domain, as the pods see it.
         if let Ok(text) = self.exec(CLIENT, "cat /etc/resolv.conf").await

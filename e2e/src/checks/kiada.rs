@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::Pod;
 
 use super::*;
 use crate::http::Request;
+use crate::nodes::Placement;
 use crate::parse::{self, TextPage};
 use crate::poll::Poller;
 
@@ -25,7 +26,7 @@ impl Run<'_> {
             let result = async {
                 let response = self.kiada_get_ok(KIADA_POD, "/", "*/*", timeout).await?;
                 let page = TextPage::parse(&response.body)?;
-                check_text_page(&page, &pod)
+                check_text_page(&page, &pod, &self.placement().await?)
             }
             .await;
             self.check("kiada.text", result);
@@ -175,8 +176,13 @@ impl Run<'_> {
     }
 }
 
-/// Checks the text page against what the API says about the pod that served it.
-pub fn check_text_page(page: &TextPage, pod: &Pod) -> Result<String, String> {
+/// Checks the text page against what the API says about the pod that served it, and
+/// its `Served by:` line against where the API says the quote and quiz pods run.
+pub fn check_text_page(
+    page: &TextPage,
+    pod: &Pod,
+    placement: &Placement,
+) -> Result<String, String> {
     let mut problems = Vec::new();
     if !page.errors.is_empty() {
         problems.push(format!("backend errors: {}", page.errors.join(" / ")));
@@ -209,11 +215,40 @@ pub fn check_text_page(page: &TextPage, pod: &Pod) -> Result<String, String> {
             problems.push(format!("{what} shown {shown:?}, the API says {api:?}"));
         }
     }
+    let served_by = page.served_by.clone().unwrap_or_default();
+    if page.served_by.is_none() {
+        problems.push("no \"Served by:\" line".to_owned());
+    }
+    for (part, by, service) in [
+        ("tip", &served_by.tip, "quote"),
+        ("question", &served_by.question, "quiz"),
+    ] {
+        match by {
+            Some(by) if by.service != service => problems.push(format!(
+                "the {part} is shown served by {} pod {}, not by {service}",
+                by.service, by.pod
+            )),
+            Some(by) => {
+                if let Err(problem) = placement.confirm(service, &by.pod, &by.node) {
+                    problems.push(format!("served by: {problem}"));
+                }
+            }
+            None if page.served_by.is_some() => problems.push(format!(
+                "the \"Served by:\" line names no {service} pod for the {part}"
+            )),
+            None => {}
+        }
+    }
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
+    let from = |by: &Option<crate::parse::ServedBy>| {
+        by.as_ref()
+            .map(|by| format!("{} pod {} on node {}", by.service, by.pod, by.node))
+            .unwrap_or_default()
+    };
     Ok(format!(
-        "tip {:?}; question #{} with {} answers; pod {} on node {}, pod IP {}, node IP {} as the API reports",
+        "tip {:?}; question #{} with {} answers; pod {} on node {}, pod IP {}, node IP {}; served by: tip from {}, question from {}; all as the API reports",
         crate::summary::one_line(&page.tip)
             .chars()
             .take(60)
@@ -223,7 +258,9 @@ pub fn check_text_page(page: &TextPage, pod: &Pod) -> Result<String, String> {
         page.pod_name.as_deref().unwrap_or(""),
         page.node_name.as_deref().unwrap_or(""),
         page.pod_ip.as_deref().unwrap_or(""),
-        page.node_ip.as_deref().unwrap_or("")
+        page.node_ip.as_deref().unwrap_or(""),
+        from(&served_by.tip),
+        from(&served_by.question)
     ))
 }
 
@@ -231,20 +268,66 @@ pub fn check_text_page(page: &TextPage, pod: &Pod) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    fn pods() -> (Pod, Placement) {
+        let pods: Vec<Pod> = serde_json::from_value(serde_json::json!([
+            {
+                "metadata": {"name": "kiada-001", "labels": {"app": "kiada"}},
+                "spec": {"nodeName": "node-1", "containers": []},
+                "status": {"podIP": "10.244.0.9", "hostIP": "10.200.0.1"}
+            },
+            {"metadata": {"name": "quote-002", "labels": {"app": "quote"}}, "spec": {"nodeName": "node-2", "containers": []}},
+            {"metadata": {"name": "quiz", "labels": {"app": "quiz"}}, "spec": {"nodeName": "node-1", "containers": []}}
+        ]))
+        .unwrap();
+        let placement = Placement::of(&pods);
+        (pods[0].clone(), placement)
+    }
+
+    const TEXT: &str = "T v1\n==== TIP OF THE MINUTE\nA tip\n==== POP QUIZ\nQ?\n0) a\n1) b\nSubmit your answer to /question/3/answers/<index of answer> using the POST method.\n==== REQUEST INFO\nRequest processed by Kiada 1 running in pod \"kiada-001\" on node \"node-1\".\nPod hostname: kiada-001; Pod IP: 10.244.0.9; Node IP: 10.200.0.1; Client IP: 127.0.0.1\nServed by: tip from quote pod \"quote-002\" on node \"node-2\"; question from quiz pod \"quiz\" on node \"node-1\".\n";
+
     #[test]
     fn text_page_against_the_api() {
-        let pod: Pod = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "kiada-001"},
-            "spec": {"nodeName": "node-1", "containers": []},
-            "status": {"podIP": "10.244.0.9", "hostIP": "10.200.0.1"}
-        }))
-        .unwrap();
-        let text = "T v1\n==== TIP OF THE MINUTE\nA tip\n==== POP QUIZ\nQ?\n0) a\n1) b\nSubmit your answer to /question/3/answers/<index of answer> using the POST method.\n==== REQUEST INFO\nRequest processed by Kiada 1 running in pod \"kiada-001\" on node \"node-1\".\nPod hostname: kiada-001; Pod IP: 10.244.0.9; Node IP: 10.200.0.1; Client IP: 127.0.0.1\n";
-        let page = TextPage::parse(text).unwrap();
-        assert!(check_text_page(&page, &pod).is_ok());
+        let (pod, placement) = pods();
+        let page = TextPage::parse(TEXT).unwrap();
+        let detail = check_text_page(&page, &pod, &placement).unwrap();
+        assert!(
+            detail.contains("tip from quote pod quote-002 on node node-2"),
+            "{detail}"
+        );
         let wrong =
-            TextPage::parse(&text.replace("Node IP: 10.200.0.1", "Node IP: unknown")).unwrap();
-        let error = check_text_page(&wrong, &pod).unwrap_err();
+            TextPage::parse(&TEXT.replace("Node IP: 10.200.0.1", "Node IP: unknown")).unwrap();
+        let error = check_text_page(&wrong, &pod, &placement).unwrap_err();
         assert!(error.contains("node IP shown Some(\"unknown\")"), "{error}");
+    }
+
+    #[test]
+    fn served_by_against_the_api() {
+        let (pod, placement) = pods();
+        let check =
+            |text: String| check_text_page(&TextPage::parse(&text).unwrap(), &pod, &placement);
+        // The tip's pod named on kiada's own node instead of its own.
+        let error = check(TEXT.replace("on node \"node-2\"", "on node \"node-1\"")).unwrap_err();
+        assert!(
+            error.contains(
+                "quote pod quote-002 named node \"node-1\", the API says it runs on \"node-2\""
+            ),
+            "{error}"
+        );
+        let error =
+            check(TEXT.replace("quote pod \"quote-002\"", "quote pod \"quote-009\"")).unwrap_err();
+        assert!(error.contains("no scheduled pod"), "{error}");
+        let error = check(TEXT.replace("tip from quote pod", "tip from quiz pod")).unwrap_err();
+        assert!(error.contains("not by quote"), "{error}");
+        let error = check(TEXT.replace("Served by:", "Sent by:")).unwrap_err();
+        assert!(error.contains("no \"Served by:\" line"), "{error}");
+        let error = check(TEXT.replace(
+            "question from quiz pod \"quiz\" on node \"node-1\"",
+            "no question (quiz failed)",
+        ))
+        .unwrap_err();
+        assert!(
+            error.contains("names no quiz pod for the question"),
+            "{error}"
+        );
     }
 }

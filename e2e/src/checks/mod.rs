@@ -16,6 +16,7 @@ use anyhow::Result;
 use k8s_openapi::api::core::v1::{Pod, Service};
 
 use crate::cluster::{Cluster, api_error};
+use crate::nodes::Placement;
 use crate::shell;
 use crate::summary::{CheckResult, Summary};
 use crate::tls;
@@ -26,6 +27,7 @@ mod deploy;
 mod dns;
 mod env;
 mod kiada;
+mod multi_node;
 mod network_policy;
 mod nodeport;
 mod objects;
@@ -156,6 +158,17 @@ impl Run<'_> {
 
     async fn get_pod(&self, name: &str) -> Result<Pod, String> {
         get(self.cluster.pods(), "pod", name).await
+    }
+
+    /// Where the API says each pod of the namespace runs.
+    async fn placement(&self) -> Result<Placement, String> {
+        let pods = self
+            .cluster
+            .pods()
+            .list(&kube::api::ListParams::default())
+            .await
+            .map_err(|e| format!("listing the pods: {:#}", api_error(e)))?;
+        Ok(Placement::of(&pods.items))
     }
 
     /// Runs `script` in `pod` (bounded by `short()`); its standard output.

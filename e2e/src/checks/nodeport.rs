@@ -1,4 +1,5 @@
-//! The kiada Service's NodePort at the node's address (`nodeport`).
+//! The kiada Service's NodePort at the node's address (`nodeport`), and the requests
+//! that knock at a node port, which `multi-node.nodeport` sends to every node.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -8,16 +9,17 @@ use crate::http::{self, Request};
 use crate::parse::TextPage;
 use crate::service::url_host;
 
+/// Answers asked of each address.
+pub(super) const ANSWERS: usize = 5;
+/// At most this many requests to one address.
+const MAX_ATTEMPTS: usize = 30;
+/// After this many failures in a row the port is not coming (and the address may have
+/// gone with the cluster: stop knocking).
+const MAX_FAILURES_IN_A_ROW: usize = 5;
+
 impl Run<'_> {
     pub(super) async fn nodeport(&self) -> Result<String, String> {
-        let live = self.live_service("kiada").await?;
-        let node_port = live
-            .spec
-            .as_ref()
-            .and_then(|s| s.ports.as_ref())
-            .and_then(|ports| ports.iter().find(|p| p.name.as_deref() == Some("http")))
-            .and_then(|p| p.node_port)
-            .ok_or("the kiada Service has no node port for http")?;
+        let node_port = self.kiada_node_port().await?;
         let pod = self.get_pod(KIADA_POD).await?;
         let node = pod
             .spec
@@ -39,64 +41,109 @@ impl Run<'_> {
             ),
         };
         let address = format!("{}:{node_port}", url_host(&ip));
-        let deadline = Instant::now() + self.short();
-        let mut answered = BTreeMap::<String, usize>::new();
-        let mut last_error = String::new();
-        let mut attempts = 0;
-        let mut failures_in_a_row = 0;
-        // Bounded in time and count; after 5 failures in a row the port is not coming
-        // (and the address may have gone with the cluster: stop knocking).
-        while answered.values().sum::<usize>() < 5
-            && Instant::now() < deadline
-            && attempts < 30
-            && failures_in_a_row < 5
-        {
-            attempts += 1;
-            let attempt = async {
-                let stream = tokio::time::timeout(
-                    Duration::from_secs(5),
-                    tokio::net::TcpStream::connect(&address),
-                )
-                .await
-                .map_err(|_| format!("connecting to {address} timed out"))?
-                .map_err(|e| format!("connecting to {address}: {e}"))?;
-                let response = http::send(
-                    stream,
-                    &address,
-                    &Request::get("/text", "text/plain"),
-                    Duration::from_secs(10),
-                )
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-                if response.status != 200 {
-                    return Err(format!("answered {}", response.status));
-                }
-                let page = TextPage::parse(&response.body)?;
-                page.pod_name
-                    .ok_or_else(|| "the page names no pod".to_owned())
-            }
-            .await;
-            match attempt {
-                Ok(pod) => {
-                    failures_in_a_row = 0;
-                    *answered.entry(pod).or_default() += 1;
-                }
-                Err(error) => {
-                    failures_in_a_row += 1;
-                    last_error = error;
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                }
-            }
-        }
-        if answered.is_empty() {
+        let knocks = knock(&address, ANSWERS, self.short()).await;
+        if knocks.answered.is_empty() {
             return Err(format!(
-                "http://{address}/text never answered ({last_error})"
+                "http://{address}/text never answered ({})",
+                knocks.last_error
             ));
         }
-        let pods: Vec<String> = answered.iter().map(|(p, n)| format!("{p}×{n}")).collect();
         Ok(format!(
             "http://{address}/text ({source}) answered by {}",
-            pods.join(", ")
+            knocks.describe_pods(|_| None)
         ))
     }
+
+    /// The node port of the kiada Service's `http` port.
+    pub(super) async fn kiada_node_port(&self) -> Result<i32, String> {
+        let live = self.live_service("kiada").await?;
+        live.spec
+            .as_ref()
+            .and_then(|s| s.ports.as_ref())
+            .and_then(|ports| ports.iter().find(|p| p.name.as_deref() == Some("http")))
+            .and_then(|p| p.node_port)
+            .ok_or_else(|| "the kiada Service has no node port for http".to_owned())
+    }
+}
+
+/// What asking one address for kiada's text page, again and again, saw.
+#[derive(Debug, Default)]
+pub(super) struct Knocks {
+    /// Answers by the pod the page names.
+    pub answered: BTreeMap<String, usize>,
+    pub attempts: usize,
+    pub failed: usize,
+    pub last_error: String,
+}
+
+impl Knocks {
+    pub fn answers(&self) -> usize {
+        self.answered.values().sum()
+    }
+
+    /// `kiada-001×2, kiada-002×3`, each pod followed by what `note` says of it.
+    pub fn describe_pods(&self, note: impl Fn(&str) -> Option<String>) -> String {
+        self.answered
+            .iter()
+            .map(|(pod, n)| match note(pod) {
+                Some(note) => format!("{pod} ({note})×{n}"),
+                None => format!("{pod}×{n}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Asks `http://<address>/text` until `want` answers came back: at most
+/// [`MAX_ATTEMPTS`] requests within `within`, stopping after
+/// [`MAX_FAILURES_IN_A_ROW`] failures in a row.
+pub(super) async fn knock(address: &str, want: usize, within: Duration) -> Knocks {
+    let deadline = Instant::now() + within;
+    let mut knocks = Knocks::default();
+    let mut failures_in_a_row = 0;
+    while knocks.answers() < want
+        && Instant::now() < deadline
+        && knocks.attempts < MAX_ATTEMPTS
+        && failures_in_a_row < MAX_FAILURES_IN_A_ROW
+    {
+        knocks.attempts += 1;
+        match text_page_pod(address).await {
+            Ok(pod) => {
+                failures_in_a_row = 0;
+                *knocks.answered.entry(pod).or_default() += 1;
+            }
+            Err(error) => {
+                failures_in_a_row += 1;
+                knocks.failed += 1;
+                knocks.last_error = error;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    }
+    knocks
+}
+
+/// One `GET /text` at `address` on a new connection: the pod the page names.
+async fn text_page_pod(address: &str) -> Result<String, String> {
+    let stream = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect(address),
+    )
+    .await
+    .map_err(|_| format!("connecting to {address} timed out"))?
+    .map_err(|e| format!("connecting to {address}: {e}"))?;
+    let response = http::send(
+        stream,
+        address,
+        &Request::get("/text", "text/plain"),
+        Duration::from_secs(10),
+    )
+    .await
+    .map_err(|e| format!("{e:#}"))?;
+    if response.status != 200 {
+        return Err(format!("answered {}", response.status));
+    }
+    let page = TextPage::parse(&response.body)?;
+    page.pod_name
+        .ok_or_else(|| "the page names no pod".to_owned())
 }

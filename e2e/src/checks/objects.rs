@@ -15,6 +15,13 @@ pub(super) const NETWORK_POLICY_FILE: &str = "variants/netpol-quote-quiz-ingress
 /// publishes it whether ready or not.
 pub(super) const PUBLISH_NOT_READY_FILE: &str = "variants/svc-quote-publish-not-ready.yaml";
 
+/// The `app` whose pods of the base the suite spreads over the nodes
+/// ([`manifest::spread_over_nodes`]): the four quote pods, which the `multi-node` checks
+/// need on at least two nodes. The manifests set no such constraint, and on a kind
+/// cluster whose CoreDNS pod weighed on one worker the scheduler put all four on the
+/// other.
+pub(super) const SPREAD_APP: &str = "quote";
+
 /// The objects of the run: the base, the chapter's steps and variants, all moved into
 /// the run's namespace.
 pub struct Objects {
@@ -37,6 +44,13 @@ impl Objects {
     pub fn load(dir: &Path, namespace: &str) -> Result<Self> {
         let mut base = manifest::load_kustomization(dir)?;
         manifest::all_into_namespace(&mut base, namespace)?;
+        for pod in base.iter_mut().filter(|m| {
+            m.kind() == "Pod"
+                && m.object.metadata.labels.as_ref().and_then(|l| l.get("app"))
+                    == Some(&SPREAD_APP.to_owned())
+        }) {
+            manifest::spread_over_nodes(pod)?;
+        }
         let one = |path: &str| -> Result<Manifest> {
             let mut list = manifest::load_file(&dir.join(path))?;
             if list.len() != 1 {

@@ -13,7 +13,7 @@ use super::*;
 
 /// Calls per view: with 4 pods picked at random per connection, the chance that 40
 /// calls miss two of them is below one in a hundred million.
-const CALLS: u32 = 40;
+pub(super) const CALLS: u32 = 40;
 
 impl Run<'_> {
     pub(super) async fn spread(&self) {
@@ -81,7 +81,7 @@ impl Run<'_> {
     }
 
     /// `GET /spread<query>` as JSON from `pod`'s HTTP port, through a port-forward.
-    async fn spread_view(&self, pod: &str, query: &str) -> Result<Spread, String> {
+    pub(super) async fn spread_view(&self, pod: &str, query: &str) -> Result<Spread, String> {
         let path = format!("/spread{query}");
         let response = self
             .kiada_get_ok(pod, &path, "application/json", Duration::from_secs(30))
@@ -96,7 +96,7 @@ impl Run<'_> {
 }
 
 /// The quote pods that answered, once every call was answered, each by a ready quote pod.
-fn answered_by_quote(
+pub(super) fn answered_by_quote(
     spread: &Spread,
     expected: &BTreeSet<String>,
 ) -> Result<BTreeSet<String>, String> {
@@ -114,7 +114,7 @@ fn answered_by_quote(
 }
 
 /// `40 calls (new-connection) to http://quote/quote: quote-001 12, quote-002 9, ...`
-fn describe(spread: &Spread) -> String {
+pub(super) fn describe(spread: &Spread) -> String {
     let pods: Vec<String> = spread
         .pods
         .iter()

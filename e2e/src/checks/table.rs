@@ -108,6 +108,18 @@ pub const CHECKS: &[Check] = &[
         "kiada answers on its NodePort at the node's InternalIP",
     ),
     group(
+        "multi-node",
+        &[
+            "quote-pods",
+            "spread",
+            "nodeport",
+            "cross-node",
+            "served-by",
+        ],
+        |run| Box::pin(run.multi_node()),
+        "across nodes: the quote Service's ready endpoints on at least two nodes, kiada's spread view naming two, kiada's NodePort answering at every node's InternalIP, the client reaching quote pods on other nodes through the Service, kiada's pages naming nodes as the API does; skipped with fewer than two schedulable nodes",
+    ),
+    group(
         "readiness",
         &["off", "publish-not-ready", "on"],
         |run| Box::pin(run.readiness()),
@@ -291,5 +303,35 @@ mod tests {
             }
         }
         assert!(text.contains("kiada.https") && text.contains("readiness.off"));
+    }
+
+    /// The README's table under `## Checks` names exactly the checks of [`CHECKS`]
+    /// (which `--help` lists, see above): a check added, renamed or dropped in one
+    /// place and not the other fails here.
+    #[test]
+    fn the_readme_lists_exactly_the_checks_of_the_table() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("\n## Checks\n")
+            .nth(1)
+            .expect("e2e/README.md has a ## Checks section");
+        let section = section.split("\n## ").next().unwrap_or(section);
+        let mut listed = std::collections::BTreeSet::new();
+        for row in section.lines().filter(|line| line.starts_with("| `")) {
+            let first_cell = row
+                .trim_start_matches('|')
+                .split(" | ")
+                .next()
+                .unwrap_or("");
+            for name in first_cell.split('`').skip(1).step_by(2) {
+                assert!(listed.insert(name.to_owned()), "{name} twice in the README");
+            }
+        }
+        let names: std::collections::BTreeSet<String> =
+            CHECKS.iter().flat_map(Check::names).collect();
+        assert_eq!(
+            listed, names,
+            "e2e/README.md's checks (left) against the table's (right)"
+        );
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::Mutex;
 
 use crate::endpoints;
 use crate::manifest::Manifest;
+use crate::nodes::NodeInfo;
 use crate::poll::{FailedInARow, Poller};
 
 mod connect;
@@ -228,27 +229,27 @@ impl Cluster {
         }
     }
 
-    /// The nodes' InternalIP addresses, by node name.
-    pub async fn node_internal_ips(&self) -> Result<BTreeMap<String, String>> {
+    /// Every node: its InternalIP and whether the base's pods can be scheduled there.
+    pub async fn nodes(&self) -> Result<Vec<NodeInfo>> {
         let nodes: Api<Node> = Api::all(self.client.clone());
-        let mut ips = BTreeMap::new();
-        for node in nodes
+        Ok(nodes
             .list(&ListParams::default())
             .await
             .map_err(api_error)
             .context("listing nodes")?
-        {
-            let name = node.metadata.name.clone().unwrap_or_default();
-            if let Some(address) = node
-                .status
-                .and_then(|s| s.addresses)
-                .unwrap_or_default()
-                .into_iter()
-                .find(|a| a.type_ == "InternalIP")
-            {
-                ips.insert(name, address.address);
-            }
-        }
-        Ok(ips)
+            .items
+            .iter()
+            .map(NodeInfo::of)
+            .collect())
+    }
+
+    /// The nodes' InternalIP addresses, by node name.
+    pub async fn node_internal_ips(&self) -> Result<BTreeMap<String, String>> {
+        Ok(self
+            .nodes()
+            .await?
+            .into_iter()
+            .filter_map(|node| Some((node.name, node.internal_ip?)))
+            .collect())
     }
 }

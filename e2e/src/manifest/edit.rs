@@ -111,3 +111,51 @@ pub fn canary_pod(manifest: &Manifest, new_name: &str) -> Result<Manifest> {
     }
     Ok(copy)
 }
+
+/// The topology key of [`spread_over_nodes`]: one domain per node.
+pub const HOSTNAME_TOPOLOGY_KEY: &str = "kubernetes.io/hostname";
+
+/// Adds to a pod a soft topology spread constraint over the nodes, for the pods that
+/// share its `app` label: `maxSkew: 1`, `topologyKey: kubernetes.io/hostname`,
+/// `whenUnsatisfiable: ScheduleAnyway`. The scheduler then prefers the node with the
+/// fewest of them; without it, bare pods are placed by the nodes' requests alone, which
+/// can put every one on the least loaded node. A preference only: it never keeps a pod
+/// from being scheduled, and on a single node it changes nothing. Constraints the pod
+/// already has are kept.
+pub fn spread_over_nodes(manifest: &mut Manifest) -> Result<()> {
+    if manifest.kind() != "Pod" {
+        bail!("{} is not a Pod", manifest.id());
+    }
+    let Some(app) = manifest
+        .object
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|labels| labels.get("app"))
+        .cloned()
+    else {
+        bail!("{} has no app label to spread by", manifest.id());
+    };
+    let id = manifest.id();
+    let Some(spec) = manifest
+        .object
+        .data
+        .get_mut("spec")
+        .and_then(|spec| spec.as_object_mut())
+    else {
+        bail!("{id} has no spec");
+    };
+    let constraints = spec
+        .entry("topologySpreadConstraints")
+        .or_insert_with(|| serde_json::json!([]));
+    let Some(constraints) = constraints.as_array_mut() else {
+        bail!("{id}: topologySpreadConstraints is not a list");
+    };
+    constraints.push(serde_json::json!({
+        "maxSkew": 1,
+        "topologyKey": HOSTNAME_TOPOLOGY_KEY,
+        "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": { "matchLabels": { "app": app } },
+    }));
+    Ok(())
+}

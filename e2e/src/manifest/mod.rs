@@ -7,7 +7,8 @@
 
 //!
 //! [`load`] reads the files, [`edit`] moves objects into the namespace and makes the
-//! copies the checks need (renamed pods, canaries, Services without fixed node ports).
+//! copies the checks need (renamed pods, canaries, Services without fixed node ports),
+//! and spreads the quote pods over the nodes.
 
 use std::path::PathBuf;
 
@@ -18,7 +19,10 @@ use kube::api::DynamicObject;
 mod edit;
 mod load;
 
-pub use edit::{all_into_namespace, canary_pod, into_namespace, renamed_pod, strip_node_ports};
+pub use edit::{
+    HOSTNAME_TOPOLOGY_KEY, all_into_namespace, canary_pod, into_namespace, renamed_pod,
+    spread_over_nodes, strip_node_ports,
+};
 pub use load::{load_file, load_kustomization, parse_documents};
 
 /// One object and the file it came from.

@@ -238,3 +238,39 @@ fn refuses_unsupported_kustomizations() {
     assert!(load_kustomization(&dir.join("missing")).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn spreads_pods_over_nodes_by_their_app() {
+    let manifests = real_base();
+    let mut quote = find(&manifests, "Pod", "quote-002").unwrap().clone();
+    spread_over_nodes(&mut quote).unwrap();
+    spread_over_nodes(&mut quote).unwrap();
+    let constraints = quote
+        .as_pod()
+        .unwrap()
+        .spec
+        .unwrap()
+        .topology_spread_constraints
+        .unwrap();
+    // Added to what is there, not in place of it.
+    assert_eq!(constraints.len(), 2);
+    assert_eq!(constraints[0].max_skew, 1);
+    assert_eq!(constraints[0].topology_key, "kubernetes.io/hostname");
+    assert_eq!(constraints[0].when_unsatisfiable, "ScheduleAnyway");
+    let labels = constraints[0]
+        .label_selector
+        .clone()
+        .unwrap()
+        .match_labels
+        .unwrap();
+    assert_eq!(
+        labels.into_iter().collect::<Vec<_>>(),
+        [("app".to_owned(), "quote".to_owned())]
+    );
+    let service = find(&manifests, "Service", "quote").unwrap();
+    assert!(spread_over_nodes(&mut service.clone()).is_err());
+    let mut unlabelled = find(&manifests, "Pod", "client").unwrap().clone();
+    unlabelled.object.metadata.labels = None;
+    let error = spread_over_nodes(&mut unlabelled).unwrap_err().to_string();
+    assert!(error.contains("no app label"), "{error}");
+}

@@ -44,6 +44,46 @@ fn parses_the_text_page() {
     assert_eq!(page.node_ip.as_deref(), Some("172.18.0.2"));
     assert_eq!(page.client_ip.as_deref(), Some("127.0.0.1"));
     assert!(page.errors.is_empty());
+    let served_by = page.served_by.unwrap();
+    assert_eq!(
+        served_by.tip,
+        Some(ServedBy {
+            service: "quote".into(),
+            pod: "quote-002".into(),
+            node: "kind-control-plane".into()
+        })
+    );
+    assert_eq!(
+        served_by.question,
+        Some(ServedBy {
+            service: "quiz".into(),
+            pod: "quiz".into(),
+            node: "kind-control-plane".into()
+        })
+    );
+}
+
+#[test]
+fn served_by_lines() {
+    // A failed backend: its part names no pod.
+    let line = ServedByLine::parse(
+        "no tip (quote failed); question from quiz pod \"quiz\" on node \"kiada-worker2\".",
+    );
+    assert_eq!(line.tip, None);
+    assert_eq!(line.question.unwrap().node, "kiada-worker2");
+    let line = ServedByLine::parse(
+        "tip from quote pod \"quote-001\" on node \"w1\"; no question (quiz failed).",
+    );
+    assert_eq!(line.tip.unwrap().pod, "quote-001");
+    assert_eq!(line.question, None);
+    // Without pod and node, nothing is taken.
+    assert_eq!(
+        ServedByLine::parse("tip from quote pod; question from nowhere"),
+        ServedByLine::default()
+    );
+    // No Served-by line on the page: None, not an empty line.
+    let page = TextPage::parse(&PAGE.replace("Served by:", "Sent by:")).unwrap();
+    assert_eq!(page.served_by, None);
 }
 
 #[test]

@@ -146,3 +146,43 @@ fn loads_all_objects_of_the_real_manifests() {
         assert!(objects.get("Pod", pod).is_ok(), "{pod}");
     }
 }
+
+#[test]
+fn only_the_quote_pods_are_spread_over_the_nodes() {
+    let objects = Objects::load(&manifests_dir(), "kiada-e2e-test").unwrap();
+    let mut spread = Vec::new();
+    for object in objects.base.iter().filter(|m| m.kind() == "Pod") {
+        let constraints = object
+            .as_pod()
+            .unwrap()
+            .spec
+            .unwrap()
+            .topology_spread_constraints
+            .unwrap_or_default();
+        if let [constraint] = constraints.as_slice() {
+            assert_eq!(constraint.topology_key, manifest::HOSTNAME_TOPOLOGY_KEY);
+            assert_eq!(constraint.when_unsatisfiable, "ScheduleAnyway");
+            let selector = constraint.label_selector.clone().unwrap();
+            assert_eq!(
+                selector.match_labels.unwrap(),
+                BTreeMap::from([("app".to_owned(), "quote".to_owned())])
+            );
+            spread.push(object.name().to_owned());
+        } else {
+            assert!(constraints.is_empty(), "{}: {constraints:?}", object.name());
+        }
+    }
+    assert_eq!(spread, QUOTE_PODS);
+    // The manifests themselves set none: the suite adds it.
+    let base = manifest::load_kustomization(&manifests_dir()).unwrap();
+    let quote = manifest::find(&base, "Pod", "quote-001").unwrap();
+    assert!(
+        quote
+            .as_pod()
+            .unwrap()
+            .spec
+            .unwrap()
+            .topology_spread_constraints
+            .is_none()
+    );
+}
