@@ -52,7 +52,7 @@ struct Args {
 /// The list of checks (from the table that also runs them) and how a run behaves.
 fn after_help() -> String {
     format!(
-        "{}\nThe cluster comes from KUBECONFIG / ~/.kube/config (current context). The images kiada-suite/{{kiada,quote,quiz,toolbox}}:0.1.0 must be on the node (kind load, or .ci/cluster/load-images).\nOutput: progress on stderr; on stdout one line per check (PASS name / FAIL name: reason / SKIP name: reason, for a check that cannot apply to this cluster) and the line `N passed, M failed` (then `, K skipped` if any). Exit status 0 only if no check failed; 2 when no cluster is reachable.",
+        "{}\nThe cluster comes from KUBECONFIG / ~/.kube/config (current context). The images kiada-suite/{{kiada,quote,quiz,toolbox}}:0.1.0 must be on the nodes (kind load docker-image, or ctr images import of images/oci-archives output).\nOutput: progress on stderr; on stdout one line per check (PASS name / FAIL name: reason / SKIP name: reason, for a check that cannot apply to this cluster) and the line `N passed, M failed` (then `, K skipped` if any). Exit status 0 only if no check failed; 2 when no cluster is reachable.",
         checks::help()
     )
 }
