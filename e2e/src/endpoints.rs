@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::discovery::v1::{Endpoint, EndpointSlice};
 
 /// The label the EndpointSlice controller puts on every slice of a Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -24,7 +24,7 @@ impl EndpointState {
     /// Whether the endpoint is in the ready set. A missing condition counts as ready,
     /// as the API documents for consumers of EndpointSlices.
     pub fn is_ready(&self) -> bool {
-        self.ready != Some(false)
+        counts_as_ready(self.ready)
     }
 
     /// `10.244.0.7 ready=false serving=false terminating=false (slice quote-x7f2k)`.
@@ -44,15 +44,26 @@ impl EndpointState {
     }
 }
 
+/// The name of the pod an endpoint targets; `None` for another kind of target.
+fn target_pod(endpoint: &Endpoint) -> Option<&str> {
+    let target = endpoint.target_ref.as_ref()?;
+    (target.kind.as_deref() == Some("Pod")).then_some(target.name.as_deref())?
+}
+
+/// `conditions.ready` as the API documents it for consumers: a missing condition counts
+/// as ready.
+fn counts_as_ready(ready: Option<bool>) -> bool {
+    ready != Some(false)
+}
+
 /// The endpoint whose target is the pod `pod`, in the first slice that lists it;
 /// `None` when no slice does.
 pub fn pod_endpoint(slices: &[EndpointSlice], pod: &str) -> Option<EndpointState> {
     slices.iter().find_map(|slice| {
-        let endpoint = slice.endpoints.iter().find(|endpoint| {
-            endpoint.target_ref.as_ref().is_some_and(|target| {
-                target.kind.as_deref() == Some("Pod") && target.name.as_deref() == Some(pod)
-            })
-        })?;
+        let endpoint = slice
+            .endpoints
+            .iter()
+            .find(|endpoint| target_pod(endpoint) == Some(pod))?;
         let conditions = endpoint.conditions.clone().unwrap_or_default();
         Some(EndpointState {
             slice: slice.metadata.name.clone().unwrap_or_default(),
@@ -80,16 +91,10 @@ pub fn ready_pods_by_node(
     let mut by_node: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for slice in slices {
         for endpoint in &slice.endpoints {
-            let Some(pod) = endpoint
-                .target_ref
-                .as_ref()
-                .filter(|target| target.kind.as_deref() == Some("Pod"))
-                .and_then(|target| target.name.clone())
-            else {
+            let Some(pod) = target_pod(endpoint) else {
                 continue;
             };
-            let ready = endpoint.conditions.as_ref().and_then(|c| c.ready) != Some(false);
-            if !ready {
+            if !counts_as_ready(endpoint.conditions.as_ref().and_then(|c| c.ready)) {
                 continue;
             }
             let Some(node) = endpoint.node_name.clone() else {
@@ -98,7 +103,7 @@ pub fn ready_pods_by_node(
                     slice.metadata.name.as_deref().unwrap_or("")
                 ));
             };
-            by_node.entry(node).or_default().insert(pod);
+            by_node.entry(node).or_default().insert(pod.to_owned());
         }
     }
     Ok(by_node)
