@@ -34,6 +34,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -69,6 +70,10 @@ func newTyped(apiVersion, kind string) (any, error) {
 		return &corev1.PersistentVolumeClaim{}, nil
 	case "v1 Secret":
 		return &corev1.Secret{}, nil
+	case "v1 Endpoints":
+		return &corev1.Endpoints{}, nil
+	case "discovery.k8s.io/v1 EndpointSlice":
+		return &discoveryv1.EndpointSlice{}, nil
 	case "v1 ConfigMap":
 		return &corev1.ConfigMap{}, nil
 	case "v1 Namespace":
@@ -119,6 +124,10 @@ func decode(source string, doc []byte) (*object, error) {
 	case *corev1.Secret:
 		o.meta = &t.ObjectMeta
 	case *corev1.ConfigMap:
+		o.meta = &t.ObjectMeta
+	case *corev1.Endpoints:
+		o.meta = &t.ObjectMeta
+	case *discoveryv1.EndpointSlice:
 		o.meta = &t.ObjectMeta
 	case *corev1.Namespace:
 		o.meta = &t.ObjectMeta
