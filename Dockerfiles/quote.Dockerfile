@@ -7,7 +7,7 @@
 # CI builds this file as written (kind/build-images, on base-image stand-ins: see
 # .ci/docker/README.md); images/check-parity checks the image against its final stage.
 #
-# Unlike kiada and quiz, this image has a shell: the chapter runs its in-pod
+# Unlike quiz, this image has a shell (as kiada's has): the chapter runs its in-pod
 # commands in the quote pods (`kubectl exec -it quote-001 -- sh`, then curl, wget,
 # nslookup, env, kill, ping ...). images/mkrootfs --shell-tools adds the same
 # busybox applets, curl and iputils ping as the toolbox image has; ping carries no
