@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 
 use crate::parse::{quiz_identity, quote_identity};
 
+mod dns;
+
+pub use dns::{SrvRecord, nslookup_cnames, nslookup_nxdomain, nslookup_srv, srv_records};
+
 /// The marker the in-pod request loops print for a request that got no answer.
 pub const NO_ANSWER: &str = "E2E-NO-ANSWER";
 
@@ -40,6 +44,67 @@ pub fn wget_connect(url: &str) -> String {
 /// busybox `nslookup name`, bounded by `timeout 10`, read by [`nslookup_addresses`].
 pub fn nslookup(name: &str) -> String {
     format!("timeout 10 nslookup {} 2>&1 || true", shell_quote(name))
+}
+
+/// The marker [`curl_loop`] prints for a request that got no answer, followed by
+/// curl's exit status (28: timed out, 7: refused).
+pub const CURL_FAILED: &str = "E2E-CURL-FAILED";
+
+/// A shell loop that sends `count` GET requests to `url` with curl, each on a new
+/// connection and bounded by `--max-time {max_time}`: one line per request, the
+/// answer or `E2E-CURL-FAILED <exit status>`.
+pub fn curl_loop(url: &str, count: u32, max_time: u32) -> String {
+    format!(
+        "i=0; while [ $i -lt {count} ]; do out=$(curl -s --max-time {max_time} {url} 2>/dev/null); rc=$?; if [ $rc -eq 0 ] && [ -n \"$out\" ]; then echo \"$out\"; else echo \"{CURL_FAILED} $rc\"; fi; i=$((i+1)); done",
+        url = shell_quote(url)
+    )
+}
+
+/// What a [`curl_loop`] printed: the answer lines, and the failed requests by curl's
+/// exit status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CurlLoop {
+    pub answers: Vec<String>,
+    pub failures: BTreeMap<i32, usize>,
+}
+
+impl CurlLoop {
+    pub fn read(output: &str) -> Self {
+        let mut read = Self::default();
+        for line in output.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            match line.strip_prefix(CURL_FAILED) {
+                Some(status) => {
+                    let status = status.trim().parse().unwrap_or(-1);
+                    *read.failures.entry(status).or_default() += 1;
+                }
+                None => read.answers.push(line.to_owned()),
+            }
+        }
+        read
+    }
+
+    pub fn failed(&self) -> usize {
+        self.failures.values().sum()
+    }
+
+    /// `10 answered, 2 failed (exit 28×2)`.
+    pub fn describe(&self) -> String {
+        let failures: Vec<String> = self
+            .failures
+            .iter()
+            .map(|(status, n)| format!("exit {status}×{n}"))
+            .collect();
+        if failures.is_empty() {
+            format!("{} answered", self.answers.len())
+        } else {
+            format!(
+                "{} answered, {} failed ({})",
+                self.answers.len(),
+                self.failed(),
+                failures.join(", ")
+            )
+        }
+    }
 }
 
 /// A shell loop that sends `count` GET requests to `url` with busybox wget (each

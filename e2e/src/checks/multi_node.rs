@@ -348,7 +348,7 @@ impl Run<'_> {
 
 /// Why no check across nodes can apply to a cluster of these nodes: fewer than two
 /// take the base's pods. `None` when two or more do.
-fn too_few_nodes(nodes: &[NodeInfo]) -> Option<String> {
+pub(super) fn too_few_nodes(nodes: &[NodeInfo]) -> Option<String> {
     let schedulable = nodes::schedulable(nodes).len();
     (schedulable < 2).then(|| {
         format!(

@@ -38,6 +38,33 @@ pub struct Objects {
     pub publish_not_ready: Manifest,
     /// The NetworkPolicies of [`NETWORK_POLICY_FILE`].
     pub network_policies: Vec<Manifest>,
+    /// The book's chapter 11 files the checks of sections 11.3 to 11.6 apply.
+    pub book: BookObjects,
+}
+
+/// The objects of the book's chapter 11 files (`manifests/README.md`), each in the
+/// run's namespace.
+pub struct BookObjects {
+    /// `svc.external-service.yaml`: a Service without a selector.
+    pub external_service: Manifest,
+    /// `variants/eps.external-service.yaml`: its EndpointSlice, whose addresses the
+    /// check replaces with its own server's.
+    pub external_slice: Manifest,
+    /// `svc.time-api.yaml`: an ExternalName Service.
+    pub time_api: Manifest,
+    /// `svc.quote-headless.yaml`.
+    pub quote_headless: Manifest,
+    /// `pods.quote-with-hostname-subdomain.yaml`: three quote pods.
+    pub hostname_pods: Vec<Manifest>,
+    /// `svc.quote-local.yaml`: internalTrafficPolicy Local.
+    pub quote_local: Manifest,
+    /// `svc.kiada.nodeport.local.yaml`: the kiada Service with externalTrafficPolicy
+    /// Local.
+    pub kiada_local: Manifest,
+    /// `pod.kiada-mock-readiness.yaml`.
+    pub mock_readiness: Manifest,
+    /// `svc.kiada-publish-not-ready-addresses.yaml`.
+    pub kiada_publish_not_ready: Manifest,
 }
 
 impl Objects {
@@ -72,7 +99,25 @@ impl Objects {
             bail!("{NETWORK_POLICY_FILE} should hold only NetworkPolicies");
         }
         manifest::all_into_namespace(&mut network_policies, namespace)?;
+        let mut hostname_pods =
+            manifest::load_file(&dir.join("pods.quote-with-hostname-subdomain.yaml"))?;
+        if hostname_pods.len() != 3 || hostname_pods.iter().any(|m| m.kind() != "Pod") {
+            bail!("pods.quote-with-hostname-subdomain.yaml should hold three Pods");
+        }
+        manifest::all_into_namespace(&mut hostname_pods, namespace)?;
+        let book = BookObjects {
+            external_service: one("svc.external-service.yaml")?,
+            external_slice: one("variants/eps.external-service.yaml")?,
+            time_api: one("svc.time-api.yaml")?,
+            quote_headless: one("svc.quote-headless.yaml")?,
+            hostname_pods,
+            quote_local: one("svc.quote-local.yaml")?,
+            kiada_local: one("svc.kiada.nodeport.local.yaml")?,
+            mock_readiness: one("pod.kiada-mock-readiness.yaml")?,
+            kiada_publish_not_ready: one("svc.kiada-publish-not-ready-addresses.yaml")?,
+        };
         Ok(Self {
+            book,
             network_policies,
             probe_pod,
             publish_not_ready,
@@ -108,6 +153,19 @@ pub fn describe_objects(dir: &Path, namespace: &str) -> Result<String> {
             &objects.publish_not_ready,
         ])
         .chain(&objects.network_policies)
+        .chain([
+            &objects.book.external_service,
+            &objects.book.external_slice,
+            &objects.book.time_api,
+            &objects.book.quote_headless,
+        ])
+        .chain(&objects.book.hostname_pods)
+        .chain([
+            &objects.book.quote_local,
+            &objects.book.kiada_local,
+            &objects.book.mock_readiness,
+            &objects.book.kiada_publish_not_ready,
+        ])
     {
         out.push_str(&format!(
             "{} {}/{} ({})\n",

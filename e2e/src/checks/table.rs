@@ -20,7 +20,8 @@ pub enum Body {
     Deploy,
     /// One check, recorded under the row's name.
     One(for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, Result<String, String>>),
-    /// A group that records its own checks (`dns.short`, `dns.fqdn`, ...).
+    /// A group that records its own checks (`dns.short`, `dns.fqdn`, ...), or a
+    /// single check that records its own result (see [`own`]).
     Group(for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, ()>),
 }
 
@@ -119,11 +120,47 @@ pub const CHECKS: &[Check] = &[
         |run| Box::pin(run.multi_node()),
         "across nodes: the quote Service's ready endpoints on at least two nodes, kiada's spread view naming two, kiada's NodePort answering at every node's InternalIP, the client reaching quote pods on other nodes through the Service, kiada's pages naming nodes as the API does; skipped with fewer than two schedulable nodes",
     ),
+    own(
+        "endpoints-by-hand",
+        |run| Box::pin(run.endpoints_by_hand()),
+        "a Service without a selector and an EndpointSlice written by hand: requests to the Service reach exactly the hand-written address (a pod no Service selects), the Service port mapped to the endpoint's port",
+    ),
+    own(
+        "externalname-cname",
+        |run| Box::pin(run.externalname_cname()),
+        "an ExternalName Service pointing at the quote Service's FQDN: DNS answers a CNAME to it, and requests through its name reach quote",
+    ),
+    own(
+        "headless-records",
+        |run| Box::pin(run.headless_records()),
+        "the headless quote Service's A record lists exactly the ready quote pods' IPs, its SRV record one answer per pod on port 80; the quote Service's SRV record names port 80 and its own host",
+    ),
+    own(
+        "pod-hostname-records",
+        |run| Box::pin(run.pod_hostname_records()),
+        "pods with hostname and subdomain get <hostname>.quote-headless records with their IPs; a pod with only a subdomain gets none (NXDOMAIN)",
+    ),
+    own(
+        "internal-traffic-local",
+        |run| Box::pin(run.internal_traffic_local()),
+        "with internalTrafficPolicy: Local every call from a kiada pod reaches a quote pod on its own node, and a pod on a node without quote pods gets no answer; skipped on one node",
+    ),
+    own(
+        "external-traffic-local",
+        |run| Box::pin(run.external_traffic_local()),
+        "with externalTrafficPolicy: Local a node without kiada pods does not answer on the node port, one with answers from its own pod and kiada sees the caller's address; with Cluster that node answers and kiada sees the node's address; skipped on one node",
+    ),
     group(
         "readiness",
         &["off", "publish-not-ready", "on"],
         |run| Box::pin(run.readiness()),
         "a quote pod whose readiness is forced off turns not ready in the quote Service's EndpointSlice and gets no traffic, a publishNotReadyAddresses Service still sends it traffic, and back on it is ready and gets traffic again",
+    ),
+    group(
+        "readiness-file",
+        &["initial", "publish-not-ready", "touch", "rm"],
+        |run| Box::pin(run.readiness_file()),
+        "kiada-mock-readiness (an exec probe for /var/ready) is not ready at first and ready=false in the kiada Service's EndpointSlice while kiada-publish-not-ready-addresses lists it ready and sends it traffic; touch /var/ready makes it ready, rm unready again",
     ),
     one(
         "quote-pod-deleted",
@@ -159,6 +196,21 @@ const fn one(
         proves,
         parts: &[],
         body: Body::One(run),
+    }
+}
+
+/// A row for one check that records its own result, so that it can be skipped where
+/// the cluster cannot show what it looks for.
+const fn own(
+    name: &'static str,
+    run: for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, ()>,
+    proves: &'static str,
+) -> Check {
+    Check {
+        name,
+        proves,
+        parts: &[],
+        body: Body::Group(run),
     }
 }
 

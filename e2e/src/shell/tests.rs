@@ -155,3 +155,57 @@ fn probe_scripts() {
     );
     assert_eq!(nslookup("quiz"), "timeout 10 nslookup 'quiz' 2>&1 || true");
 }
+
+#[test]
+fn srv_records_and_cnames() {
+    let srv = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n_http._tcp.quote-headless.ns.svc.cluster.local\tservice = 0 33 80 10-244-1-5.quote-headless.ns.svc.cluster.local\n_http._tcp.quote-headless.ns.svc.cluster.local\tservice = 0 33 80 10-244-2-7.quote-headless.ns.svc.cluster.local.\n_http._tcp.quote-headless.ns.svc.cluster.local\tservice = 0 33 80 10-244-1-5.quote-headless.ns.svc.cluster.local\nservice = x y z w\n";
+    let records = srv_records(srv);
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(
+        records[1],
+        SrvRecord {
+            priority: 0,
+            weight: 33,
+            port: 80,
+            target: "10-244-2-7.quote-headless.ns.svc.cluster.local".into()
+        }
+    );
+    assert!(srv_records("** server can't find x: NXDOMAIN").is_empty());
+    let cname = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\ntime-api.ns.svc.cluster.local\tcanonical name = quote.ns.svc.cluster.local\nName:\tquote.ns.svc.cluster.local\nAddress: 10.96.3.4\n\ntime-api.ns.svc.cluster.local\tcanonical name = quote.ns.svc.cluster.local\n";
+    assert_eq!(
+        nslookup_cnames(cname),
+        [(
+            "time-api.ns.svc.cluster.local".to_owned(),
+            "quote.ns.svc.cluster.local".to_owned()
+        )]
+    );
+    assert_eq!(nslookup_addresses(cname), ["10.96.3.4"]);
+    assert!(!nslookup_nxdomain(cname));
+    assert!(nslookup_nxdomain(
+        "Server:\t\t10.96.0.10\n\n** server can't find q2.quote-headless.ns.svc.cluster.local: NXDOMAIN\n"
+    ));
+    assert!(
+        nslookup_srv("_http._tcp.q.ns.svc.cluster.local")
+            .contains("-type=SRV '_http._tcp.q.ns.svc.cluster.local'")
+    );
+}
+
+#[test]
+fn curl_loops_count_answers_and_exit_statuses() {
+    let script = curl_loop("http://quote-local/", 12, 3);
+    assert!(
+        script.contains("--max-time 3 'http://quote-local/'"),
+        "{script}"
+    );
+    assert!(script.contains("$i -lt 12"), "{script}");
+    let read = CurlLoop::read(&format!(
+        "This is the quote service running in pod quote-001 on node w1\n{CURL_FAILED} 28\n{CURL_FAILED} 28\n{CURL_FAILED} 7\n\n"
+    ));
+    assert_eq!(read.answers.len(), 1);
+    assert_eq!(read.failures, BTreeMap::from([(28, 2), (7, 1)]));
+    assert_eq!(read.failed(), 3);
+    assert_eq!(
+        read.describe(),
+        "1 answered, 3 failed (exit 7×1, exit 28×2)"
+    );
+}

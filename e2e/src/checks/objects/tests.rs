@@ -136,7 +136,29 @@ fn loads_all_objects_of_the_real_manifests() {
         text.contains("v1 Service/quote-publish-not-ready"),
         "{text}"
     );
+    for book in [
+        "v1 Service/external-service",
+        "discovery.k8s.io/v1 EndpointSlice/external-service-1",
+        "v1 Service/time-api",
+        "v1 Service/quote-headless",
+        "v1 Pod/quote2-with-subdomain",
+        "v1 Service/quote-local",
+        "v1 Pod/kiada-mock-readiness",
+        "v1 Service/kiada-publish-not-ready-addresses",
+    ] {
+        assert!(text.contains(book), "{book} in {text}");
+    }
     let objects = Objects::load(&dir, "kiada-e2e-test").unwrap();
+    assert_eq!(
+        objects
+            .book
+            .kiada_local
+            .object
+            .metadata
+            .namespace
+            .as_deref(),
+        Some("kiada-e2e-test")
+    );
     assert_eq!(
         objects.quiz_exposed.object.metadata.namespace.as_deref(),
         Some("kiada-e2e-test")

@@ -1,0 +1,305 @@
+//! Services for what no selector picks (section 11.3): a Service without a selector
+//! whose EndpointSlice the check writes by hand (`endpoints-by-hand`), and an
+//! ExternalName Service, a CNAME in the cluster's DNS (`externalname-cname`).
+
+use std::time::Duration;
+
+use super::*;
+use crate::manifest::Manifest;
+use crate::parse::quote_identity;
+use crate::poll::Poller;
+use crate::service::{cluster_ip, ports};
+use crate::shell::{self, CurlLoop};
+use crate::summary::one_line;
+
+const ENDPOINTS_BY_HAND: &str = "endpoints-by-hand";
+const EXTERNALNAME: &str = "externalname-cname";
+/// The pod the check starts as the hand-written endpoint: busybox httpd in the
+/// toolbox image, selected by no Service.
+const SERVER_POD: &str = "external-server";
+/// Requests through each Service once it answers.
+const CALLS: u32 = 10;
+
+impl Run<'_> {
+    pub(super) async fn endpoints_by_hand(&self) {
+        let book = &self.objects.book;
+        let result = self.endpoints_by_hand_inner().await;
+        let cleanup = async {
+            self.cluster.delete(&book.external_slice).await?;
+            self.cluster
+                .delete_service(book.external_service.name())
+                .await?;
+            self.cluster
+                .delete_pod(SERVER_POD, Duration::from_secs(60))
+                .await
+        }
+        .await;
+        self.check(ENDPOINTS_BY_HAND, after_cleanup(result, cleanup));
+    }
+
+    async fn endpoints_by_hand_inner(&self) -> Result<String, String> {
+        let book = &self.objects.book;
+        let service_name = book.external_service.name();
+        let service_port = ports(&book.external_service.as_service().map_err(reason)?)
+            .first()
+            .and_then(|p| u16::try_from(p.port).ok())
+            .ok_or("svc.external-service.yaml has no port")?;
+        let endpoint_port = book
+            .external_slice
+            .object
+            .data
+            .pointer("/ports/0/port")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|p| u16::try_from(p).ok())
+            .ok_or("variants/eps.external-service.yaml has no port")?;
+        let server = self.server_pod(endpoint_port)?;
+        self.cluster.apply(&server).await.map_err(reason)?;
+        self.cluster
+            .wait_pods_ready(&[SERVER_POD.to_owned()], self.options.timeout)
+            .await
+            .map_err(|e| format!("pod {SERVER_POD}: {e:#}"))?;
+        let ip = pod_ip(&self.get_pod(SERVER_POD).await?)?;
+        let body = format!("external endpoint {SERVER_POD} at {ip}:{endpoint_port}");
+
+        self.cluster
+            .apply(&book.external_service)
+            .await
+            .map_err(reason)?;
+        let mut slice = book.external_slice.clone();
+        slice.object.data["endpoints"] = serde_json::json!([{ "addresses": [ip] }]);
+        self.cluster.apply(&slice).await.map_err(reason)?;
+        let live = self.live_service(service_name).await?;
+        let service_ip = cluster_ip(&live).ok_or("external-service has no cluster IP")?;
+        if live
+            .spec
+            .as_ref()
+            .and_then(|s| s.selector.as_ref())
+            .is_some()
+        {
+            return Err("external-service has a selector".into());
+        }
+        // The address is a backend of no Service but this one: no other slice of the
+        // namespace lists it, and this Service has only the slice written here.
+        let slices: kube::Api<k8s_openapi::api::discovery::v1::EndpointSlice> =
+            kube::Api::namespaced(self.cluster.client.clone(), &self.cluster.namespace);
+        let all = slices
+            .list(&kube::api::ListParams::default())
+            .await
+            .map_err(|e| format!("listing EndpointSlices: {:#}", crate::cluster::api_error(e)))?;
+        for other in &all.items {
+            let name = other.metadata.name.as_deref().unwrap_or("");
+            let lists_ip = other.endpoints.iter().any(|e| e.addresses.contains(&ip));
+            let of_service = other
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(crate::endpoints::SERVICE_NAME_LABEL))
+                .map(String::as_str);
+            if of_service == Some(service_name) && name != slice.name() {
+                return Err(format!("Service {service_name} has another slice, {name}"));
+            }
+            if lists_ip && name != slice.name() {
+                return Err(format!("slice {name} lists {ip} too"));
+            }
+        }
+
+        // Through the Service (port 80): once it answers, every answer is the server's.
+        let url = format!("http://{service_name}/");
+        let mut poller = Poller::new(
+            format!("{url} answering with {body:?}"),
+            Duration::from_secs(2),
+            self.short(),
+        );
+        loop {
+            let out = self.exec(CLIENT, &shell::curl_loop(&url, 1, 5)).await?;
+            if out.trim() == body {
+                break;
+            }
+            poller.again(one_line(&out)).await?;
+        }
+        let answers = CurlLoop::read(&self.exec(CLIENT, &shell::curl_loop(&url, CALLS, 5)).await?);
+        let exact = answers.answers.iter().filter(|a| **a == body).count();
+        if exact != CALLS as usize {
+            return Err(format!(
+                "{url}: {exact} of {CALLS} answers were {body:?}: {} (answers: {:?})",
+                answers.describe(),
+                answers.answers
+            ));
+        }
+        // The Service's port 80 maps to the endpoint's port: at the pod itself, port 80
+        // refuses (curl exit 7) and the endpoint's port gives the same answer.
+        let on_port = |port: u16| format!("http://{}:{port}/", crate::service::url_host(&ip));
+        let at_80 = CurlLoop::read(
+            &self
+                .exec(CLIENT, &shell::curl_loop(&on_port(service_port), 1, 5))
+                .await?,
+        );
+        if at_80.failures.get(&7) != Some(&1) {
+            return Err(format!(
+                "{} should refuse the connection (curl exit 7): {}",
+                on_port(service_port),
+                at_80.describe()
+            ));
+        }
+        let direct = self
+            .exec(CLIENT, &shell::curl_loop(&on_port(endpoint_port), 1, 5))
+            .await?;
+        if direct.trim() != body {
+            return Err(format!(
+                "{} answered {:?}, not {body:?}",
+                on_port(endpoint_port),
+                one_line(&direct)
+            ));
+        }
+        Ok(format!(
+            "Service {service_name} (no selector, cluster IP {service_ip}, port {service_port}) with slice {} listing only {ip}:{endpoint_port} (pod {SERVER_POD}, which no Service selects): {CALLS} of {CALLS} calls to {url} answered {body:?}; at the pod, port {service_port} refuses and port {endpoint_port} answers the same",
+            slice.name()
+        ))
+    }
+
+    /// The endpoint's server: busybox httpd in the toolbox image (the client pod's)
+    /// on `port`, answering every path with a line that names its pod and address.
+    fn server_pod(&self, port: u16) -> Result<Manifest, String> {
+        let image = self
+            .objects
+            .get("Pod", CLIENT)
+            .and_then(|client| client.as_pod())
+            .map_err(reason)?
+            .spec
+            .and_then(|s| s.containers.first().and_then(|c| c.image.clone()))
+            .ok_or("the client pod has no image")?;
+        let script = format!(
+            "echo \"external endpoint $POD_NAME at $POD_IP:{port}\" > /www/index.html && exec httpd -f -p {port} -h /www"
+        );
+        let field = |path: &str| serde_json::json!({ "fieldRef": { "fieldPath": path } });
+        let object = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": SERVER_POD,
+                "namespace": self.cluster.namespace,
+                "labels": { "app": SERVER_POD },
+            },
+            "spec": {
+                "automountServiceAccountToken": false,
+                "terminationGracePeriodSeconds": 2,
+                "securityContext": {
+                    "runAsNonRoot": true,
+                    "runAsUser": 65532,
+                    "runAsGroup": 65532,
+                    "seccompProfile": { "type": "RuntimeDefault" },
+                    // Port 88, as in the book's Endpoints, for an unprivileged user.
+                    "sysctls": [{ "name": "net.ipv4.ip_unprivileged_port_start", "value": "0" }],
+                },
+                "volumes": [{ "name": "www", "emptyDir": { "sizeLimit": "1Mi" } }],
+                "containers": [{
+                    "name": "httpd",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["/bin/sh", "-c", script],
+                    "ports": [{ "name": "http", "containerPort": port, "protocol": "TCP" }],
+                    "env": [
+                        { "name": "POD_NAME", "valueFrom": field("metadata.name") },
+                        { "name": "POD_IP", "valueFrom": field("status.podIP") },
+                    ],
+                    "volumeMounts": [{ "name": "www", "mountPath": "/www" }],
+                    "readinessProbe": { "tcpSocket": { "port": port }, "periodSeconds": 1 },
+                    "resources": {
+                        "requests": { "cpu": "5m", "memory": "8Mi" },
+                        "limits": { "cpu": "100m", "memory": "32Mi" },
+                    },
+                    "securityContext": {
+                        "allowPrivilegeEscalation": false,
+                        "readOnlyRootFilesystem": true,
+                        "capabilities": { "drop": ["ALL"] },
+                    },
+                }],
+            },
+        });
+        Ok(Manifest {
+            file: "(written by the endpoints-by-hand check)".into(),
+            object: serde_json::from_value(object).map_err(|e| format!("the server pod: {e}"))?,
+        })
+    }
+
+    pub(super) async fn externalname_cname(&self) {
+        let service = self.objects.book.time_api.name();
+        let result = self.externalname_inner().await;
+        let cleanup = self.cluster.delete_service(service).await;
+        self.check(EXTERNALNAME, after_cleanup(result, cleanup));
+    }
+
+    async fn externalname_inner(&self) -> Result<String, String> {
+        let (ns, domain) = (&self.cluster.namespace, &self.domain);
+        let target = format!("quote.{ns}.svc.{domain}");
+        let mut object = self.objects.book.time_api.clone();
+        object.object.data["spec"]["externalName"] = target.clone().into();
+        let service = object.name().to_owned();
+        self.cluster.apply(&object).await.map_err(reason)?;
+        let live = self.live_service(&service).await?;
+        let spec = live.spec.clone().unwrap_or_default();
+        if spec.type_.as_deref() != Some("ExternalName")
+            || spec.external_name.as_deref() != Some(target.as_str())
+            || cluster_ip(&live).is_some()
+        {
+            return Err(format!(
+                "Service {service} is type {:?}, externalName {:?}, cluster IP {:?}",
+                spec.type_, spec.external_name, spec.cluster_ip
+            ));
+        }
+        let quote_ip = cluster_ip(&self.live_service("quote").await?)
+            .ok_or("the quote Service has no cluster IP")?;
+        let name = format!("{service}.{ns}.svc.{domain}");
+        let want = (name.clone(), target.clone());
+        let mut poller = Poller::new(
+            format!("nslookup {name}: canonical name = {target}"),
+            Duration::from_secs(2),
+            self.short(),
+        );
+        let addresses = loop {
+            let out = self.exec(CLIENT, &shell::nslookup(&name)).await?;
+            let cnames = shell::nslookup_cnames(&out);
+            let addresses = shell::nslookup_addresses(&out);
+            if cnames == [want.clone()] && addresses == [quote_ip.clone()] {
+                break addresses;
+            }
+            poller.again(one_line(&out)).await?;
+        };
+        let url = format!("http://{service}/");
+        let calls = CurlLoop::read(&self.exec(CLIENT, &shell::curl_loop(&url, CALLS, 5)).await?);
+        let pods: Vec<String> = calls
+            .answers
+            .iter()
+            .filter_map(|line| quote_identity(line).map(|(pod, _)| pod))
+            .collect();
+        if pods.len() != CALLS as usize {
+            return Err(format!(
+                "{url}: {} of {CALLS} answers came from quote: {} (answers: {:?})",
+                pods.len(),
+                calls.describe(),
+                calls.answers
+            ));
+        }
+        let mut distinct = pods.clone();
+        distinct.sort();
+        distinct.dedup();
+        Ok(format!(
+            "nslookup {name}: canonical name = {target}, address {}; {CALLS} of {CALLS} curl calls to {url} answered by quote pods {}",
+            addresses.join(" "),
+            distinct.join(", ")
+        ))
+    }
+}
+
+/// The pod's IP as the API reports it.
+pub(super) fn pod_ip(pod: &k8s_openapi::api::core::v1::Pod) -> Result<String, String> {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.pod_ip.clone())
+        .ok_or_else(|| {
+            format!(
+                "pod {} has no IP",
+                pod.metadata.name.as_deref().unwrap_or("")
+            )
+        })
+}

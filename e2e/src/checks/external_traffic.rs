@@ -1,0 +1,303 @@
+//! The external traffic policy Local on kiada's NodePort (section 11.5,
+//! `external-traffic-local`): a node without kiada pods stays silent, one with them
+//! answers from its own pod and kiada sees this host's address; back on Cluster, the
+//! silent node answers through a pod on another node and kiada sees that node's
+//! address. Asked from this host at the nodes' InternalIPs, as `multi-node.nodeport`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use super::multi_node::too_few_nodes;
+use super::*;
+use crate::http::{self, Request};
+use crate::parse::TextPage;
+use crate::poll::Poller;
+use crate::service::url_host;
+
+const NAME: &str = "external-traffic-local";
+/// Answers asked of a node that should answer.
+const ANSWERS: usize = 5;
+/// Timeouts in a row that make a node silent.
+const SILENT: usize = 3;
+/// The connect bound of one request.
+const CONNECT: Duration = Duration::from_secs(3);
+
+/// Why one request to a node port got no page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum NoPage {
+    #[error("no connection within {} s", CONNECT.as_secs())]
+    Timeout,
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One page as a node port gave it: the pod that served it, the client IP kiada saw,
+/// and this host's own address on the connection.
+struct Page {
+    pod: String,
+    client_ip: String,
+    local_ip: String,
+}
+
+impl Run<'_> {
+    pub(super) async fn external_traffic_local(&self) {
+        if let Some(address) = &self.options.node_address {
+            let reason = format!(
+                "--node-address {address} was given: the nodes' InternalIPs are not taken to be reachable from here"
+            );
+            return self.record(CheckResult::skip(NAME, reason));
+        }
+        let nodes = match self.cluster.nodes().await {
+            Ok(nodes) => nodes,
+            Err(error) => return self.check(NAME, Err(format!("{error:#}"))),
+        };
+        if let Some(reason) = too_few_nodes(&nodes) {
+            return self.record(CheckResult::skip(NAME, reason));
+        }
+        let ips: BTreeMap<String, String> = nodes
+            .iter()
+            .filter(|n| n.ready)
+            .filter_map(|n| Some((n.name.clone(), n.internal_ip.clone()?)))
+            .collect();
+        let ready = match self.ready_pods().await {
+            Ok(ready) => ready,
+            Err(error) => return self.check(NAME, Err(error)),
+        };
+        let kiada_nodes: BTreeSet<String> = ips
+            .keys()
+            .filter(|node| !ready.on("kiada", node).is_empty())
+            .cloned()
+            .collect();
+        let Some(silent) = ips.keys().find(|n| !kiada_nodes.contains(*n)).cloned() else {
+            let reason = format!(
+                "every Ready node runs a kiada pod ({}): no node can show the policy's silence",
+                kiada_nodes.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
+            return self.record(CheckResult::skip(NAME, reason));
+        };
+        // Under the base's policy (Cluster), the silent node must answer: otherwise this
+        // host does not reach the nodes and the check cannot be made here.
+        let port = match self.kiada_node_port().await {
+            Ok(port) => port,
+            Err(error) => return self.check(NAME, Err(error)),
+        };
+        let silent_at = format!("{}:{port}", url_host(&ips[&silent]));
+        if let Err(error) = text_page(&silent_at).await {
+            let reason = format!(
+                "http://{silent_at}/text (node {silent}) does not answer from this host under the Cluster policy ({error}): node IPs are not reachable from here"
+            );
+            return self.record(CheckResult::skip(NAME, reason));
+        }
+        let local = self.local_policy(&ips, &kiada_nodes, &silent).await;
+        let restore = self.restore_kiada_service().await;
+        let result = match (local, restore) {
+            (Ok(local), Ok(())) => self
+                .cluster_policy(&silent, &ips[&silent])
+                .await
+                .map(|cluster| format!("{local}; {cluster}")),
+            (local, restore) => after_cleanup(local, restore),
+        };
+        self.check(NAME, result);
+    }
+
+    /// The base's kiada Service again (policy Cluster), as the run applied it.
+    async fn restore_kiada_service(&self) -> anyhow::Result<()> {
+        self.cluster
+            .apply(self.objects.get("Service", "kiada")?)
+            .await
+    }
+
+    async fn local_policy(
+        &self,
+        ips: &BTreeMap<String, String>,
+        kiada_nodes: &BTreeSet<String>,
+        silent: &str,
+    ) -> Result<String, String> {
+        let mut service = self.objects.book.kiada_local.clone();
+        if self.node_ports_reassigned {
+            crate::manifest::strip_node_ports(&mut service);
+        }
+        self.cluster.apply(&service).await.map_err(reason)?;
+        self.policy_is("Local").await?;
+        let port = self.kiada_node_port().await?;
+        // The silent node: after the change reaches it, every request times out.
+        let address = format!("{}:{port}", url_host(&ips[silent]));
+        let started = Instant::now();
+        let mut poller = Poller::new(
+            format!(
+                "http://{address}/text (node {silent}, no kiada pod) timing out {SILENT} times in a row"
+            ),
+            Duration::from_millis(500),
+            self.short(),
+        );
+        let mut in_a_row = 0;
+        loop {
+            match text_page(&address).await {
+                Err(NoPage::Timeout) => in_a_row += 1,
+                Err(NoPage::Other(error)) => {
+                    return Err(format!(
+                        "http://{address}/text (node {silent}): {error}, not a timeout"
+                    ));
+                }
+                Ok(page) => {
+                    in_a_row = 0;
+                    poller.again(format!("answered by {}", page.pod)).await?;
+                }
+            }
+            if in_a_row == SILENT {
+                break;
+            }
+        }
+        let placement = self.placement().await?;
+        let mut seen = Vec::new();
+        for node in kiada_nodes {
+            let address = format!("{}:{port}", url_host(&ips[node]));
+            // Under Cluster a page may come from any node, and kiada never sees this
+            // host's address (the node masquerades): a streak of pages from the node's
+            // own pods, each with this host's address, is the Local policy at work.
+            let mut poller = Poller::new(
+                format!(
+                    "http://{address}/text (node {node}) answering {ANSWERS} times in a row from its own kiada pods, with this host as client"
+                ),
+                Duration::from_millis(200),
+                self.short(),
+            );
+            let mut streak: Vec<Page> = Vec::new();
+            let mut before = 0;
+            while streak.len() < ANSWERS {
+                let seen_now = match text_page(&address).await {
+                    Ok(page)
+                        if placement.node(&page.pod) == Some(node.as_str())
+                            && page.client_ip == page.local_ip =>
+                    {
+                        streak.push(page);
+                        continue;
+                    }
+                    Ok(page) => format!(
+                        "{} on {:?} saw client {} (this host: {})",
+                        page.pod,
+                        placement.node(&page.pod),
+                        page.client_ip,
+                        page.local_ip
+                    ),
+                    Err(error) => error.to_string(),
+                };
+                before += streak.len() + 1;
+                streak.clear();
+                poller.again(seen_now).await?;
+            }
+            let pods: BTreeSet<&str> = streak.iter().map(|p| p.pod.as_str()).collect();
+            seen.push(format!(
+                "{node} answered {ANSWERS} in a row from its own {} with Client IP {} (this host), after {before} requests that did not",
+                pods.into_iter().collect::<Vec<_>>().join(", "),
+                streak[0].client_ip
+            ));
+        }
+        Ok(format!(
+            "Local: {}; {silent} (no kiada pod) silent, {SILENT} connections in a row timed out ({} after the change)",
+            seen.join("; "),
+            seconds(started.elapsed())
+        ))
+    }
+
+    async fn policy_is(&self, want: &str) -> Result<(), String> {
+        let live = self.live_service("kiada").await?;
+        let policy = live
+            .spec
+            .and_then(|s| s.external_traffic_policy)
+            .unwrap_or_default();
+        if policy != want {
+            return Err(format!(
+                "the kiada Service has externalTrafficPolicy {policy:?}, not {want}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Back on Cluster: the silent node answers, through a kiada pod on another node,
+    /// and kiada sees the node's own address.
+    async fn cluster_policy(&self, node: &str, ip: &str) -> Result<String, String> {
+        self.policy_is("Cluster").await?;
+        let port = self.kiada_node_port().await?;
+        let address = format!("{}:{port}", url_host(ip));
+        let pages = answers(&address, ANSWERS, self.short()).await?;
+        let placement = self.placement().await?;
+        for page in &pages {
+            if page.client_ip != ip {
+                return Err(format!(
+                    "through {node} under Cluster, kiada ({}) saw client IP {}, not the node's {ip} (this host is {})",
+                    page.pod, page.client_ip, page.local_ip
+                ));
+            }
+            if placement.node(&page.pod) == Some(node) {
+                return Err(format!(
+                    "{} answered on {node}, which had no kiada pod",
+                    page.pod
+                ));
+            }
+        }
+        let pods: BTreeSet<&str> = pages.iter().map(|p| p.pod.as_str()).collect();
+        Ok(format!(
+            "Cluster restored: {node} answers {ANSWERS} of {ANSWERS} through {} on other nodes, Client IP {ip} (the node's InternalIP)",
+            pods.into_iter().collect::<Vec<_>>().join(", ")
+        ))
+    }
+}
+
+/// `want` pages from `address`, each on a new connection, once it answers at all
+/// (the policy change takes a moment to reach the node): at most `within`.
+async fn answers(address: &str, want: usize, within: Duration) -> Result<Vec<Page>, String> {
+    let mut poller = Poller::new(
+        format!("http://{address}/text answering {want} times in a row"),
+        Duration::from_millis(500),
+        within,
+    );
+    let mut pages = Vec::new();
+    loop {
+        match text_page(address).await {
+            Ok(page) => pages.push(page),
+            Err(error) => {
+                pages.clear();
+                poller.again(error.to_string()).await?;
+            }
+        }
+        if pages.len() == want {
+            return Ok(pages);
+        }
+    }
+}
+
+/// One `GET /text` at `address` on a new connection.
+async fn text_page(address: &str) -> Result<Page, NoPage> {
+    let stream = match tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect(address)).await
+    {
+        Err(_) => return Err(NoPage::Timeout),
+        Ok(Err(error)) => return Err(NoPage::Other(format!("connecting to {address}: {error}"))),
+        Ok(Ok(stream)) => stream,
+    };
+    let local_ip = stream
+        .local_addr()
+        .map_err(|e| NoPage::Other(format!("the connection's own address: {e}")))?
+        .ip()
+        .to_string();
+    let response = http::send(
+        stream,
+        address,
+        &Request::get("/text", "text/plain"),
+        Duration::from_secs(10),
+    )
+    .await
+    .map_err(|e| NoPage::Other(format!("{e:#}")))?;
+    if response.status != 200 {
+        return Err(NoPage::Other(format!("answered {}", response.status)));
+    }
+    let page = TextPage::parse(&response.body).map_err(NoPage::Other)?;
+    match (page.pod_name, page.client_ip) {
+        (Some(pod), Some(client_ip)) => Ok(Page {
+            pod,
+            client_ip,
+            local_ip,
+        }),
+        _ => Err(NoPage::Other("the page names no pod or client IP".into())),
+    }
+}

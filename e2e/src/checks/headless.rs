@@ -1,0 +1,248 @@
+//! Headless Services in DNS (section 11.4): the A and SRV records of
+//! `quote-headless` against the ready quote pods and the quote Service's SRV record
+//! (`headless-records`), and the records of pods that set `hostname` and `subdomain`
+//! (`pod-hostname-records`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use kube::api::ListParams;
+
+use super::external::pod_ip;
+use super::*;
+use crate::cluster::is_ready;
+use crate::poll::Poller;
+use crate::shell::{self, SrvRecord};
+use crate::summary::one_line;
+
+const HEADLESS: &str = "headless-records";
+const POD_HOSTNAMES: &str = "pod-hostname-records";
+/// The port every record must name: the quote Services' `http` port.
+const HTTP_PORT: u16 = 80;
+
+impl Run<'_> {
+    pub(super) async fn headless_records(&self) {
+        let service = self.objects.book.quote_headless.name();
+        let result = self.headless_inner().await;
+        let cleanup = self.cluster.delete_service(service).await;
+        self.check(HEADLESS, after_cleanup(result, cleanup));
+    }
+
+    async fn headless_inner(&self) -> Result<String, String> {
+        let (ns, domain) = (&self.cluster.namespace, &self.domain);
+        let service = self.objects.book.quote_headless.name().to_owned();
+        self.cluster
+            .apply(&self.objects.book.quote_headless)
+            .await
+            .map_err(reason)?;
+        let live = self.live_service(&service).await?;
+        let cluster_ip = live.spec.as_ref().and_then(|s| s.cluster_ip.clone());
+        if cluster_ip.as_deref() != Some("None") {
+            return Err(format!("{service} has cluster IP {cluster_ip:?}, not None"));
+        }
+        let ready = self.ready_quote_ips().await?;
+        let want: BTreeSet<String> = ready.keys().cloned().collect();
+        let name = format!("{service}.{ns}.svc.{domain}");
+        let mut poller = Poller::new(
+            format!("nslookup {name} giving exactly the ready quote pods' IPs {want:?}"),
+            Duration::from_secs(2),
+            self.short(),
+        );
+        loop {
+            let out = self.exec(CLIENT, &shell::nslookup(&name)).await?;
+            let got: BTreeSet<String> = shell::nslookup_addresses(&out).into_iter().collect();
+            if got == want {
+                break;
+            }
+            poller.again(format!("{got:?}: {}", one_line(&out))).await?;
+        }
+        // SRV: one answer per pod, each on port 80, its target named after the pod's IP.
+        let srv = format!("_http._tcp.{name}");
+        let mut poller = Poller::new(
+            format!("SRV {srv}: one answer per ready quote pod, port {HTTP_PORT}"),
+            Duration::from_secs(2),
+            self.short(),
+        );
+        let targets = loop {
+            let out = self.exec(CLIENT, &shell::nslookup_srv(&srv)).await?;
+            let records = shell::srv_records(&out);
+            let ips: BTreeSet<String> = records
+                .iter()
+                .filter_map(|r| dashed_ip(&r.target, &name))
+                .collect();
+            if records.len() == want.len()
+                && records.iter().all(|r| r.port == HTTP_PORT)
+                && ips == want
+            {
+                break records;
+            }
+            poller.again(one_line(&out)).await?;
+        };
+        // The ClusterIP Service's SRV record: port 80 and the Service's own name.
+        let quote = format!("quote.{ns}.svc.{domain}");
+        let quote_srv = format!("_http._tcp.{quote}");
+        let out = self.exec(CLIENT, &shell::nslookup_srv(&quote_srv)).await?;
+        let records = shell::srv_records(&out);
+        if !matches!(records.as_slice(), [SrvRecord { port: HTTP_PORT, target, .. }] if *target == quote)
+        {
+            return Err(format!(
+                "SRV {quote_srv} should be one answer, port {HTTP_PORT}, target {quote}: {records:?} ({})",
+                one_line(&out)
+            ));
+        }
+        Ok(format!(
+            "{name} A: {} = the {} ready quote pods' IPs ({}); SRV {srv}: {} answers, port {HTTP_PORT}, targets {}; SRV {quote_srv}: port {HTTP_PORT}, target {quote}",
+            want.iter().cloned().collect::<Vec<_>>().join(" "),
+            ready.len(),
+            ready.values().cloned().collect::<Vec<_>>().join(", "),
+            targets.len(),
+            targets
+                .iter()
+                .map(|r| r.target.split('.').next().unwrap_or("").to_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))
+    }
+
+    /// The ready pods labelled `app=quote`: pod IP -> pod name.
+    async fn ready_quote_ips(&self) -> Result<BTreeMap<String, String>, String> {
+        let pods = self
+            .cluster
+            .pods()
+            .list(&ListParams::default().labels("app=quote"))
+            .await
+            .map_err(|e| format!("listing the quote pods: {:#}", crate::cluster::api_error(e)))?;
+        let mut ready = BTreeMap::new();
+        for pod in pods.items.iter().filter(|p| is_ready(p)) {
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            ready.insert(pod_ip(pod)?, name);
+        }
+        if ready.is_empty() {
+            return Err("no quote pod is ready".into());
+        }
+        Ok(ready)
+    }
+
+    pub(super) async fn pod_hostname_records(&self) {
+        let book = &self.objects.book;
+        let result = self.pod_hostname_inner().await;
+        let cleanup = async {
+            // Every delete is sent first, so the pods terminate side by side.
+            for pod in &book.hostname_pods {
+                self.cluster.delete(pod).await?;
+            }
+            for pod in &book.hostname_pods {
+                self.cluster
+                    .delete_pod(pod.name(), Duration::from_secs(90))
+                    .await?;
+            }
+            self.cluster
+                .delete_service(book.quote_headless.name())
+                .await
+        }
+        .await;
+        self.check(POD_HOSTNAMES, after_cleanup(result, cleanup));
+    }
+
+    async fn pod_hostname_inner(&self) -> Result<String, String> {
+        let (ns, domain) = (&self.cluster.namespace, &self.domain);
+        let book = &self.objects.book;
+        self.cluster
+            .apply(&book.quote_headless)
+            .await
+            .map_err(reason)?;
+        for pod in &book.hostname_pods {
+            self.cluster.apply(pod).await.map_err(reason)?;
+        }
+        let names: Vec<String> = book
+            .hostname_pods
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect();
+        self.cluster
+            .wait_pods_ready(&names, self.options.timeout)
+            .await
+            .map_err(|e| format!("the pods of pods.quote-with-hostname-subdomain.yaml: {e:#}"))?;
+        let mut seen = Vec::new();
+        let mut without_hostname = Vec::new();
+        for manifest in &book.hostname_pods {
+            let spec = manifest.as_pod().map_err(reason)?.spec.unwrap_or_default();
+            let subdomain = spec
+                .subdomain
+                .ok_or_else(|| format!("{} sets no subdomain", manifest.id()))?;
+            let Some(hostname) = spec.hostname else {
+                without_hostname.push(format!("{}.{subdomain}.{ns}.svc.{domain}", manifest.name()));
+                continue;
+            };
+            let ip = pod_ip(&self.get_pod(manifest.name()).await?)?;
+            let name = format!("{hostname}.{subdomain}.{ns}.svc.{domain}");
+            let mut poller = Poller::new(
+                format!("nslookup {name} giving exactly {ip}"),
+                Duration::from_secs(2),
+                self.short(),
+            );
+            loop {
+                let out = self.exec(CLIENT, &shell::nslookup(&name)).await?;
+                if shell::nslookup_addresses(&out) == [ip.clone()] {
+                    break;
+                }
+                poller.again(one_line(&out)).await?;
+            }
+            seen.push(format!("{name} -> {ip} ({})", manifest.name()));
+        }
+        if seen.is_empty() || without_hostname.is_empty() {
+            return Err(format!(
+                "pods.quote-with-hostname-subdomain.yaml should hold pods with and without hostname: with {seen:?}, without {without_hostname:?}"
+            ));
+        }
+        // Asked after the others resolved, so it is no record still on its way.
+        for name in &without_hostname {
+            let out = self.exec(CLIENT, &shell::nslookup(name)).await?;
+            if !shell::nslookup_nxdomain(&out) || !shell::nslookup_addresses(&out).is_empty() {
+                return Err(format!(
+                    "nslookup {name} should say NXDOMAIN: {}",
+                    one_line(&out)
+                ));
+            }
+        }
+        Ok(format!(
+            "{}; {}: NXDOMAIN",
+            seen.join(", "),
+            without_hostname.join(", ")
+        ))
+    }
+}
+
+/// The IP a headless Service's SRV target names for a pod without a hostname
+/// (`10-244-1-5.<service fqdn>`), if `target` is such a name under `service`.
+fn dashed_ip(target: &str, service: &str) -> Option<String> {
+    let label = target.strip_suffix(service)?.strip_suffix('.')?;
+    let ip = label.replace('-', ".");
+    ip.parse::<std::net::Ipv4Addr>().ok()?;
+    Some(ip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dashed_ip;
+
+    #[test]
+    fn srv_targets_name_the_pod_ips() {
+        let service = "quote-headless.ns.svc.cluster.local";
+        assert_eq!(
+            dashed_ip("10-244-1-5.quote-headless.ns.svc.cluster.local", service).as_deref(),
+            Some("10.244.1.5")
+        );
+        assert_eq!(
+            dashed_ip(
+                "quote1-hostname.quote-headless.ns.svc.cluster.local",
+                service
+            ),
+            None
+        );
+        assert_eq!(
+            dashed_ip("10-244-1-5.quote.ns.svc.cluster.local", service),
+            None
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! The book's readiness probe that looks for a file (section 11.6, `readiness-file.*`):
+//! `kiada-mock-readiness` is not ready until `/var/ready` exists, and unready again
+//! once it is gone, as the kiada Service's EndpointSlice shows; meanwhile
+//! `kiada-publish-not-ready-addresses` lists it as ready and sends it traffic.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::cluster::is_ready;
+use crate::endpoints::{self, EndpointState};
+use crate::poll::Poller;
+use crate::shell::{self, LoadLine, LoadTally};
+
+const INITIAL: &str = "readiness-file.initial";
+const PUBLISH: &str = "readiness-file.publish-not-ready";
+const TOUCH: &str = "readiness-file.touch";
+const RM: &str = "readiness-file.rm";
+/// How long after the container started the pod must still be unready: the probe's
+/// first run (initialDelaySeconds 10) and a second one 5 s later would have made a
+/// probe that always passes ready by then.
+const UNREADY_FOR: Duration = Duration::from_secs(20);
+/// Bound of each wait for the endpoint to turn (success 2 or failure 3 at period 5).
+const SWITCH_WITHIN: Duration = Duration::from_secs(45);
+/// The least time a switch can take: ready after two successes 5 s apart, unready
+/// after three failures 5 s apart (less a margin for the exec's return).
+const FASTEST_READY: Duration = Duration::from_secs(4);
+const FASTEST_UNREADY: Duration = Duration::from_secs(9);
+/// Requests per round through each Service, and rounds at most.
+const ROUND: u32 = 20;
+const ROUNDS: u32 = 3;
+
+impl Run<'_> {
+    pub(super) async fn readiness_file(&self) {
+        let names = [INITIAL, PUBLISH, TOUCH, RM];
+        let mut results: Vec<Result<String, String>> = Vec::new();
+        match self.mock_initial().await {
+            Err(error) => {
+                results.push(Err(error));
+                for _ in 1..names.len() {
+                    results.push(Err(format!("not run: {INITIAL} failed")));
+                }
+            }
+            Ok(initial) => {
+                results.push(Ok(initial));
+                results.push(self.kiada_publish_not_ready().await);
+                let touch = self.mock_switch(true).await;
+                let touched = touch.is_ok();
+                results.push(touch);
+                results.push(if touched {
+                    self.mock_switch(false).await
+                } else {
+                    Err(format!("not run: {TOUCH} failed"))
+                });
+            }
+        }
+        let book = &self.objects.book;
+        let cleanup = async {
+            self.cluster
+                .delete_service(book.kiada_publish_not_ready.name())
+                .await?;
+            self.cluster
+                .delete_pod(book.mock_readiness.name(), Duration::from_secs(90))
+                .await
+        }
+        .await;
+        if let Some(last) = results.pop() {
+            results.push(after_cleanup(last, cleanup));
+        }
+        for (name, result) in names.into_iter().zip(results) {
+            if self.options.selected(name) {
+                self.check(name, result);
+            }
+        }
+    }
+
+    /// Creates the pod and the publishNotReadyAddresses Service; the pod's container
+    /// runs, and 20 s later the pod is still not Ready and `ready=false` in the kiada
+    /// Service's EndpointSlice.
+    async fn mock_initial(&self) -> Result<String, String> {
+        let book = &self.objects.book;
+        let pod = book.mock_readiness.name();
+        self.cluster
+            .apply(&book.kiada_publish_not_ready)
+            .await
+            .map_err(reason)?;
+        self.cluster
+            .apply(&book.mock_readiness)
+            .await
+            .map_err(reason)?;
+        let mut poller = Poller::new(
+            format!("pod {pod}'s container running"),
+            Duration::from_secs(1),
+            self.options.timeout,
+        );
+        let running = loop {
+            let live = self.get_pod(pod).await?;
+            if let Some(problem) = crate::cluster::fatal_problem(&live) {
+                return Err(format!("pod {pod} cannot start: {problem}"));
+            }
+            let started = live
+                .status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .and_then(|c| c.first())
+                .is_some_and(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()));
+            if started {
+                break Instant::now();
+            }
+            poller.again(crate::cluster::pod_state(&live)).await?;
+        };
+        tokio::time::sleep(UNREADY_FOR).await;
+        let (state, _) = self
+            .wait_endpoint(
+                "kiada",
+                pod,
+                self.short(),
+                &format!("waiting for {pod} in the kiada Service's EndpointSlice"),
+                |state| state.is_some(),
+            )
+            .await?;
+        let live = self.get_pod(pod).await?;
+        if is_ready(&live) || state.as_ref().is_some_and(EndpointState::is_ready) {
+            return Err(format!(
+                "{} s after its container started, without /var/ready, the pod is Ready={}: {}",
+                running.elapsed().as_secs(),
+                is_ready(&live),
+                endpoints::describe_pod_endpoint(pod, state.as_ref())
+            ));
+        }
+        Ok(format!(
+            "{} s after its container started, without /var/ready: pod Ready=False, kiada's slice lists {}",
+            running.elapsed().as_secs(),
+            endpoints::describe_pod_endpoint(pod, state.as_ref())
+        ))
+    }
+
+    /// While the pod is unready, kiada-publish-not-ready-addresses lists it as ready
+    /// and sends it requests, and the kiada Service sends it none.
+    async fn kiada_publish_not_ready(&self) -> Result<String, String> {
+        let pod = self.objects.book.mock_readiness.name();
+        let service = self.objects.book.kiada_publish_not_ready.name();
+        let (state, _) = self
+            .wait_endpoint(
+                service,
+                pod,
+                self.short(),
+                &format!("waiting for the unready {pod} listed ready in Service {service}"),
+                |state| state.is_some_and(|s| s.ready == Some(true)),
+            )
+            .await?;
+        let through_publish = self.pod_in_load(&format!("http://{service}/"), pod).await?;
+        if through_publish.served_by(pod) == 0 {
+            return Err(format!(
+                "{} requests to http://{service}/ never reached {pod}: {}",
+                through_publish.requests,
+                through_publish.describe()
+            ));
+        }
+        let through_kiada = self.load(CLIENT, "http://kiada/", ROUND).await?;
+        if through_kiada.served_by(pod) != 0 {
+            return Err(format!(
+                "the kiada Service sent the unready {pod} requests: {}",
+                through_kiada.describe()
+            ));
+        }
+        let in_kiada = self
+            .cluster
+            .endpoint_slices("kiada")
+            .await
+            .map_err(reason)?;
+        let in_kiada = endpoints::pod_endpoint(&in_kiada, pod);
+        if is_ready(&self.get_pod(pod).await?)
+            || in_kiada.as_ref().is_none_or(EndpointState::is_ready)
+        {
+            return Err(format!(
+                "{pod} should still be unready: {}",
+                endpoints::describe_pod_endpoint(pod, in_kiada.as_ref())
+            ));
+        }
+        Ok(format!(
+            "{service} lists {}; http://{service}/: {}; http://kiada/: {} (none by {pod}, ready=false there)",
+            endpoints::describe_pod_endpoint(pod, state.as_ref()),
+            through_publish.describe(),
+            through_kiada.describe()
+        ))
+    }
+
+    /// Rounds of [`ROUND`] requests to `url` (at most [`ROUNDS`]) until `pod` served
+    /// one; every request must be answered 200.
+    async fn pod_in_load(&self, url: &str, pod: &str) -> Result<LoadTally, String> {
+        let mut combined = LoadTally::default();
+        for _ in 0..ROUNDS {
+            let round = self.load(CLIENT, url, ROUND).await?;
+            combined.requests += round.requests;
+            for (status, n) in round.statuses {
+                *combined.statuses.entry(status).or_default() += n;
+            }
+            for (name, n) in round.pods {
+                *combined.pods.entry(name).or_default() += n;
+            }
+            if combined.served_by(pod) > 0 {
+                break;
+            }
+        }
+        Ok(combined)
+    }
+
+    /// `count` requests to `url` from `from`, each on a new connection: all must be
+    /// answered 200.
+    async fn load(&self, from: &str, url: &str, count: u32) -> Result<LoadTally, String> {
+        let script = shell::load_loop(url, 60, count, 10, 0);
+        let out = self
+            .cluster
+            .exec(from, &script, Duration::from_secs(90))
+            .await
+            .map_err(reason)?;
+        let mut tally = LoadTally::default();
+        for line in out.lines() {
+            if let LoadLine::Answer(answer) = shell::load_line(line) {
+                tally.add(&answer);
+            }
+        }
+        if tally.requests != count as usize || tally.failed() != 0 {
+            return Err(format!(
+                "{url}: {} (expected {count} × 200)",
+                tally.describe()
+            ));
+        }
+        Ok(tally)
+    }
+
+    /// `touch /var/ready` (ready) or `rm /var/ready` in the pod, then its endpoint in
+    /// the kiada Service's EndpointSlice turns ready=`ready` no sooner than the probe's
+    /// thresholds allow and within [`SWITCH_WITHIN`], and the pod's Ready condition
+    /// follows.
+    async fn mock_switch(&self, ready: bool) -> Result<String, String> {
+        let pod = self.objects.book.mock_readiness.name();
+        let (command, fastest) = if ready {
+            ("touch /var/ready", FASTEST_READY)
+        } else {
+            ("rm /var/ready", FASTEST_UNREADY)
+        };
+        self.exec(pod, command).await?;
+        let switched = Instant::now();
+        let (state, seen) = self
+            .wait_endpoint(
+                "kiada",
+                pod,
+                SWITCH_WITHIN,
+                &format!("waiting for {pod} to turn ready={ready} in kiada's EndpointSlice after {command}"),
+                |state| state.is_some_and(|s| s.ready == Some(ready)),
+            )
+            .await?;
+        let took = seen - switched;
+        let endpoint = endpoints::describe_pod_endpoint(pod, state.as_ref());
+        if took < fastest {
+            return Err(format!(
+                "{command}: {endpoint} after only {}: faster than the probe's thresholds allow (at least {})",
+                seconds(took),
+                seconds(fastest)
+            ));
+        }
+        if is_ready(&self.get_pod(pod).await?) != ready {
+            return Err(format!(
+                "{command}: {endpoint}, but the pod's Ready condition is {}",
+                !ready
+            ));
+        }
+        Ok(format!(
+            "kubectl exec {pod} -c kiada -- {command}: {endpoint} after {} (pod Ready={})",
+            seconds(took),
+            if ready { "True" } else { "False" }
+        ))
+    }
+}
