@@ -8,9 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::multi_node::too_few_nodes;
+use super::nodeport::{self, NoPage};
 use super::*;
-use crate::http::{self, Request};
-use crate::parse::TextPage;
 use crate::poll::Poller;
 use crate::service::url_host;
 
@@ -21,15 +20,6 @@ const ANSWERS: usize = 5;
 const SILENT: usize = 3;
 /// The connect bound of one request.
 const CONNECT: Duration = Duration::from_secs(3);
-
-/// Why one request to a node port got no page.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-enum NoPage {
-    #[error("no connection within {} s", CONNECT.as_secs())]
-    Timeout,
-    #[error("{0}")]
-    Other(String),
-}
 
 /// One page as a node port gave it: the pod that served it, the client IP kiada saw,
 /// and this host's own address on the connection.
@@ -133,7 +123,7 @@ impl Run<'_> {
         let mut in_a_row = 0;
         loop {
             match text_page(&address).await {
-                Err(NoPage::Timeout) => in_a_row += 1,
+                Err(NoPage::Timeout(_)) => in_a_row += 1,
                 Err(NoPage::Other(error)) => {
                     return Err(format!(
                         "http://{address}/text (node {silent}): {error}, not a timeout"
@@ -269,29 +259,7 @@ async fn answers(address: &str, want: usize, within: Duration) -> Result<Vec<Pag
 
 /// One `GET /text` at `address` on a new connection.
 async fn text_page(address: &str) -> Result<Page, NoPage> {
-    let stream = match tokio::time::timeout(CONNECT, tokio::net::TcpStream::connect(address)).await
-    {
-        Err(_) => return Err(NoPage::Timeout),
-        Ok(Err(error)) => return Err(NoPage::Other(format!("connecting to {address}: {error}"))),
-        Ok(Ok(stream)) => stream,
-    };
-    let local_ip = stream
-        .local_addr()
-        .map_err(|e| NoPage::Other(format!("the connection's own address: {e}")))?
-        .ip()
-        .to_string();
-    let response = http::send(
-        stream,
-        address,
-        &Request::get("/text", "text/plain"),
-        Duration::from_secs(10),
-    )
-    .await
-    .map_err(|e| NoPage::Other(format!("{e:#}")))?;
-    if response.status != 200 {
-        return Err(NoPage::Other(format!("answered {}", response.status)));
-    }
-    let page = TextPage::parse(&response.body).map_err(NoPage::Other)?;
+    let (page, local_ip) = nodeport::text_page(address, CONNECT).await?;
     match (page.pod_name, page.client_ip) {
         (Some(pod), Some(client_ip)) => Ok(Page {
             pod,

@@ -21,6 +21,29 @@ const POD_HOSTNAMES: &str = "pod-hostname-records";
 const HTTP_PORT: u16 = 80;
 
 impl Run<'_> {
+    /// Polls `nslookup name` in the client pod until `wanted` accepts the addresses it
+    /// gives (`what` describes them, for the time-out's message).
+    async fn nslookup_until(
+        &self,
+        name: &str,
+        what: &str,
+        wanted: impl Fn(&[String]) -> bool,
+    ) -> Result<(), String> {
+        let mut poller = Poller::new(
+            format!("nslookup {name} giving exactly {what}"),
+            Duration::from_secs(2),
+            self.short(),
+        );
+        loop {
+            let out = self.exec(CLIENT, &shell::nslookup(name)).await?;
+            let got = shell::nslookup_addresses(&out);
+            if wanted(&got) {
+                return Ok(());
+            }
+            poller.again(format!("{got:?}: {}", one_line(&out))).await?;
+        }
+    }
+
     pub(super) async fn headless_records(&self) {
         let service = self.objects.book.quote_headless.name();
         let result = self.headless_inner().await;
@@ -43,19 +66,11 @@ impl Run<'_> {
         let ready = self.ready_quote_ips().await?;
         let want: BTreeSet<String> = ready.keys().cloned().collect();
         let name = format!("{service}.{ns}.svc.{domain}");
-        let mut poller = Poller::new(
-            format!("nslookup {name} giving exactly the ready quote pods' IPs {want:?}"),
-            Duration::from_secs(2),
-            self.short(),
-        );
-        loop {
-            let out = self.exec(CLIENT, &shell::nslookup(&name)).await?;
-            let got: BTreeSet<String> = shell::nslookup_addresses(&out).into_iter().collect();
-            if got == want {
-                break;
-            }
-            poller.again(format!("{got:?}: {}", one_line(&out))).await?;
-        }
+        let what = format!("the ready quote pods' IPs {want:?}");
+        self.nslookup_until(&name, &what, |got| {
+            got.iter().cloned().collect::<BTreeSet<_>>() == want
+        })
+        .await?;
         // SRV: one answer per pod, each on port 80, its target named after the pod's IP.
         let srv = format!("_http._tcp.{name}");
         let mut poller = Poller::new(
@@ -176,18 +191,8 @@ impl Run<'_> {
             };
             let ip = pod_ip(&self.get_pod(manifest.name()).await?)?;
             let name = format!("{hostname}.{subdomain}.{ns}.svc.{domain}");
-            let mut poller = Poller::new(
-                format!("nslookup {name} giving exactly {ip}"),
-                Duration::from_secs(2),
-                self.short(),
-            );
-            loop {
-                let out = self.exec(CLIENT, &shell::nslookup(&name)).await?;
-                if shell::nslookup_addresses(&out) == [ip.clone()] {
-                    break;
-                }
-                poller.again(one_line(&out)).await?;
-            }
+            self.nslookup_until(&name, &ip, |got| got == [ip.clone()])
+                .await?;
             seen.push(format!("{name} -> {ip} ({})", manifest.name()));
         }
         if seen.is_empty() || without_hostname.is_empty() {

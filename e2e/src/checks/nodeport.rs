@@ -125,13 +125,41 @@ pub(super) async fn knock(address: &str, want: usize, within: Duration) -> Knock
 
 /// One `GET /text` at `address` on a new connection: the pod the page names.
 async fn text_page_pod(address: &str) -> Result<String, String> {
-    let stream = tokio::time::timeout(
-        Duration::from_secs(5),
-        tokio::net::TcpStream::connect(address),
-    )
-    .await
-    .map_err(|_| format!("connecting to {address} timed out"))?
-    .map_err(|e| format!("connecting to {address}: {e}"))?;
+    let connect = Duration::from_secs(5);
+    let (page, _) = text_page(address, connect).await.map_err(|e| match e {
+        NoPage::Timeout(_) => format!("connecting to {address} timed out"),
+        NoPage::Other(error) => error,
+    })?;
+    page.pod_name
+        .ok_or_else(|| "the page names no pod".to_owned())
+}
+
+/// Why one request to a node port got no page.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum NoPage {
+    #[error("no connection within {} s", .0.as_secs())]
+    Timeout(Duration),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One `GET /text` at `address` on a new connection of at most `connect` to open: the
+/// page and this host's own address on the connection.
+pub(super) async fn text_page(
+    address: &str,
+    connect: Duration,
+) -> Result<(TextPage, String), NoPage> {
+    let stream = match tokio::time::timeout(connect, tokio::net::TcpStream::connect(address)).await
+    {
+        Err(_) => return Err(NoPage::Timeout(connect)),
+        Ok(Err(error)) => return Err(NoPage::Other(format!("connecting to {address}: {error}"))),
+        Ok(Ok(stream)) => stream,
+    };
+    let local_ip = stream
+        .local_addr()
+        .map_err(|e| NoPage::Other(format!("the connection's own address: {e}")))?
+        .ip()
+        .to_string();
     let response = http::send(
         stream,
         address,
@@ -139,11 +167,10 @@ async fn text_page_pod(address: &str) -> Result<String, String> {
         Duration::from_secs(10),
     )
     .await
-    .map_err(|e| format!("{e:#}"))?;
+    .map_err(|e| NoPage::Other(format!("{e:#}")))?;
     if response.status != 200 {
-        return Err(format!("answered {}", response.status));
+        return Err(NoPage::Other(format!("answered {}", response.status)));
     }
-    let page = TextPage::parse(&response.body)?;
-    page.pod_name
-        .ok_or_else(|| "the page names no pod".to_owned())
+    let page = TextPage::parse(&response.body).map_err(NoPage::Other)?;
+    Ok((page, local_ip))
 }

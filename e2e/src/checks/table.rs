@@ -206,12 +206,7 @@ const fn own(
     run: for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, ()>,
     proves: &'static str,
 ) -> Check {
-    Check {
-        name,
-        proves,
-        parts: &[],
-        body: Body::Group(run),
-    }
+    group(name, &[], run, proves)
 }
 
 /// A row for a group that records the checks `<name>.<part>`.
