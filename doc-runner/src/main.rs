@@ -117,7 +117,7 @@ const FORMAT_ERROR: u8 = 64;
     name = "kiada-doc",
     version,
     about = "Runs the commands of a markdown document's console blocks against the cluster your kubeconfig points to and checks their output",
-    after_help = "The document format is described in e2e/src/doc/main.rs.\nOutput: one line per command (PASS FILE:LINE COMMAND / FAIL ... with the expected and actual output), then `N passed, M failed`. Exit status 0 only if every command passed; 64 for a format error."
+    after_help = "The document format is described in doc-runner/src/main.rs.\nOutput: one line per command (PASS FILE:LINE COMMAND / FAIL ... with the expected and actual output), then `N passed, M failed`. Exit status 0 only if every command passed; 64 for a format error."
 )]
 struct Args {
     /// The working directory of the commands.
