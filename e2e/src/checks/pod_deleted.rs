@@ -85,13 +85,7 @@ impl Run<'_> {
             .cluster
             .delete_pod(DOOMED_KIADA, Duration::from_secs(90))
             .await;
-        match (result, cleanup) {
-            (Ok(detail), Ok(())) => Ok(detail),
-            (Ok(detail), Err(error)) => Err(format!(
-                "cleanup failed: {error:#} (the check passed: {detail})"
-            )),
-            (Err(reason), _) => Err(reason),
-        }
+        super::after_cleanup(result, cleanup)
     }
 
     async fn delete_under_load(&self, doomed: &Manifest) -> Result<String, String> {
