@@ -10,6 +10,7 @@ pub mod endpoints;
 pub mod http;
 pub mod manifest;
 pub mod nodes;
+pub mod page;
 pub mod parse;
 pub mod poll;
 pub mod service;

@@ -4,17 +4,17 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use kiada::backends::Backends;
+use kiada::backends::{BackendSettings, Backends};
 use libfuzzer_sys::fuzz_target;
 
 static BACKENDS: LazyLock<Backends> = LazyLock::new(|| {
-    Backends::new(
-        "http://quote/quote".parse().unwrap(),
-        "http://quiz/base".parse().unwrap(),
-        Duration::from_secs(1),
-        Duration::from_secs(1),
-        Duration::from_secs(1),
-    )
+    Backends::new(BackendSettings {
+        quote_url: "http://quote/quote".parse().unwrap(),
+        quiz_url: "http://quiz/base".parse().unwrap(),
+        timeout: Duration::from_secs(1),
+        connect_timeout: Duration::from_secs(1),
+        pool_idle: Duration::from_secs(1),
+    })
 });
 
 fuzz_target!(|input: (bool, &str, &str)| {

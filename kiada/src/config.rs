@@ -11,6 +11,8 @@ use reqwest::Url;
 use serde::Deserialize;
 use service_kit::{CommandLine, ConfigError, PodInfo, ServerSettings, Source, seconds};
 
+use crate::backends::BackendSettings;
+
 /// Accent colours of the HTML page; a fixed palette, so the page's strict
 /// Content-Security-Policy needs no inline style.
 #[derive(
@@ -148,19 +150,13 @@ pub struct Config {
     pub server: ServerSettings,
     pub pod: PodInfo,
     pub tls_port: u16,
-    /// Full URL of the tip (`GET` answers text/plain).
-    pub quote_url: Url,
+    /// quote's and quiz's URLs and the timeouts of the calls to them.
+    pub backends: BackendSettings,
+    /// Where `backends.quote_url` came from.
     pub quote_url_source: UrlSource,
-    /// Base URL of the quiz service; `/questions/...` is appended.
-    pub quiz_url: Url,
+    /// Where `backends.quiz_url` came from.
     pub quiz_url_source: UrlSource,
     pub initial_status_message: Option<String>,
-    /// Total time for one backend request, body included.
-    pub backend_timeout: Duration,
-    /// Time to establish a connection to a backend; never more than `backend_timeout`.
-    pub backend_connect_timeout: Duration,
-    /// How long an idle backend connection is kept for reuse; zero disables reuse.
-    pub backend_pool_idle: Duration,
     /// Certificate chain and key files for HTTPS; `None` generates a self-signed one.
     pub tls_cert: Option<(PathBuf, PathBuf)>,
     /// Whether lines on standard input replace the status message.
@@ -216,17 +212,20 @@ impl Config {
             server: settings.server,
             pod: settings.pod,
             tls_port: own.tls_listen_port,
-            quote_url,
+            backends: BackendSettings {
+                quote_url,
+                quiz_url,
+                timeout: backend_timeout,
+                // Applied here, once: every Backends is built from these settings.
+                connect_timeout: connect_timeout.min(backend_timeout),
+                pool_idle: seconds("BACKEND_POOL_IDLE_SECONDS", own.backend_pool_idle_seconds)?,
+            },
             quote_url_source,
-            quiz_url,
             quiz_url_source,
             initial_status_message: own
                 .initial_status_message
                 .map(|message| message.trim().to_owned())
                 .filter(|message| !message.is_empty()),
-            backend_timeout,
-            backend_connect_timeout: connect_timeout.min(backend_timeout),
-            backend_pool_idle: seconds("BACKEND_POOL_IDLE_SECONDS", own.backend_pool_idle_seconds)?,
             tls_cert,
             read_stdin: !own.no_stdin,
             ui_color: own.ui_color,
@@ -341,13 +340,13 @@ mod tests {
         let config = load(&[]).unwrap();
         assert_eq!(config.server.listen_port, 8080);
         assert_eq!(config.tls_port, 8443);
-        assert_eq!(config.quote_url.as_str(), "http://quote/quote");
+        assert_eq!(config.backends.quote_url.as_str(), "http://quote/quote");
         assert_eq!(config.quote_url_source, UrlSource::Default);
-        assert_eq!(config.quiz_url.as_str(), "http://quiz/");
+        assert_eq!(config.backends.quiz_url.as_str(), "http://quiz/");
         assert_eq!(config.quiz_url_source, UrlSource::Default);
-        assert_eq!(config.backend_timeout, Duration::from_secs(2));
-        assert_eq!(config.backend_connect_timeout, Duration::from_secs(1));
-        assert_eq!(config.backend_pool_idle, Duration::from_secs(1));
+        assert_eq!(config.backends.timeout, Duration::from_secs(2));
+        assert_eq!(config.backends.connect_timeout, Duration::from_secs(1));
+        assert_eq!(config.backends.pool_idle, Duration::from_secs(1));
         assert_eq!(config.tls_cert, None);
         assert_eq!(config.initial_status_message, None);
         assert!(config.read_stdin);
@@ -365,11 +364,11 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            config.quote_url.as_str(),
+            config.backends.quote_url.as_str(),
             "http://quote.kiada.svc.cluster.local/quote"
         );
         assert_eq!(config.quote_url_source, UrlSource::Env);
-        assert_eq!(config.quiz_url.as_str(), "http://10.96.136.190/");
+        assert_eq!(config.backends.quiz_url.as_str(), "http://10.96.136.190/");
         assert_eq!(config.quiz_url_source, UrlSource::ServiceLinks);
     }
 
@@ -381,7 +380,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            config.quote_url.as_str(),
+            config.backends.quote_url.as_str(),
             "http://[fd00:10:96::1]:8081/quote"
         );
         assert_eq!(config.quote_url_source, UrlSource::ServiceLinks);
@@ -405,12 +404,15 @@ mod tests {
             ("BACKEND_TIMEOUT_SECONDS", "9"),
         ];
         let config = load_with(&flags, &env).unwrap();
-        assert_eq!(config.quote_url.as_str(), "http://127.0.0.1:9/quote");
+        assert_eq!(
+            config.backends.quote_url.as_str(),
+            "http://127.0.0.1:9/quote"
+        );
         assert_eq!(config.quote_url_source, UrlSource::Flag);
         assert_eq!(config.tls_port, 9443);
-        assert_eq!(config.backend_timeout, Duration::from_millis(500));
+        assert_eq!(config.backends.timeout, Duration::from_millis(500));
         // The connect timeout never exceeds the total.
-        assert_eq!(config.backend_connect_timeout, Duration::from_millis(500));
+        assert_eq!(config.backends.connect_timeout, Duration::from_millis(500));
         assert!(!config.read_stdin);
     }
 

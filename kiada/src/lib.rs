@@ -13,5 +13,4 @@ pub mod status;
 mod view;
 
 pub use config::{Args, Config, UrlSource};
-pub use reqwest::Url;
 pub use startup::{Application, KiadaError};

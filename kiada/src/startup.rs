@@ -80,14 +80,8 @@ impl service_kit::Service for Application {
 
         let builder =
             ServerBuilder::new("kiada", &config.server, &config.pod).tls(tls_listener, tls_config);
-        let backends = Backends::new(
-            config.quote_url.clone(),
-            config.quiz_url.clone(),
-            config.backend_timeout,
-            config.backend_connect_timeout,
-            config.backend_pool_idle,
-        )
-        .with_metrics(builder.metrics().clone());
+        let backends =
+            Backends::new(config.backends.clone()).with_metrics(builder.metrics().clone());
         let builder = if config.readiness_requires_backends {
             let backends = backends.clone();
             builder.readiness_check(move || {
@@ -191,12 +185,12 @@ fn log_startup(
         "initial status message"
     );
     tracing::info!(
-        url = %config.quote_url,
+        url = %config.backends.quote_url,
         source = %config.quote_url_source,
         "quote service URL"
     );
     tracing::info!(
-        url = %config.quiz_url,
+        url = %config.backends.quiz_url,
         source = %config.quiz_url_source,
         "quiz service URL"
     );
@@ -204,8 +198,8 @@ fn log_startup(
     tracing::info!(
         http_port = port,
         https_port = tls_port,
-        backend_timeout_seconds = config.backend_timeout.as_secs_f64(),
-        backend_pool_idle_seconds = config.backend_pool_idle.as_secs_f64(),
+        backend_timeout_seconds = config.backends.timeout.as_secs_f64(),
+        backend_pool_idle_seconds = config.backends.pool_idle.as_secs_f64(),
         "listening on [::] and 0.0.0.0: HTTP port {port}, HTTPS port {tls_port}"
     );
 }

@@ -3,9 +3,7 @@
 //! an error, so a template needs only `if let`.
 
 use askama::Template;
-use kiada_wire::Question;
-
-use crate::page::{Page, Part, RequestInfo};
+use kiada_wire::{Page, Question, RequestInfo, ServedBy};
 
 /// What both templates show.
 pub struct PageView<'a> {
@@ -22,26 +20,43 @@ pub struct PageView<'a> {
 
 impl<'a> PageView<'a> {
     pub fn of(page: &'a Page) -> Self {
-        let (tip, tip_error) = match &page.tip {
-            Part::Ok { value, .. } => (Some(value.text.as_str()), None),
-            Part::Failed { error } => (None, Some(error.as_str())),
-        };
-        let (question, question_error) = match &page.question {
-            Part::Ok { value, .. } => (Some(value), None),
-            Part::Failed { error } => (None, Some(error.as_str())),
-        };
         Self {
-            version: page.version,
-            color: page.color,
-            tip,
-            tip_error,
-            question,
-            question_error,
+            version: &page.version,
+            color: &page.color,
+            tip: page.tip.value().map(|tip| tip.text.as_str()),
+            tip_error: page.tip.error(),
+            question: page.question.value(),
+            question_error: page.question.error(),
             request: &page.request,
-            served_by: page.served_by_line(),
+            served_by: served_by_line(page),
             status_message: page.status_message.as_deref(),
         }
     }
+}
+
+/// The line naming the quote and quiz pods (and nodes) that served this page.
+fn served_by_line(page: &Page) -> String {
+    let describe = |part: Option<&ServedBy>, what: &str, service: &str| match part {
+        Some(by) => format!(
+            "{what} from {service} pod \"{}\" on node \"{}\"",
+            by.pod, by.node
+        ),
+        None => format!("no {what} ({service} failed)"),
+    };
+    format!(
+        "Served by: {}; {}.",
+        describe(page.tip.served_by(), "tip", "quote"),
+        describe(page.question.served_by(), "question", "quiz"),
+    )
+}
+
+/// The plain-text page (`templates/page.txt`).
+pub fn render_text(page: &Page) -> String {
+    TextPage(PageView::of(page))
+        .render()
+        // Rendering writes into a String and every value is a plain string: it cannot
+        // fail, but a page must never be lost to a panic.
+        .unwrap_or_else(|error| format!("ERROR: the text page could not be rendered: {error}\n"))
 }
 
 /// The plain-text page, laid out line for line like the chapter's (plus our title

@@ -9,7 +9,8 @@
 //! | `GET /stats` | [`Stats`] (of [`QuestionStats`] and [`Tally`]) |
 //! | any error (4xx, 5xx) | [`ErrorBody`] |
 //!
-//! and one of kiada's own: `GET /spread` with `Accept: application/json` is a [`Spread`].
+//! and two of kiada's own: `GET /json` (and `/` with `Accept: application/json`) is a
+//! [`Page`], and `GET /spread` with `Accept: application/json` is a [`Spread`].
 //!
 //! The field names and the order of fields are the wire format (`camelCase`, as in the
 //! original suite): the tests of quiz and kiada assert the exact JSON. Readers ignore
@@ -18,8 +19,10 @@
 
 use serde::{Deserialize, Serialize};
 
+mod page;
 mod spread;
 
+pub use page::{Page, Part, RequestInfo, ServedBy, Tip};
 pub use spread::{ErrorCalls, LatencySummary, PodCalls, Spread, SpreadMode};
 
 /// A question as clients see it: never the correct answer.

@@ -72,9 +72,9 @@ impl Run<'_> {
             Err(error) => return self.check(NAME, Err(error)),
         };
         let silent_at = format!("{}:{port}", url_host(&ips[&silent]));
-        if let Err(error) = text_page(&silent_at).await {
+        if let Err(error) = page_at(&silent_at).await {
             let reason = format!(
-                "http://{silent_at}/text (node {silent}) does not answer from this host under the Cluster policy ({error}): node IPs are not reachable from here"
+                "http://{silent_at}/json (node {silent}) does not answer from this host under the Cluster policy ({error}): node IPs are not reachable from here"
             );
             return self.record(CheckResult::skip(NAME, reason));
         }
@@ -115,18 +115,18 @@ impl Run<'_> {
         let started = Instant::now();
         let mut poller = Poller::new(
             format!(
-                "http://{address}/text (node {silent}, no kiada pod) timing out {SILENT} times in a row"
+                "http://{address}/json (node {silent}, no kiada pod) timing out {SILENT} times in a row"
             ),
             Duration::from_millis(500),
             self.short(),
         );
         let mut in_a_row = 0;
         loop {
-            match text_page(&address).await {
+            match page_at(&address).await {
                 Err(NoPage::Timeout(_)) => in_a_row += 1,
                 Err(NoPage::Other(error)) => {
                     return Err(format!(
-                        "http://{address}/text (node {silent}): {error}, not a timeout"
+                        "http://{address}/json (node {silent}): {error}, not a timeout"
                     ));
                 }
                 Ok(page) => {
@@ -147,7 +147,7 @@ impl Run<'_> {
             // own pods, each with this host's address, is the Local policy at work.
             let mut poller = Poller::new(
                 format!(
-                    "http://{address}/text (node {node}) answering {ANSWERS} times in a row from its own kiada pods, with this host as client"
+                    "http://{address}/json (node {node}) answering {ANSWERS} times in a row from its own kiada pods, with this host as client"
                 ),
                 Duration::from_millis(200),
                 self.short(),
@@ -155,7 +155,7 @@ impl Run<'_> {
             let mut streak: Vec<Page> = Vec::new();
             let mut before = 0;
             while streak.len() < ANSWERS {
-                let seen_now = match text_page(&address).await {
+                let seen_now = match page_at(&address).await {
                     Ok(page)
                         if placement.node(&page.pod) == Some(node.as_str())
                             && page.client_ip == page.local_ip =>
@@ -238,13 +238,13 @@ impl Run<'_> {
 /// (the policy change takes a moment to reach the node): at most `within`.
 async fn answers(address: &str, want: usize, within: Duration) -> Result<Vec<Page>, String> {
     let mut poller = Poller::new(
-        format!("http://{address}/text answering {want} times in a row"),
+        format!("http://{address}/json answering {want} times in a row"),
         Duration::from_millis(500),
         within,
     );
     let mut pages = Vec::new();
     loop {
-        match text_page(address).await {
+        match page_at(address).await {
             Ok(page) => pages.push(page),
             Err(error) => {
                 pages.clear();
@@ -257,15 +257,12 @@ async fn answers(address: &str, want: usize, within: Duration) -> Result<Vec<Pag
     }
 }
 
-/// One `GET /text` at `address` on a new connection.
-async fn text_page(address: &str) -> Result<Page, NoPage> {
-    let (page, local_ip) = nodeport::text_page(address, CONNECT).await?;
-    match (page.pod_name, page.client_ip) {
-        (Some(pod), Some(client_ip)) => Ok(Page {
-            pod,
-            client_ip,
-            local_ip,
-        }),
-        _ => Err(NoPage::Other("the page names no pod or client IP".into())),
-    }
+/// One `GET /json` at `address` on a new connection.
+async fn page_at(address: &str) -> Result<Page, NoPage> {
+    let (page, local_ip) = nodeport::page(address, CONNECT).await?;
+    Ok(Page {
+        pod: page.request.pod_name,
+        client_ip: page.request.client_ip,
+        local_ip,
+    })
 }

@@ -1,15 +1,18 @@
-//! kiada itself, through an API port-forward: the text page against what the API says
-//! about the pod, the HTML page and its assets, HTTPS with the Secret's certificate,
-//! and an answer posted through kiada and counted by quiz (`kiada.*`).
+//! kiada itself, through an API port-forward: the page (`/json`) against what the API
+//! says about the pod and the text page's layout, the HTML page and its assets, HTTPS
+//! with the Secret's certificate, and an answer posted through kiada and counted by
+//! quiz (`kiada.*`).
 
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
+use kiada_wire::{Page, ServedBy};
 
 use super::*;
 use crate::http::Request;
 use crate::nodes::Placement;
-use crate::parse::{self, TextPage};
+use crate::page::JSON_PATH;
+use crate::parse;
 use crate::poll::Poller;
 
 impl Run<'_> {
@@ -24,9 +27,16 @@ impl Run<'_> {
         let timeout = Duration::from_secs(20);
         if self.options.selected("kiada.text") {
             let result = async {
-                let response = self.kiada_get_ok(KIADA_POD, "/", "*/*", timeout).await?;
-                let page = TextPage::parse(&response.body)?;
-                check_text_page(&page, &pod, &self.placement().await?)
+                let json = self
+                    .kiada_get_ok(KIADA_POD, JSON_PATH, "application/json", timeout)
+                    .await?;
+                let page = crate::page::from_json(&json.body)?;
+                let detail = check_page(&page, &pod, &self.placement().await?)?;
+                let text = self.kiada_get_ok(KIADA_POD, "/", "*/*", timeout).await?;
+                check_text_layout(&text.body, &pod)?;
+                Ok(format!(
+                    "{detail}; GET / is the text page, laid out as the chapter's"
+                ))
             }
             .await;
             self.check("kiada.text", result);
@@ -37,16 +47,16 @@ impl Run<'_> {
                 let config = tls::client_config(&self.tls.cert_der).map_err(|e| format!("{e:#}"))?;
                 let response = self
                     .cluster
-                    .http_via_portforward(KIADA_POD, 8443, &Request::get("/text", "text/plain"), Some(config), timeout)
+                    .http_via_portforward(KIADA_POD, 8443, &Request::get(JSON_PATH, "application/json"), Some(config), timeout)
                     .await
                     .map_err(|e| format!("{e:#}"))?;
                 if response.status != 200 {
-                    return Err(format!("GET /text over HTTPS answered {}", response.status));
+                    return Err(format!("GET {JSON_PATH} over HTTPS answered {}", response.status));
                 }
-                let page = TextPage::parse(&response.body)?;
+                let page = crate::page::from_json(&response.body)?;
                 Ok(format!(
-                    "GET https://localhost:8443/text (port-forward) verified against the kiada-tls Secret's certificate; page from pod {}",
-                    page.pod_name.unwrap_or_default()
+                    "GET https://localhost:8443{JSON_PATH} (port-forward) verified against the kiada-tls Secret's certificate; page from pod {}",
+                    page.request.pod_name
                 ))
             }
             .await;
@@ -141,12 +151,14 @@ impl Run<'_> {
 
     pub(super) async fn kiada_answer(&self, timeout: Duration) -> Result<String, String> {
         let page = self
-            .to_kiada(KIADA_POD, &Request::get("/text", "text/plain"), timeout)
+            .kiada_get_ok(KIADA_POD, JSON_PATH, "application/json", timeout)
             .await?;
-        let page = TextPage::parse(&page.body)?;
+        let page = crate::page::from_json(&page.body)?;
         let id = page
-            .question_id
-            .ok_or("the text page shows no question id")?;
+            .question
+            .value()
+            .ok_or("the page shows no question")?
+            .id;
         let before = self.quiz_stats().await?;
         let path = format!("/question/{id}/answers/0");
         let response = self
@@ -176,96 +188,97 @@ impl Run<'_> {
     }
 }
 
-/// Checks the text page against what the API says about the pod that served it, and
-/// its `Served by:` line against where the API says the quote and quiz pods run.
-pub fn check_text_page(
-    page: &TextPage,
-    pod: &Pod,
-    placement: &Placement,
-) -> Result<String, String> {
+/// Checks the page against what the API says about the pod that served it, and who
+/// served its tip and question against where the API says the quote and quiz pods run.
+pub fn check_page(page: &Page, pod: &Pod, placement: &Placement) -> Result<String, String> {
     let mut problems = Vec::new();
-    if !page.errors.is_empty() {
-        problems.push(format!("backend errors: {}", page.errors.join(" / ")));
+    let errors = crate::page::backend_errors(page);
+    if !errors.is_empty() {
+        problems.push(format!("backend errors: {}", errors.join(" / ")));
     }
-    if page.tip.trim().is_empty() {
+    let tip = page.tip.value().map_or("", |tip| tip.text.trim());
+    if page.tip.error().is_none() && tip.is_empty() {
         problems.push("no tip".to_owned());
     }
-    if page.question.trim().is_empty() {
-        problems.push("no question".to_owned());
-    }
-    if page.answers.len() < 2 {
-        problems.push(format!("{} answers", page.answers.len()));
-    }
-    if page.question_id.is_none() {
-        problems.push("no question id in the submit line".to_owned());
+    if let Some(question) = page.question.value() {
+        if question.text.trim().is_empty() {
+            problems.push("no question".to_owned());
+        }
+        if question.answers.len() < 2 {
+            problems.push(format!("{} answers", question.answers.len()));
+        }
     }
     let status = pod.status.clone().unwrap_or_default();
+    let request = &page.request;
     let expected = [
-        ("pod name", page.pod_name.clone(), pod.metadata.name.clone()),
+        ("pod name", &request.pod_name, pod.metadata.name.clone()),
         (
             "node name",
-            page.node_name.clone(),
+            &request.node_name,
             pod.spec.as_ref().and_then(|s| s.node_name.clone()),
         ),
-        ("pod IP", page.pod_ip.clone(), status.pod_ip.clone()),
-        ("node IP", page.node_ip.clone(), status.host_ip.clone()),
+        ("pod IP", &request.pod_ip, status.pod_ip.clone()),
+        ("node IP", &request.node_ip, status.host_ip.clone()),
     ];
     for (what, shown, api) in &expected {
-        if shown.is_none() || shown != api {
+        if api.as_deref() != Some(shown.as_str()) {
             problems.push(format!("{what} shown {shown:?}, the API says {api:?}"));
         }
     }
-    let served_by = page.served_by.clone().unwrap_or_default();
-    if page.served_by.is_none() {
-        problems.push("no \"Served by:\" line".to_owned());
-    }
-    for (part, by, service) in [
-        ("tip", &served_by.tip, "quote"),
-        ("question", &served_by.question, "quiz"),
+    for (by, service) in [
+        (page.tip.served_by(), "quote"),
+        (page.question.served_by(), "quiz"),
     ] {
-        match by {
-            Some(by) if by.service != service => problems.push(format!(
-                "the {part} is shown served by {} pod {}, not by {service}",
-                by.service, by.pod
-            )),
-            Some(by) => {
-                if let Err(problem) = placement.confirm(service, &by.pod, &by.node) {
-                    problems.push(format!("served by: {problem}"));
-                }
-            }
-            None if page.served_by.is_some() => problems.push(format!(
-                "the \"Served by:\" line names no {service} pod for the {part}"
-            )),
-            None => {}
+        if let Some(by) = by
+            && let Err(problem) = placement.confirm(service, &by.pod, &by.node)
+        {
+            problems.push(format!("served by: {problem}"));
         }
     }
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
-    let from = |by: &Option<crate::parse::ServedBy>| {
-        by.as_ref()
-            .map(|by| format!("{} pod {} on node {}", by.service, by.pod, by.node))
+    let from = |by: Option<&ServedBy>, service: &str| {
+        by.map(|by| format!("{service} pod {} on node {}", by.pod, by.node))
             .unwrap_or_default()
     };
+    let question = page.question.value();
     Ok(format!(
         "tip {:?}; question #{} with {} answers; pod {} on node {}, pod IP {}, node IP {}; served by: tip from {}, question from {}; all as the API reports",
-        crate::summary::one_line(&page.tip)
+        crate::summary::one_line(tip)
             .chars()
             .take(60)
             .collect::<String>(),
-        page.question_id.unwrap_or_default(),
-        page.answers.len(),
-        page.pod_name.as_deref().unwrap_or(""),
-        page.node_name.as_deref().unwrap_or(""),
-        page.pod_ip.as_deref().unwrap_or(""),
-        page.node_ip.as_deref().unwrap_or(""),
-        from(&served_by.tip),
-        from(&served_by.question)
+        question.map_or(0, |q| q.id),
+        question.map_or(0, |q| q.answers.len()),
+        request.pod_name,
+        request.node_name,
+        request.pod_ip,
+        request.node_ip,
+        from(page.tip.served_by(), "quote"),
+        from(page.question.served_by(), "quiz"),
     ))
+}
+
+/// The text page's layout, and the pod and node its request line names against the API.
+pub fn check_text_layout(text: &str, pod: &Pod) -> Result<(), String> {
+    let layout = crate::page::text_layout(text)?;
+    let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+    if pod.metadata.name.as_deref() != Some(layout.pod_name.as_str())
+        || node != Some(layout.node_name.as_str())
+    {
+        return Err(format!(
+            "the text page names pod {:?} on node {:?}, the API says {:?} on {node:?}",
+            layout.pod_name, layout.node_name, pod.metadata.name
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use kiada_wire::Part;
+
     use super::*;
 
     fn pods() -> (Pod, Placement) {
@@ -283,50 +296,79 @@ mod tests {
         (pods[0].clone(), placement)
     }
 
-    const TEXT: &str = "T v1\n==== TIP OF THE MINUTE\nA tip\n==== POP QUIZ\nQ?\n0) a\n1) b\nSubmit your answer to /question/3/answers/<index of answer> using the POST method.\n==== REQUEST INFO\nRequest processed by Kiada 1 running in pod \"kiada-001\" on node \"node-1\".\nPod hostname: kiada-001; Pod IP: 10.244.0.9; Node IP: 10.200.0.1; Client IP: 127.0.0.1\nServed by: tip from quote pod \"quote-002\" on node \"node-2\"; question from quiz pod \"quiz\" on node \"node-1\".\n";
+    fn page() -> Page {
+        crate::page::from_json(
+            r##"{"version":"1","color":"#1f6feb","tip":{"text":"A tip","servedBy":{"pod":"quote-002","node":"node-2"}},"question":{"id":3,"text":"Q?","answers":["a","b"],"servedBy":{"pod":"quiz","node":"node-1"}},"request":{"podName":"kiada-001","nodeName":"node-1","podIp":"10.244.0.9","nodeIp":"10.200.0.1","hostname":"kiada-001","clientIp":"127.0.0.1","forwardedFor":null,"requestId":"r"},"statusMessage":null}"##,
+        )
+        .unwrap()
+    }
 
     #[test]
-    fn text_page_against_the_api() {
+    fn page_against_the_api() {
         let (pod, placement) = pods();
-        let page = TextPage::parse(TEXT).unwrap();
-        let detail = check_text_page(&page, &pod, &placement).unwrap();
+        let detail = check_page(&page(), &pod, &placement).unwrap();
         assert!(
             detail.contains("tip from quote pod quote-002 on node node-2"),
             "{detail}"
         );
-        let wrong =
-            TextPage::parse(&TEXT.replace("Node IP: 10.200.0.1", "Node IP: unknown")).unwrap();
-        let error = check_text_page(&wrong, &pod, &placement).unwrap_err();
-        assert!(error.contains("node IP shown Some(\"unknown\")"), "{error}");
+        let mut wrong = page();
+        wrong.request.node_ip = "unknown".into();
+        let error = check_page(&wrong, &pod, &placement).unwrap_err();
+        assert!(error.contains("node IP shown \"unknown\""), "{error}");
+        let mut one_answer = page();
+        if let Part::Ok { value, .. } = &mut one_answer.question {
+            value.answers.truncate(1);
+        }
+        let error = check_page(&one_answer, &pod, &placement).unwrap_err();
+        assert!(error.contains("1 answers"), "{error}");
+        let mut failed = page();
+        failed.question = Part::Failed {
+            error: "timed out".into(),
+        };
+        let error = check_page(&failed, &pod, &placement).unwrap_err();
+        assert!(error.contains("backend errors: quiz: timed out"), "{error}");
     }
 
     #[test]
     fn served_by_against_the_api() {
         let (pod, placement) = pods();
-        let check =
-            |text: String| check_text_page(&TextPage::parse(&text).unwrap(), &pod, &placement);
+        let served_by = |pod_name: &str, node: &str| {
+            let mut page = page();
+            if let Part::Ok { served_by, .. } = &mut page.tip {
+                *served_by = ServedBy {
+                    pod: pod_name.into(),
+                    node: node.into(),
+                };
+            }
+            page
+        };
         // The tip's pod named on kiada's own node instead of its own.
-        let error = check(TEXT.replace("on node \"node-2\"", "on node \"node-1\"")).unwrap_err();
+        let error = check_page(&served_by("quote-002", "node-1"), &pod, &placement).unwrap_err();
         assert!(
             error.contains(
                 "quote pod quote-002 named node \"node-1\", the API says it runs on \"node-2\""
             ),
             "{error}"
         );
-        let error =
-            check(TEXT.replace("quote pod \"quote-002\"", "quote pod \"quote-009\"")).unwrap_err();
+        let error = check_page(&served_by("quote-009", "node-2"), &pod, &placement).unwrap_err();
         assert!(error.contains("no scheduled pod"), "{error}");
-        let error = check(TEXT.replace("tip from quote pod", "tip from quiz pod")).unwrap_err();
-        assert!(error.contains("not by quote"), "{error}");
-        let error = check(TEXT.replace("Served by:", "Sent by:")).unwrap_err();
-        assert!(error.contains("no \"Served by:\" line"), "{error}");
-        let error = check(TEXT.replace(
-            "question from quiz pod \"quiz\" on node \"node-1\"",
-            "no question (quiz failed)",
-        ))
-        .unwrap_err();
+        // A quiz pod named as the tip's server.
+        let error = check_page(&served_by("quiz", "node-1"), &pod, &placement).unwrap_err();
         assert!(
-            error.contains("names no quiz pod for the question"),
+            error.contains("answered for quote, but the API has it labelled app=quiz"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn text_layout_against_the_api() {
+        let (pod, _) = pods();
+        let text = "T v1\n==== TIP OF THE MINUTE\nA tip\n==== POP QUIZ\nQ?\n0) a\n1) b\nSubmit your answer to /question/3/answers/<index of answer> using the POST method.\n==== REQUEST INFO\nRequest processed by Kiada 1 running in pod \"kiada-001\" on node \"node-1\".\nPod hostname: kiada-001; Pod IP: 10.244.0.9; Node IP: 10.200.0.1; Client IP: 127.0.0.1\nServed by: tip from quote pod \"quote-002\" on node \"node-2\"; question from quiz pod \"quiz\" on node \"node-1\".\n";
+        assert_eq!(check_text_layout(text, &pod), Ok(()));
+        let error =
+            check_text_layout(&text.replace("\"node-1\".", "\"node-2\"."), &pod).unwrap_err();
+        assert!(
+            error.contains("names pod \"kiada-001\" on node \"node-2\""),
             "{error}"
         );
     }

@@ -44,7 +44,7 @@ mod spread;
 mod table;
 mod traffic;
 
-pub use kiada::check_text_page;
+pub use kiada::check_page;
 pub use objects::{Objects, describe_objects, load_publish_not_ready};
 pub use table::{Body, CHECKS, Check, Options, help, validate_only};
 
@@ -225,7 +225,6 @@ where
         .map_err(|e| format!("getting {kind} {name}: {:#}", api_error(e)))
 }
 
-/// Turns an error into the text of a failed check.
 /// A check's result once its cleanup ran: a failed cleanup fails the check too, and says
 /// what the check itself found.
 fn after_cleanup(result: Result<String, String>, cleanup: Result<()>) -> Result<String, String> {
@@ -238,6 +237,7 @@ fn after_cleanup(result: Result<String, String>, cleanup: Result<()>) -> Result<
     }
 }
 
+/// Turns an error into the text of a failed check.
 pub fn reason(error: anyhow::Error) -> String {
     format!("{error:#}")
 }

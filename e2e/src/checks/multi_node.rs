@@ -23,7 +23,8 @@ use super::traffic::ROUND;
 use super::*;
 use crate::endpoints;
 use crate::nodes::{self, NodeInfo, Placement};
-use crate::parse::{TextPage, quote_identity};
+use crate::page::JSON_PATH;
+use crate::parse::quote_identity;
 use crate::poll::Poller;
 use crate::service::url_host;
 
@@ -218,7 +219,7 @@ impl Run<'_> {
             ));
         }
         Ok(format!(
-            "GET /text at node port {node_port} of {} nodes, {total} answers, {across} of them by a kiada pod on another node than the one asked: {}{not_asked}",
+            "GET /json at node port {node_port} of {} nodes, {total} answers, {across} of them by a kiada pod on another node than the one asked: {}{not_asked}",
             seen.len(),
             seen.join("; ")
         ))
@@ -268,9 +269,9 @@ impl Run<'_> {
         }
     }
 
-    /// Rounds of one text page from each ready kiada pod (through a port-forward),
-    /// each page's request info and served-by line held against the API
-    /// ([`check_text_page`]), until a page shows a backend pod on another node than the
+    /// Rounds of one page (`/json`) from each ready kiada pod (through a port-forward),
+    /// each page's request info and served-by pods held against the API
+    /// ([`check_page`]), until a page shows a backend pod on another node than the
     /// kiada pod that called it.
     async fn served_by_across_nodes(&self) -> Result<String, String> {
         let kiada: Vec<Pod> = self
@@ -297,21 +298,30 @@ impl Run<'_> {
             for pod in &kiada {
                 let name = pod.metadata.name.clone().unwrap_or_default();
                 let response = self
-                    .kiada_get_ok(&name, "/text", "text/plain", Duration::from_secs(20))
+                    .kiada_get_ok(
+                        &name,
+                        JSON_PATH,
+                        "application/json",
+                        Duration::from_secs(20),
+                    )
                     .await?;
-                let page = TextPage::parse(&response.body)?;
-                check_text_page(&page, pod, &placement)
+                let page = crate::page::from_json(&response.body)?;
+                check_page(&page, pod, &placement)
                     .map_err(|e| format!("the page from {name} (page {}): {e}", pages + 1))?;
                 pages += 1;
-                let home = page.node_name.clone().unwrap_or_default();
+                let home = page.request.node_name.clone();
                 named.insert(home.clone());
-                let served_by = page.served_by.unwrap_or_default();
-                for by in [served_by.tip, served_by.question].into_iter().flatten() {
+                let served = [
+                    ("quote", page.tip.served_by()),
+                    ("quiz", page.question.served_by()),
+                ];
+                for (service, by) in served {
+                    let Some(by) = by else { continue };
                     named.insert(by.node.clone());
                     if by.node != home {
                         across.push(format!(
-                            "{name} on {home} served by {} pod {} on {}",
-                            by.service, by.pod, by.node
+                            "{name} on {home} served by {service} pod {} on {}",
+                            by.pod, by.node
                         ));
                     }
                 }

@@ -11,7 +11,7 @@ use anyhow::Result;
 use super::objects::NETWORK_POLICY_FILE;
 use super::{CLIENT, QUOTE_PODS, Run, after_cleanup};
 use crate::manifest::{self, Manifest};
-use crate::parse::{TextPage, quiz_identity, quote_identity};
+use crate::parse::{quiz_identity, quote_identity};
 use crate::poll::Poller;
 use crate::shell;
 use crate::summary::CheckResult;
@@ -131,7 +131,11 @@ impl Run<'_> {
             return Err(format!("the client got no quiz answer: {answer:?}"));
         }
         let page = self.kiada_page_through_client().await?;
-        if page.question.trim().is_empty() {
+        if page
+            .question
+            .value()
+            .is_none_or(|q| q.text.trim().is_empty())
+        {
             return Err("kiada's page has no question".into());
         }
         Ok(format!(
@@ -149,7 +153,11 @@ impl Run<'_> {
             ));
         }
         let page = self.kiada_page_through_client().await?;
-        if page.tip.trim().is_empty() {
+        if page
+            .tip
+            .value()
+            .is_none_or(|tip| tip.text.trim().is_empty())
+        {
             return Err("kiada's page has no tip".into());
         }
         Ok(format!(
@@ -158,15 +166,15 @@ impl Run<'_> {
         ))
     }
 
-    /// kiada's text page fetched by the client through the kiada Service, with no
+    /// kiada's page (`/json`) fetched by the client through the kiada Service, with no
     /// backend error on it.
-    async fn kiada_page_through_client(&self) -> Result<TextPage, String> {
-        let text = self
-            .exec(CLIENT, &shell::wget_get("http://kiada/text"))
-            .await?;
-        let page = TextPage::parse(&text)?;
-        if !page.errors.is_empty() {
-            return Err(format!("kiada's page: {}", page.errors.join(" / ")));
+    async fn kiada_page_through_client(&self) -> Result<kiada_wire::Page, String> {
+        let url = format!("http://kiada{}", crate::page::JSON_PATH);
+        let json = self.exec(CLIENT, &shell::wget_get(&url)).await?;
+        let page = crate::page::from_json(&json)?;
+        let errors = crate::page::backend_errors(&page);
+        if !errors.is_empty() {
+            return Err(format!("kiada's page: {}", errors.join(" / ")));
         }
         Ok(page)
     }

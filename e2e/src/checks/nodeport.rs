@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::http::{self, Request};
-use crate::parse::TextPage;
+use crate::page::JSON_PATH;
 use crate::service::url_host;
 
 /// Answers asked of each address.
@@ -44,12 +44,12 @@ impl Run<'_> {
         let knocks = knock(&address, ANSWERS, self.short()).await;
         if knocks.answered.is_empty() {
             return Err(format!(
-                "http://{address}/text never answered ({})",
+                "http://{address}/json never answered ({})",
                 knocks.last_error
             ));
         }
         Ok(format!(
-            "http://{address}/text ({source}) answered by {}",
+            "http://{address}/json ({source}) answered by {}",
             knocks.describe_pods(|_| None)
         ))
     }
@@ -94,7 +94,7 @@ impl Knocks {
     }
 }
 
-/// Asks `http://<address>/text` until `want` answers came back: at most
+/// Asks `http://<address>/json` until `want` answers came back: at most
 /// [`MAX_ATTEMPTS`] requests within `within`, stopping after
 /// [`MAX_FAILURES_IN_A_ROW`] failures in a row.
 pub(super) async fn knock(address: &str, want: usize, within: Duration) -> Knocks {
@@ -107,7 +107,7 @@ pub(super) async fn knock(address: &str, want: usize, within: Duration) -> Knock
         && failures_in_a_row < MAX_FAILURES_IN_A_ROW
     {
         knocks.attempts += 1;
-        match text_page_pod(address).await {
+        match page_pod(address).await {
             Ok(pod) => {
                 failures_in_a_row = 0;
                 *knocks.answered.entry(pod).or_default() += 1;
@@ -123,15 +123,14 @@ pub(super) async fn knock(address: &str, want: usize, within: Duration) -> Knock
     knocks
 }
 
-/// One `GET /text` at `address` on a new connection: the pod the page names.
-async fn text_page_pod(address: &str) -> Result<String, String> {
+/// One `GET /json` at `address` on a new connection: the pod the page names.
+async fn page_pod(address: &str) -> Result<String, String> {
     let connect = Duration::from_secs(5);
-    let (page, _) = text_page(address, connect).await.map_err(|e| match e {
+    let (page, _) = page(address, connect).await.map_err(|e| match e {
         NoPage::Timeout(_) => format!("connecting to {address} timed out"),
         NoPage::Other(error) => error,
     })?;
-    page.pod_name
-        .ok_or_else(|| "the page names no pod".to_owned())
+    Ok(page.request.pod_name)
 }
 
 /// Why one request to a node port got no page.
@@ -143,12 +142,12 @@ pub(super) enum NoPage {
     Other(String),
 }
 
-/// One `GET /text` at `address` on a new connection of at most `connect` to open: the
+/// One `GET /json` at `address` on a new connection of at most `connect` to open: the
 /// page and this host's own address on the connection.
-pub(super) async fn text_page(
+pub(super) async fn page(
     address: &str,
     connect: Duration,
-) -> Result<(TextPage, String), NoPage> {
+) -> Result<(kiada_wire::Page, String), NoPage> {
     let stream = match tokio::time::timeout(connect, tokio::net::TcpStream::connect(address)).await
     {
         Err(_) => return Err(NoPage::Timeout(connect)),
@@ -163,7 +162,7 @@ pub(super) async fn text_page(
     let response = http::send(
         stream,
         address,
-        &Request::get("/text", "text/plain"),
+        &Request::get(JSON_PATH, "application/json"),
         Duration::from_secs(10),
     )
     .await
@@ -171,6 +170,6 @@ pub(super) async fn text_page(
     if response.status != 200 {
         return Err(NoPage::Other(format!("answered {}", response.status)));
     }
-    let page = TextPage::parse(&response.body).map_err(NoPage::Other)?;
+    let page = crate::page::from_json(&response.body).map_err(NoPage::Other)?;
     Ok((page, local_ip))
 }

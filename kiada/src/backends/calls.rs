@@ -7,18 +7,18 @@ use kiada_wire::{AnswerRequest, AnswerResponse, ErrorBody, Question};
 use reqwest::{Method, StatusCode, Url};
 
 use super::{
-    AnswerOutcome, BackendError, Backends, Cause, Fetched, Forwarded, Service, quiz_endpoint,
+    AnswerOutcome, BackendError, Backends, CallContext, Cause, Fetched, Service, quiz_endpoint,
 };
 use service_kit::clean_line;
 
 impl Backends {
     /// The tip of the minute.
-    pub async fn tip(&self, forwarded: &Forwarded) -> Result<Fetched<String>, BackendError> {
+    pub async fn tip(&self, context: &CallContext) -> Result<Fetched<String>, BackendError> {
         self.timed(Service::Quote, async {
-            let url = &self.quote_url;
+            let url = &self.settings.quote_url;
             let uri = self.quote_uri.as_ref();
             let answer = self
-                .call(Service::Quote, Method::GET, url, uri, forwarded, None)
+                .call(Service::Quote, Method::GET, url, uri, context, None)
                 .await?;
             let fail = |cause| BackendError::new(Service::Quote, url, cause);
             if !answer.status.is_success() {
@@ -41,10 +41,10 @@ impl Backends {
     /// A random question.
     pub async fn random_question(
         &self,
-        forwarded: &Forwarded,
+        context: &CallContext,
     ) -> Result<Fetched<Question>, BackendError> {
         let (url, uri) = (&self.random_question_url, self.random_question_uri.as_ref());
-        self.timed(Service::Quiz, self.question(url, uri, forwarded))
+        self.timed(Service::Quiz, self.question(url, uri, context))
             .await
     }
 
@@ -52,10 +52,10 @@ impl Backends {
     pub async fn question_by_id(
         &self,
         id: u32,
-        forwarded: &Forwarded,
+        context: &CallContext,
     ) -> Result<Fetched<Question>, BackendError> {
-        let url = quiz_endpoint(&self.quiz_url, &format!("questions/{id}"));
-        self.timed(Service::Quiz, self.question(&url, None, forwarded))
+        let url = quiz_endpoint(&self.settings.quiz_url, &format!("questions/{id}"));
+        self.timed(Service::Quiz, self.question(&url, None, context))
             .await
     }
 
@@ -64,10 +64,13 @@ impl Backends {
         &self,
         question_id: u32,
         answer_index: i64,
-        forwarded: &Forwarded,
+        context: &CallContext,
     ) -> Result<Fetched<AnswerOutcome>, BackendError> {
         self.timed(Service::Quiz, async {
-            let url = quiz_endpoint(&self.quiz_url, &format!("questions/{question_id}/answers"));
+            let url = quiz_endpoint(
+                &self.settings.quiz_url,
+                &format!("questions/{question_id}/answers"),
+            );
             let body = serde_json::to_vec(&AnswerRequest {
                 question_id: question_id.into(),
                 answer_index,
@@ -79,7 +82,7 @@ impl Backends {
                     Method::POST,
                     &url,
                     None,
-                    forwarded,
+                    context,
                     Some(("application/json".into(), Bytes::from(body))),
                 )
                 .await?;
@@ -112,10 +115,10 @@ impl Backends {
         &self,
         url: &Url,
         uri: Option<&Uri>,
-        forwarded: &Forwarded,
+        context: &CallContext,
     ) -> Result<Fetched<Question>, BackendError> {
         let answer = self
-            .call(Service::Quiz, Method::GET, url, uri, forwarded, None)
+            .call(Service::Quiz, Method::GET, url, uri, context, None)
             .await?;
         let fail = |cause| BackendError::new(Service::Quiz, url, cause);
         if !answer.status.is_success() {

@@ -21,8 +21,9 @@ use reqwest::Url;
 use service_kit::{REQUEST_ID_HEADER, SEED_HEADER};
 
 use super::error::shown_url;
+use super::fetched;
 use super::{
-    BackendError, Backends, Cause, Forwarded, MAX_BACKEND_BODY, RawAnswer, ServedBy, Service,
+    BackendError, Backends, CallContext, Cause, MAX_BACKEND_BODY, ProxiedResponse, Service,
 };
 use service_kit::clean_line;
 
@@ -69,7 +70,7 @@ impl Backends {
     /// per page in kiada.
     pub fn for_worker(&self) -> Self {
         Self {
-            client: build(self.connect_timeout, self.pool_idle),
+            client: build(self.settings.connect_timeout, self.settings.pool_idle),
             ..self.clone()
         }
     }
@@ -82,9 +83,9 @@ impl Backends {
         method: Method,
         url: &Url,
         uri: Option<&Uri>,
-        forwarded: &Forwarded,
+        context: &CallContext,
         body: Option<(String, Bytes)>,
-    ) -> Result<RawAnswer, BackendError> {
+    ) -> Result<ProxiedResponse, BackendError> {
         let exchange = async {
             let uri = match uri {
                 Some(uri) => uri.clone(),
@@ -99,7 +100,7 @@ impl Backends {
             // into its box per request (callgrind: 9,000 more instructions per page).
             let headers = request.headers_mut();
             headers.insert(USER_AGENT, HeaderValue::from_static(KIADA_USER_AGENT));
-            let request_id = HeaderValue::from_str(forwarded.request_id.as_str())
+            let request_id = HeaderValue::from_str(context.request_id.as_str())
                 .map_err(|error| Cause::Other(format!("invalid request id: {error}")))?;
             headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), request_id);
             headers.insert(
@@ -109,7 +110,7 @@ impl Backends {
                     Service::Quiz => "application/json",
                 }),
             );
-            if let Some(seed) = forwarded.seed {
+            if let Some(seed) = context.seed {
                 headers.insert(
                     HeaderName::from_static(SEED_HEADER),
                     HeaderValue::from(seed),
@@ -132,7 +133,7 @@ impl Backends {
             url = %shown_url(url),
             status = answer.status.as_u16(),
             pod = %answer.served_by.pod,
-            request_id = forwarded.request_id.as_str(),
+            request_id = context.request_id.as_str(),
             "backend answered"
         );
         Ok(answer)
@@ -154,9 +155,9 @@ impl Backends {
         &self,
         exchange: impl Future<Output = Result<T, Cause>>,
     ) -> Result<T, Cause> {
-        tokio::time::timeout(self.timeout, exchange)
+        tokio::time::timeout(self.settings.timeout, exchange)
             .await
-            .unwrap_or(Err(Cause::Timeout(self.timeout)))
+            .unwrap_or(Err(Cause::Timeout(self.settings.timeout)))
     }
 
     /// What a failure to get an answer means for the page.
@@ -173,7 +174,7 @@ impl Backends {
             {
                 return Cause::Unreachable(format!(
                     "no connection within {}s",
-                    self.connect_timeout.as_secs_f64()
+                    self.settings.connect_timeout.as_secs_f64()
                 ));
             }
             match current.source() {
@@ -186,7 +187,7 @@ impl Backends {
 
 /// The answer's status, served-by headers, content type and whole body, refused when
 /// the body is larger than [`MAX_BACKEND_BODY`].
-async fn read_capped(response: Response<Incoming>) -> Result<RawAnswer, Cause> {
+async fn read_capped(response: Response<Incoming>) -> Result<ProxiedResponse, Cause> {
     let (head, mut body) = response.into_parts();
     let length = head
         .headers
@@ -206,14 +207,14 @@ async fn read_capped(response: Response<Incoming>) -> Result<RawAnswer, Cause> {
             bytes.extend_from_slice(&chunk);
         }
     }
-    Ok(RawAnswer {
+    Ok(ProxiedResponse {
         status: head.status,
         content_type: head
             .headers
             .get(CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned),
-        served_by: ServedBy::from_headers(&head.headers),
+        served_by: fetched::served_by(&head.headers),
         body: Bytes::from(bytes),
     })
 }

@@ -2,34 +2,27 @@
 
 use actix_web::web::Bytes;
 use kiada_wire::AnswerResponse;
+use kiada_wire::ServedBy;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
-use serde::Serialize;
 use service_kit::{NODE_NAME_HEADER, POD_NAME_HEADER};
 
 use service_kit::clean_line;
 
-/// Which pod (and node) answered, from the `X-Pod-Name`/`X-Node-Name` headers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServedBy {
-    pub pod: String,
-    pub node: String,
-}
-
-impl ServedBy {
-    pub(super) fn from_headers(headers: &HeaderMap) -> Self {
-        let get = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .map(|value| clean_line(value, 253))
-                .filter(|value| !value.is_empty())
-                .unwrap_or_else(|| service_kit::UNKNOWN.to_owned())
-        };
-        Self {
-            pod: get(POD_NAME_HEADER),
-            node: get(NODE_NAME_HEADER),
-        }
+/// Which pod (and node) answered, from the `X-Pod-Name`/`X-Node-Name` headers
+/// ("unknown" for a missing or empty one).
+pub(super) fn served_by(headers: &HeaderMap) -> ServedBy {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| clean_line(value, 253))
+            .filter(|value| !value.is_empty())
+            .unwrap_or_else(|| service_kit::UNKNOWN.to_owned())
+    };
+    ServedBy {
+        pod: get(POD_NAME_HEADER),
+        node: get(NODE_NAME_HEADER),
     }
 }
 
@@ -50,7 +43,7 @@ pub enum AnswerOutcome {
 
 /// A backend answer passed through as it came (for the quiz proxy).
 #[derive(Debug, Clone)]
-pub struct RawAnswer {
+pub struct ProxiedResponse {
     pub status: StatusCode,
     pub content_type: Option<String>,
     pub body: Bytes,

@@ -9,29 +9,30 @@
 //! - [`spread`]: one backend called many times, counted per pod (`/spread`).
 //! - [`timing`]: the one wrapper that records a call's latency and failure.
 //! - [`error`]: why a call failed; [`fetched`]: what a call returns;
-//!   [`forwarded`]: what is passed on from the request kiada answers.
+//!   [`call_context`]: what kiada passes on to quote and quiz from the request it answers.
 
+mod call_context;
 mod calls;
 mod client;
 mod error;
 mod fetched;
-mod forwarded;
 mod proxy;
 mod readiness;
+mod settings;
 mod spread;
 mod timing;
 
 use std::fmt;
-use std::time::Duration;
 
 use http::Uri;
 use reqwest::Url;
 use service_kit::Metrics;
 
+pub use call_context::CallContext;
 pub use error::{BackendError, Cause};
-pub use fetched::{AnswerOutcome, Fetched, RawAnswer, ServedBy};
-pub use forwarded::Forwarded;
+pub use fetched::{AnswerOutcome, Fetched, ProxiedResponse};
 pub use proxy::{FORWARDED_CALLS, NotForwarded, QuizProxyTarget};
+pub use settings::BackendSettings;
 pub use spread::{
     CALLS_AT_ONCE, DEFAULT_SPREAD_CALLS, MAX_SPREAD_CALLS, SPREAD_BUDGET, SPREADS_AT_ONCE,
     SpreadError,
@@ -61,17 +62,13 @@ impl Service {
 #[derive(Clone)]
 pub struct Backends {
     client: client::HttpClient,
-    quote_url: Url,
-    quiz_url: Url,
+    settings: BackendSettings,
     /// Built once: the page asks for a random question on every request.
     random_question_url: Url,
     /// The hyper forms of the page's two URLs, made once (None: not HTTP URIs, which
     /// each call then reports).
     quote_uri: Option<Uri>,
     random_question_uri: Option<Uri>,
-    timeout: Duration,
-    connect_timeout: Duration,
-    pool_idle: Duration,
     /// Where backend call latency and failures are recorded (`/metrics`).
     metrics: Option<Metrics>,
     /// Shared by every clone: the cap on `/spread` views at once.
@@ -81,9 +78,7 @@ pub struct Backends {
 impl fmt::Debug for Backends {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Backends")
-            .field("quote_url", &self.quote_url.as_str())
-            .field("quiz_url", &self.quiz_url.as_str())
-            .field("timeout", &self.timeout)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
@@ -92,26 +87,15 @@ impl Backends {
     /// One pooled client for both backends. Names are resolved by the system resolver
     /// (getaddrinfo), which follows the pod's `/etc/resolv.conf` (search list, `ndots`),
     /// so `http://quote` finds the Service of the pod's namespace. Idle connections are
-    /// kept for `pool_idle` (zero: never reused).
-    pub fn new(
-        quote_url: Url,
-        quiz_url: Url,
-        timeout: Duration,
-        connect_timeout: Duration,
-        pool_idle: Duration,
-    ) -> Self {
-        let connect_timeout = connect_timeout.min(timeout);
-        let random_question_url = quiz_endpoint(&quiz_url, "questions/random");
+    /// kept for `settings.pool_idle` (zero: never reused).
+    pub fn new(settings: BackendSettings) -> Self {
+        let random_question_url = quiz_endpoint(&settings.quiz_url, "questions/random");
         Self {
-            client: client::build(connect_timeout, pool_idle),
-            quote_uri: client::to_uri(&quote_url).ok(),
+            client: client::build(settings.connect_timeout, settings.pool_idle),
+            quote_uri: client::to_uri(&settings.quote_url).ok(),
             random_question_uri: client::to_uri(&random_question_url).ok(),
-            quote_url,
-            quiz_url,
+            settings,
             random_question_url,
-            timeout,
-            connect_timeout,
-            pool_idle,
             metrics: None,
             spread_permits: spread::SpreadPermits::default(),
         }
@@ -121,14 +105,6 @@ impl Backends {
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = Some(metrics);
         self
-    }
-
-    pub fn quote_url(&self) -> &Url {
-        &self.quote_url
-    }
-
-    pub fn quiz_url(&self) -> &Url {
-        &self.quiz_url
     }
 }
 
@@ -142,11 +118,11 @@ fn quiz_endpoint(quiz_url: &Url, path: &str) -> Url {
 
 #[cfg(test)]
 fn for_tests(quiz: &str) -> Backends {
-    Backends::new(
-        Url::parse("http://quote/quote").unwrap(),
-        Url::parse(quiz).unwrap(),
-        Duration::from_secs(2),
-        Duration::from_secs(1),
-        Duration::from_secs(1),
-    )
+    Backends::new(BackendSettings {
+        quote_url: Url::parse("http://quote/quote").unwrap(),
+        quiz_url: Url::parse(quiz).unwrap(),
+        timeout: std::time::Duration::from_secs(2),
+        connect_timeout: std::time::Duration::from_secs(1),
+        pool_idle: std::time::Duration::from_secs(1),
+    })
 }

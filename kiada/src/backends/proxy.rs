@@ -10,7 +10,7 @@ use percent_encoding::percent_decode_str;
 use reqwest::{Method, Url};
 use service_kit::clean_line;
 
-use super::{BackendError, Backends, Forwarded, RawAnswer, Service, quiz_endpoint};
+use super::{BackendError, Backends, CallContext, ProxiedResponse, Service, quiz_endpoint};
 
 /// What the proxy forwards, in the words of its refusals.
 pub const FORWARDED_CALLS: &str = "GET questions/random, GET questions/<id>, \
@@ -44,13 +44,13 @@ impl Backends {
     pub async fn forward_to_quiz(
         &self,
         target: QuizProxyTarget,
-        forwarded: &Forwarded,
+        context: &CallContext,
         body: Option<(String, Bytes)>,
-    ) -> Result<RawAnswer, BackendError> {
+    ) -> Result<ProxiedResponse, BackendError> {
         let QuizProxyTarget { method, url } = target;
         self.timed(
             Service::Quiz,
-            self.call(Service::Quiz, method, &url, None, forwarded, body),
+            self.call(Service::Quiz, method, &url, None, context, body),
         )
         .await
     }
@@ -69,7 +69,7 @@ impl Backends {
             method: method.to_owned(),
             path: clean_line(raw_tail, MAX_SHOWN_PATH_CHARS),
         })?;
-        let mut url = quiz_endpoint(&self.quiz_url, &path);
+        let mut url = quiz_endpoint(&self.settings.quiz_url, &path);
         url.set_query((!query.is_empty()).then_some(query));
         Ok(QuizProxyTarget { method, url })
     }

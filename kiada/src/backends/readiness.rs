@@ -7,10 +7,10 @@ use super::{BackendError, Backends, Cause, Service, client, quiz_endpoint};
 impl Backends {
     /// Readiness of both backends (`/healthz/ready`), checked at the same time.
     pub async fn check_ready(&self) -> Result<(), String> {
-        let mut quote = self.quote_url.clone();
+        let mut quote = self.settings.quote_url.clone();
         quote.set_path("/healthz/ready");
         quote.set_query(None);
-        let quiz = quiz_endpoint(&self.quiz_url, "healthz/ready");
+        let quiz = quiz_endpoint(&self.settings.quiz_url, "healthz/ready");
         let probe = |service: Service, url: Url| async move {
             let status = self
                 .within_timeout(async {

@@ -18,7 +18,7 @@ use kiada_wire::{ErrorCalls, LatencySummary, PodCalls, Spread, SpreadMode};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::{BackendError, Backends, Cause, Forwarded, Service, client};
+use super::{BackendError, Backends, CallContext, Cause, Service, client};
 
 /// Most calls one view makes.
 pub const MAX_SPREAD_CALLS: u32 = 100;
@@ -67,7 +67,7 @@ impl Backends {
         service: Service,
         calls: u32,
         mode: SpreadMode,
-        forwarded: &Forwarded,
+        context: &CallContext,
     ) -> Result<Spread, SpreadError> {
         let _permit = self
             .spread_permits
@@ -85,7 +85,7 @@ impl Backends {
             SpreadMode::Reuse => (SPREAD_BUDGET, 1),
         };
         let caller = Backends {
-            client: client::build(self.connect_timeout, pool_idle),
+            client: client::build(self.settings.connect_timeout, pool_idle),
             ..self.clone()
         };
         let next = AtomicU32::new(0);
@@ -93,7 +93,7 @@ impl Backends {
         let lane = || async {
             while next.fetch_add(1, Ordering::Relaxed) < calls {
                 let outcome =
-                    match tokio::time::timeout_at(deadline, caller.spread_call(service, forwarded))
+                    match tokio::time::timeout_at(deadline, caller.spread_call(service, context))
                         .await
                     {
                         Ok(outcome) => outcome,
@@ -118,19 +118,19 @@ impl Backends {
 
     fn spread_url(&self, service: Service) -> &reqwest::Url {
         match service {
-            Service::Quote => &self.quote_url,
+            Service::Quote => &self.settings.quote_url,
             Service::Quiz => &self.random_question_url,
         }
     }
 
     /// One timed call; any answer but a 2xx counts as failed, with the pod named.
-    async fn spread_call(&self, service: Service, forwarded: &Forwarded) -> Outcome {
+    async fn spread_call(&self, service: Service, context: &CallContext) -> Outcome {
         let started = Instant::now();
         let url = self.spread_url(service).clone();
         let result = self
             .timed(service, async {
                 let answer = self
-                    .call(service, Method::GET, &url, None, forwarded, None)
+                    .call(service, Method::GET, &url, None, context, None)
                     .await?;
                 if answer.status.is_success() {
                     Ok(answer.served_by)

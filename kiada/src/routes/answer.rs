@@ -5,13 +5,13 @@ use std::fmt::{self, Write as _};
 use actix_web::{HttpResponse, web};
 
 use super::{AppState, text};
-use crate::backends::{AnswerOutcome, Forwarded};
+use crate::backends::{AnswerOutcome, CallContext};
 use service_kit::clean_line;
 
 pub async fn submit(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
-    forwarded: Forwarded,
+    context: CallContext,
 ) -> HttpResponse {
     let (raw_id, raw_index) = path.into_inner();
     let id = path_number(&raw_id, "question id", "a whole number", u32::MAX);
@@ -28,8 +28,8 @@ pub async fn submit(
 
     // The question is fetched alongside, only to print the answers' text.
     let (outcome, question) = tokio::join!(
-        state.backends.post_answer(id, index, &forwarded),
-        state.backends.question_by_id(id, &forwarded)
+        state.backends.post_answer(id, index, &context),
+        state.backends.question_by_id(id, &context)
     );
     let outcome = match outcome {
         Ok(fetched) => fetched.value,

@@ -5,9 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::{AppState, html_response, text};
-use crate::backends::Forwarded;
-use crate::page::{Page, RequestInfo};
-use crate::view::{HtmlPage, PageView};
+use kiada_wire::Page;
+
+use crate::backends::CallContext;
+use crate::page;
+use crate::view::{HtmlPage, PageView, render_text};
 
 /// What a client asked for with its `Accept` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,28 +42,28 @@ pub(super) fn wanted(req: &HttpRequest) -> Wanted {
     }
 }
 
-async fn gather(req: &HttpRequest, state: &AppState, forwarded: &Forwarded) -> Page {
-    let info = RequestInfo::new(req, &state.pod, &forwarded.request_id);
-    let mut page = Page::gather(&state.backends, info, &state.status, forwarded).await;
-    page.color = state.ui_color.as_str();
-    page
+/// The page for this request, with everything it shows (the backends called once).
+async fn page_for_request(req: &HttpRequest, state: &AppState, context: &CallContext) -> Page {
+    let info = page::request_info(req, &state.pod, &context.request_id);
+    let color = state.ui_color.as_str();
+    page::build(&state.backends, info, &state.status, color, context).await
 }
 
 /// `GET /`: browsers go to `/html`; JSON clients get JSON; everyone else gets text.
 pub async fn root(
     req: HttpRequest,
     state: web::Data<AppState>,
-    forwarded: Forwarded,
+    context: CallContext,
 ) -> HttpResponse {
     match wanted(&req) {
         Wanted::Html => HttpResponse::Found()
             .insert_header((header::LOCATION, "/html"))
             .content_type("text/plain; charset=utf-8")
             .body("Redirecting to /html\n"),
-        Wanted::Json => json_page(gather(&req, &state, &forwarded).await),
+        Wanted::Json => json_page(page_for_request(&req, &state, &context).await),
         Wanted::Text => text(
             HttpResponse::Ok(),
-            gather(&req, &state, &forwarded).await.to_text(),
+            render_text(&page_for_request(&req, &state, &context).await),
         ),
     }
 }
@@ -70,11 +72,11 @@ pub async fn root(
 pub async fn text_page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    forwarded: Forwarded,
+    context: CallContext,
 ) -> HttpResponse {
     text(
         HttpResponse::Ok(),
-        gather(&req, &state, &forwarded).await.to_text(),
+        render_text(&page_for_request(&req, &state, &context).await),
     )
 }
 
@@ -82,9 +84,9 @@ pub async fn text_page(
 pub async fn json(
     req: HttpRequest,
     state: web::Data<AppState>,
-    forwarded: Forwarded,
+    context: CallContext,
 ) -> HttpResponse {
-    json_page(gather(&req, &state, &forwarded).await)
+    json_page(page_for_request(&req, &state, &context).await)
 }
 
 fn json_page(page: Page) -> HttpResponse {
@@ -97,9 +99,9 @@ fn json_page(page: Page) -> HttpResponse {
 pub async fn html(
     req: HttpRequest,
     state: web::Data<AppState>,
-    forwarded: Forwarded,
+    context: CallContext,
 ) -> HttpResponse {
-    let page = gather(&req, &state, &forwarded).await;
+    let page = page_for_request(&req, &state, &context).await;
     html_response(HtmlPage(PageView::of(&page)).render(), "/text")
 }
 

@@ -8,7 +8,8 @@ use futures_util::StreamExt;
 use reqwest::Method;
 
 use super::{AppState, json_error};
-use crate::backends::{BackendError, Forwarded, ServedBy};
+use crate::backends::{BackendError, CallContext};
+use kiada_wire::ServedBy;
 
 /// Largest request body forwarded to quiz.
 pub const MAX_PROXY_BODY: usize = 4 * 1024;
@@ -19,15 +20,15 @@ const UPSTREAM_POD_HEADER: &str = "x-upstream-pod-name";
 const UPSTREAM_NODE_HEADER: &str = "x-upstream-node-name";
 
 /// `GET /proxy/quote`: the tip as a JSON string.
-pub async fn quote(state: web::Data<AppState>, forwarded: Forwarded) -> HttpResponse {
-    match state.backends.tip(&forwarded).await {
+pub async fn quote(state: web::Data<AppState>, context: CallContext) -> HttpResponse {
+    match state.backends.tip(&context).await {
         Ok(tip) => {
             let mut response = HttpResponse::Ok();
             response.insert_header((header::CACHE_CONTROL, "no-store"));
             upstream_headers(&mut response, &tip.served_by);
             response.json(service_kit::clean_block(&tip.value))
         }
-        Err(error) => backend_failure(&error, &forwarded),
+        Err(error) => backend_failure(&error, &context),
     }
 }
 
@@ -38,7 +39,7 @@ pub async fn quiz(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
-    forwarded: Forwarded,
+    context: CallContext,
 ) -> HttpResponse {
     let tail = req
         .uri()
@@ -68,11 +69,7 @@ pub async fn quiz(
     } else {
         None
     };
-    match state
-        .backends
-        .forward_to_quiz(target, &forwarded, body)
-        .await
-    {
+    match state.backends.forward_to_quiz(target, &context, body).await {
         Ok(answer) => {
             let status =
                 StatusCode::from_u16(answer.status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -84,7 +81,7 @@ pub async fn quiz(
             upstream_headers(&mut response, &answer.served_by);
             response.body(answer.body)
         }
-        Err(error) => backend_failure(&error, &forwarded),
+        Err(error) => backend_failure(&error, &context),
     }
 }
 
@@ -101,8 +98,8 @@ fn upstream_headers(response: &mut actix_web::HttpResponseBuilder, served_by: &S
 
 /// 504 when the backend was too slow, 502 for every other failure; logged with the
 /// request id.
-fn backend_failure(error: &BackendError, forwarded: &Forwarded) -> HttpResponse {
-    let request_id = forwarded.request_id.as_str();
+fn backend_failure(error: &BackendError, context: &CallContext) -> HttpResponse {
+    let request_id = context.request_id.as_str();
     tracing::warn!(%error, request_id, "backend failed");
     let builder = if error.is_timeout() {
         HttpResponse::GatewayTimeout()

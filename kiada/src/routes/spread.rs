@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::pages::{Wanted, wanted};
 use super::{AppState, html_response, json_error, text};
-use crate::backends::{DEFAULT_SPREAD_CALLS, Forwarded, MAX_SPREAD_CALLS, Service, SpreadError};
+use crate::backends::{CallContext, DEFAULT_SPREAD_CALLS, MAX_SPREAD_CALLS, Service, SpreadError};
 use crate::spread_view::{SpreadHtml, SpreadText, SpreadView};
 use service_kit::clean_line;
 
@@ -103,7 +103,7 @@ fn one_of<T: Copy>(name: &str, value: Option<&str>, choices: &[(&str, T)]) -> Re
 pub async fn spread(
     req: HttpRequest,
     state: web::Data<AppState>,
-    forwarded: Forwarded,
+    context: CallContext,
 ) -> HttpResponse {
     let wanted = wanted(&req);
     let fail = |builder: actix_web::HttpResponseBuilder, message: String| match wanted {
@@ -116,7 +116,7 @@ pub async fn spread(
     };
     let spread = match state
         .backends
-        .spread(query.service, query.calls, query.mode, &forwarded)
+        .spread(query.service, query.calls, query.mode, &context)
         .await
     {
         Ok(spread) => spread,

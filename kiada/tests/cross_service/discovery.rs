@@ -13,12 +13,12 @@ async fn kubernetes_service_variables_are_used_when_no_url_is_set() {
     ]);
     assert_eq!(config.quote_url_source, kiada::UrlSource::ServiceLinks);
     assert_eq!(
-        config.quote_url.as_str(),
+        config.backends.quote_url.as_str(),
         format!("http://127.0.0.1:{quote_port}/quote")
     );
     assert_eq!(config.quiz_url_source, kiada::UrlSource::ServiceLinks);
     assert_eq!(
-        config.quiz_url.as_str(),
+        config.backends.quiz_url.as_str(),
         format!("http://127.0.0.1:{quiz_port}/")
     );
     let kiada = spawn_kiada(config).await;
@@ -74,9 +74,9 @@ async fn host_names_go_through_the_system_resolver() {
 #[tokio::test]
 async fn in_cluster_defaults_are_used_when_nothing_is_set() {
     let config = kiada_config(&[]);
-    assert_eq!(config.quote_url.as_str(), "http://quote/quote");
+    assert_eq!(config.backends.quote_url.as_str(), "http://quote/quote");
     assert_eq!(config.quote_url_source, kiada::UrlSource::Default);
-    assert_eq!(config.quiz_url.as_str(), "http://quiz/");
+    assert_eq!(config.backends.quiz_url.as_str(), "http://quiz/");
     assert_eq!(config.quiz_url_source, kiada::UrlSource::Default);
     // Outside a cluster the short names do not resolve (or time out): the page says so.
     let kiada = spawn_kiada(config).await;

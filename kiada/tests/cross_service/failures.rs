@@ -304,7 +304,7 @@ async fn kiada_in_front_of(quote_url: &str, quiz_url: &str) -> TestApp {
 /// The same, waiting at most `timeout` for each backend's answer.
 async fn kiada_in_front_of_waiting(quote_url: &str, quiz_url: &str, timeout: Duration) -> TestApp {
     let mut config = backend_config(quote_url, quiz_url);
-    config.backend_timeout = timeout;
+    config.backends.timeout = timeout;
     spawn_kiada(config).await
 }
 

@@ -1,4 +1,4 @@
-//! The [`Forwarded`] extractor: what kiada passes on to the backends.
+//! The [`CallContext`] extractor: what kiada passes on to the backends.
 
 use actix_web::FromRequest;
 use service_kit::{RequestId, Seed};
@@ -6,12 +6,12 @@ use service_kit::{RequestId, Seed};
 /// What kiada passes on to the backends from the request it answers: the request id
 /// (so one id ties the log lines together) and the deterministic-mode seed.
 #[derive(Debug, Clone)]
-pub struct Forwarded {
+pub struct CallContext {
     pub request_id: RequestId,
     pub seed: Option<u64>,
 }
 
-impl FromRequest for Forwarded {
+impl FromRequest for CallContext {
     type Error = actix_web::Error;
     type Future = std::future::Ready<Result<Self, actix_web::Error>>;
 
