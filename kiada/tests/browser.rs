@@ -382,7 +382,7 @@ async fn run_scenario(client: &Client, suite: &Suite) -> Result<(), String> {
 /// kiada in front of three quote pods behind a round-robin balancer (a Service's
 /// stand-in), for the spread control.
 struct SpreadPods {
-    kiada: TestApp,
+    kiada: KiadaApp,
     _balancer: Balancer,
     _backends: Vec<Backend>,
 }
@@ -434,7 +434,7 @@ async fn drawn_bars(client: &Client, expected: usize) -> Vec<String> {
     pods
 }
 
-async fn spread_scenario(client: &Client, kiada: &TestApp) -> Result<(), String> {
+async fn spread_scenario(client: &Client, kiada: &KiadaApp) -> Result<(), String> {
     client
         .goto(&format!("{}/html", kiada.address))
         .await

@@ -4,23 +4,11 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use kiada_testkit::server::TestServer;
 use quote::{Application, Args, Config};
 use service_kit::{PodInfo, Service as _};
-use tokio_util::sync::CancellationToken;
 
-struct TestQuote {
-    base: String,
-    client: reqwest::Client,
-    shutdown: CancellationToken,
-}
-
-impl Drop for TestQuote {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-async fn spawn(configure: impl FnOnce(&mut Config)) -> TestQuote {
+async fn spawn(configure: impl FnOnce(&mut Config)) -> TestServer {
     let mut config = Config::load(Args::parse_from(["quote"]), &[]).expect("default config");
     config.server.listen_port = 0;
     config.pod = PodInfo {
@@ -30,37 +18,7 @@ async fn spawn(configure: impl FnOnce(&mut Config)) -> TestQuote {
     };
     configure(&mut config);
     let app = Application::build(config).await.expect("quote starts");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let shutdown = CancellationToken::new();
-    tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    TestQuote {
-        base,
-        client: reqwest::Client::new(),
-        shutdown,
-    }
-}
-
-impl TestQuote {
-    async fn get(&self, path: &str) -> reqwest::Response {
-        self.get_with(path, &[]).await
-    }
-
-    /// `GET path` with these request headers.
-    async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-        let mut request = self.client.get(format!("{}{path}", self.base));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        request.send().await.expect("request")
-    }
-
-    async fn post(&self, path: &str) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request")
-    }
+    TestServer::run(app.port(), app)
 }
 
 #[tokio::test]

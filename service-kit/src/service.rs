@@ -29,11 +29,12 @@ pub trait Service: Sized {
     /// Reads what the service serves, binds its ports and builds its server.
     fn build(config: Self::Config) -> impl Future<Output = Result<Self, Self::Error>>;
 
-    /// Serves until `shutdown` is cancelled, then drains and stops gracefully.
+    /// Serves until `shutdown` is cancelled, then drains and stops gracefully. `Send`, so
+    /// that code generic over the service can spawn it (the tests' `TestServer`).
     fn run_until_stopped(
         self,
         shutdown: CancellationToken,
-    ) -> impl Future<Output = std::io::Result<()>>;
+    ) -> impl Future<Output = std::io::Result<()>> + Send;
 }
 
 /// The `main` of every service binary: installs the signal handlers before anything

@@ -6,7 +6,9 @@
 //!   send and for seeing exactly how and when a server answers and closes.
 //! - [`balancer`]: a TCP relay that spreads connections over several servers, as a
 //!   Service does, and counts them.
-//! - [`server`]: a bare server built the way every service builds its own.
+//! - [`server`]: [`server::TestServer`], a real service started in the test's process
+//!   with a client for it and stopped when the test ends (quote's, quiz's and the
+//!   suite's tests), and a bare server built the way every service builds its own.
 //! - [`process`]: a service's real binary started on a free port, its port learnt from
 //!   its log, readiness waited for, killed when the test ends.
 //! - [`shutdown`]: SIGTERM under a bounded load, against a real binary.

@@ -3,14 +3,16 @@
 //! a few deliberately broken stand-in backends for fault cases.
 
 use std::net::SocketAddr;
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::server::TestServer;
 use crate::{logs, vars};
 use clap::Parser;
 use service_kit::Service as _;
 use tokio::io::AsyncWriteExt;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// Pod info kiada is started with.
 pub const KIADA_POD: &str = "kiada-test-001";
@@ -47,15 +49,6 @@ pub fn questions_json(id: u64, text: &str, answers: &[&str], correct: usize) -> 
     .to_string()
 }
 
-/// Stops a server when the test ends (even when it panics).
-pub struct StopOnDrop(CancellationToken);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
-}
-
 /// reqwest here is built with `rustls-no-provider` (for the HTTPS tests): every client
 /// needs the process's crypto provider, ring, installed first.
 pub fn install_crypto_provider() {
@@ -74,16 +67,6 @@ pub fn logs_with_request_id(id: &str) -> Vec<serde_json::Value> {
     logs::with_request_id(id)
 }
 
-/// Runs a built service (`run` is its `run_until_stopped`) until the guard drops.
-fn run_until_dropped<F>(run: impl FnOnce(CancellationToken) -> F) -> StopOnDrop
-where
-    F: Future<Output = std::io::Result<()>> + Send + 'static,
-{
-    let token = CancellationToken::new();
-    tokio::spawn(run(token.clone()));
-    StopOnDrop(token)
-}
-
 // ---------------------------------------------------------------------------------
 // The real backends.
 
@@ -95,32 +78,33 @@ fn data_file(name: &str, contents: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+/// A real backend (quote or quiz) for kiada: its [`TestServer`] (`port`, `get`, ...
+/// through `Deref`), the URL kiada is given and the directory of its data file.
 pub struct Backend {
     /// The URL kiada is given (quote: `.../quote`; quiz: the base URL).
     pub url: String,
-    pub port: u16,
-    _stop: StopOnDrop,
+    /// Dropped before the directory (fields drop in order): the service stops first.
+    pub server: TestServer,
     _dir: tempfile::TempDir,
 }
 
 impl Backend {
-    /// Runs a built backend (`run` is its `run_until_stopped`) until the `Backend` drops;
-    /// kiada reaches it at `path` on `port`. `dir` holds its files meanwhile.
-    fn run<F>(
-        port: u16,
-        path: &str,
-        dir: tempfile::TempDir,
-        run: impl FnOnce(CancellationToken) -> F,
-    ) -> Self
-    where
-        F: Future<Output = std::io::Result<()>> + Send + 'static,
-    {
+    /// Keeps `server` running until the `Backend` drops; kiada reaches it at `path`.
+    /// `dir` holds its files meanwhile.
+    fn new(server: TestServer, path: &str, dir: tempfile::TempDir) -> Self {
         Backend {
-            url: format!("http://127.0.0.1:{port}{path}"),
-            port,
-            _stop: run_until_dropped(run),
+            url: server.url(path),
+            server,
             _dir: dir,
         }
+    }
+}
+
+impl Deref for Backend {
+    type Target = TestServer;
+
+    fn deref(&self) -> &TestServer {
+        &self.server
     }
 }
 
@@ -142,19 +126,12 @@ pub async fn spawn_quote_pod(pod: &str, node: &str, tips: &str) -> Backend {
     config.tips_file = Some(tips_file);
     config.interval = Duration::from_secs(3600);
     let app = quote::Application::build(config).await.unwrap();
-    Backend::run(app.port(), "/quote", dir, |token| {
-        app.run_until_stopped(token)
-    })
+    Backend::new(TestServer::run(app.port(), app), "/quote", dir)
 }
 
 /// quiz's `/stats`: answers and correct answers, per question and in total.
 pub async fn quiz_stats(quiz: &Backend) -> serde_json::Value {
-    reqwest::get(format!("{}/stats", quiz.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    quiz.get("/stats").await.json().await.unwrap()
 }
 
 pub async fn spawn_quiz(questions: &str) -> Backend {
@@ -165,37 +142,29 @@ pub async fn spawn_quiz(questions: &str) -> Backend {
     config.db_path = dir.path().join("quiz.db");
     config.questions_file = Some(questions_file);
     let app = quiz::Application::build(config).await.unwrap();
-    Backend::run(app.port(), "", dir, |token| app.run_until_stopped(token))
+    Backend::new(TestServer::run(app.port(), app), "", dir)
 }
 
 // ---------------------------------------------------------------------------------
 // kiada.
 
-pub struct TestApp {
-    /// `http://127.0.0.1:<port>`
-    pub address: String,
-    pub port: u16,
+/// kiada running in the test's process: its [`TestServer`] (`address`, `port`, `client`,
+/// `get`, `get_with`, `post` through `Deref`), and its TLS listener.
+pub struct KiadaApp {
+    pub server: TestServer,
     pub tls_port: u16,
     pub certificate_pem: Option<String>,
-    /// A client that does not follow redirects.
-    pub client: reqwest::Client,
-    _stop: StopOnDrop,
 }
 
-impl TestApp {
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.get_with(path, &[]).await
-    }
+impl Deref for KiadaApp {
+    type Target = TestServer;
 
-    /// `GET path` with these request headers.
-    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-        let mut request = self.client.get(format!("{}{path}", self.address));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        request.send().await.expect("kiada answers")
+    fn deref(&self) -> &TestServer {
+        &self.server
     }
+}
 
+impl KiadaApp {
     /// `GET path`, checked to answer 200 with this content type.
     pub async fn get_ok(&self, path: &str, content_type: &str) -> reqwest::Response {
         let response = self.get(path).await;
@@ -219,14 +188,6 @@ impl TestApp {
         assert_eq!(response.status().as_u16(), 200, "GET {path}");
         response.text().await.unwrap()
     }
-
-    pub async fn post(&self, path: &str) -> reqwest::Response {
-        self.client
-            .post(format!("{}{path}", self.address))
-            .send()
-            .await
-            .expect("kiada answers")
-    }
 }
 
 /// kiada's configuration as the pod's environment would give it, with both ports free.
@@ -248,33 +209,23 @@ pub fn kiada_config(extra: &[(&str, &str)]) -> kiada::Config {
     config
 }
 
-pub async fn spawn_kiada(config: kiada::Config) -> TestApp {
+pub async fn spawn_kiada(config: kiada::Config) -> KiadaApp {
     capture();
     let app = kiada::Application::build(config)
         .await
         .expect("kiada starts");
-    let port = app.port();
     let tls_port = app.tls_port();
     let certificate_pem = app.generated_certificate_pem().map(str::to_owned);
-    let stop = run_until_dropped(|token| app.run_until_stopped(token));
-    TestApp {
-        address: format!("http://127.0.0.1:{port}"),
-        port,
+    KiadaApp {
+        server: TestServer::run(app.port(), app),
         tls_port,
         certificate_pem,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .unwrap(),
-        _stop: stop,
     }
 }
 
 /// The three real services, kiada pointed at the other two.
 pub struct Suite {
-    pub kiada: TestApp,
+    pub kiada: KiadaApp,
     pub quote: Backend,
     pub quiz: Backend,
 }
@@ -339,12 +290,12 @@ pub fn refused_url(path: &str) -> String {
 }
 
 /// A backend that accepts connections and then never sends a byte.
-pub async fn never_answers() -> (String, StopOnDrop) {
+pub async fn never_answers() -> (String, DropGuard) {
     raw_backend(None).await
 }
 
 /// A backend that sends headers promising 100 bytes, sends 7, and then stalls.
-pub async fn stalls_mid_body() -> (String, StopOnDrop) {
+pub async fn stalls_mid_body() -> (String, DropGuard) {
     raw_backend(Some(
         b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\npartial",
     ))
@@ -352,11 +303,11 @@ pub async fn stalls_mid_body() -> (String, StopOnDrop) {
 }
 
 /// A backend that sends these bytes on every connection and then stalls.
-pub async fn raw_backend_sending(bytes: &'static [u8]) -> (String, StopOnDrop) {
+pub async fn raw_backend_sending(bytes: &'static [u8]) -> (String, DropGuard) {
     raw_backend(Some(bytes)).await
 }
 
-async fn raw_backend(send: Option<&'static [u8]>) -> (String, StopOnDrop) {
+async fn raw_backend(send: Option<&'static [u8]>) -> (String, DropGuard) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let token = CancellationToken::new();
@@ -386,7 +337,7 @@ async fn raw_backend(send: Option<&'static [u8]>) -> (String, StopOnDrop) {
             }
         }
     });
-    (format!("http://{addr}"), StopOnDrop(token))
+    (format!("http://{addr}"), token.drop_guard())
 }
 
 async fn read_request_head(socket: &mut tokio::net::TcpStream) {
@@ -404,38 +355,6 @@ async fn read_request_head(socket: &mut tokio::net::TcpStream) {
 /// Where test files go.
 pub fn temp_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
-}
-
-/// Sends a request line exactly as given (clients normalise paths like `/%2e%2e/`) and
-/// returns the status code and body.
-pub async fn raw_get(port: u16, path: &str) -> (u16, String) {
-    use tokio::io::AsyncReadExt;
-    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    socket
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                .as_bytes(),
-        )
-        .await
-        .unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer))
-        .await
-        .expect("kiada answers within 10 s")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("an HTTP status line");
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 /// A TCP relay in front of `target_port` that counts the connections it accepts, to see

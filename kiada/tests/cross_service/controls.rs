@@ -21,7 +21,7 @@ fn many_tips_and_questions() -> (String, String) {
     (tips, format!("[{}]", questions.join(",")))
 }
 
-async fn json_with_seed(app: &TestApp, seed: u64) -> Value {
+async fn json_with_seed(app: &KiadaApp, seed: u64) -> Value {
     let response = app
         .get_with("/json", &[("x-kiada-seed", &seed.to_string())])
         .await;

@@ -297,12 +297,12 @@ async fn backend_calls_and_failures_are_counted_in_metrics() {
 }
 
 /// kiada with these quote and quiz URLs (`QUOTE_URL`, `QUIZ_URL`) and nothing else set.
-async fn kiada_in_front_of(quote_url: &str, quiz_url: &str) -> TestApp {
+async fn kiada_in_front_of(quote_url: &str, quiz_url: &str) -> KiadaApp {
     spawn_kiada(backend_config(quote_url, quiz_url)).await
 }
 
 /// The same, waiting at most `timeout` for each backend's answer.
-async fn kiada_in_front_of_waiting(quote_url: &str, quiz_url: &str, timeout: Duration) -> TestApp {
+async fn kiada_in_front_of_waiting(quote_url: &str, quiz_url: &str, timeout: Duration) -> KiadaApp {
     let mut config = backend_config(quote_url, quiz_url);
     config.backends.timeout = timeout;
     spawn_kiada(config).await

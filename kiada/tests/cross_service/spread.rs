@@ -13,7 +13,7 @@ const NODE: &str = "node-1";
 
 /// Three quote pods behind one balancer, and kiada with `QUOTE_URL` at the balancer.
 struct Cluster {
-    kiada: TestApp,
+    kiada: KiadaApp,
     balancer: Balancer,
     _quotes: Vec<Backend>,
     _quiz: Backend,
@@ -42,7 +42,7 @@ async fn three_quote_pods(extra: &[(&str, &str)]) -> Cluster {
     }
 }
 
-async fn spread_json(kiada: &TestApp, query: &str) -> Spread {
+async fn spread_json(kiada: &KiadaApp, query: &str) -> Spread {
     let response = kiada
         .get_with(
             &format!("/spread{query}"),

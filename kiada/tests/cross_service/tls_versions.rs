@@ -85,7 +85,7 @@ fn client_hello(version: u16, suites: &[u16], signature_algorithms: bool) -> Vec
 }
 
 /// kiada with a generated certificate; these tests never need its backends.
-async fn kiada_without_backends() -> TestApp {
+async fn kiada_without_backends() -> KiadaApp {
     spawn_kiada(kiada_config(&[
         ("QUOTE_URL", &refused_url("/quote")),
         ("QUIZ_URL", &refused_url("")),

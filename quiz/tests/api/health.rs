@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::{assert_error_starts, spawn_app};
 
-async fn ready(app: &crate::helpers::TestApp) -> (u16, String) {
+async fn ready(app: &crate::helpers::QuizApp) -> (u16, String) {
     let response = app.get("/healthz/ready").await;
     (response.status().as_u16(), response.text().await.unwrap())
 }
@@ -109,7 +109,7 @@ async fn readiness_never_fails_while_others_run_the_check() {
         }
     }
 
-    let port = app.port();
+    let port = app.port;
     let request = kiada_testkit::raw::request("GET", "/healthz/ready", "");
     let (mut probes, mut failures) = (0, Vec::new());
     let deadline = Instant::now() + duration;

@@ -1,26 +1,31 @@
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
+use kiada_testkit::server::TestServer;
 use quiz::{Application, Config, QuizError, StoreLimits};
 use serde_json::Value;
 use service_kit::{PodInfo, ServerSettings, Service as _};
 use tempfile::TempDir;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 pub const POD: &str = "quiz-test-pod";
 pub const NODE: &str = "test-node-1";
 
-/// A running quiz service with its own database.
-pub struct TestApp {
-    pub address: String,
-    pub client: reqwest::Client,
+/// A running quiz service with its own database: the shared [`TestServer`] (its `get`,
+/// `url`, `client`, ... through `Deref`) and the files a test looks at or restarts on.
+pub struct QuizApp {
+    /// Dropped first (fields drop in order): the service stops before its files go.
+    pub server: TestServer,
     pub db_path: PathBuf,
     /// Keeps the database directory alive as long as the app.
     pub dir: TempDir,
-    /// Stops the app when the test ends, however it ends.
-    shutdown: tokio_util::sync::DropGuard,
-    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl Deref for QuizApp {
+    type Target = TestServer;
+
+    fn deref(&self) -> &TestServer {
+        &self.server
+    }
 }
 
 /// The configuration every test starts from: port 0, a database under a directory that
@@ -42,35 +47,21 @@ pub fn test_config(dir: &Path) -> Config {
     }
 }
 
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
-pub async fn spawn_app() -> TestApp {
+pub async fn spawn_app() -> QuizApp {
     spawn_app_with(TempDir::new().unwrap(), |_| {}).await
 }
 
 /// Builds and runs the app in `dir` after `customize` has adjusted the configuration,
 /// then waits until it is ready.
-pub async fn spawn_app_with(dir: TempDir, customize: impl FnOnce(&mut Config)) -> TestApp {
+pub async fn spawn_app_with(dir: TempDir, customize: impl FnOnce(&mut Config)) -> QuizApp {
     let mut config = test_config(dir.path());
     customize(&mut config);
     let db_path = config.db_path.clone();
     let application = Application::build(config).await.expect("the app builds");
-    let address = format!("http://127.0.0.1:{}", application.port());
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(application.run_until_stopped(shutdown.clone()));
-    let app = TestApp {
-        address,
-        client: client(),
+    let app = QuizApp {
+        server: TestServer::run(application.port(), application),
         db_path,
         dir,
-        shutdown: shutdown.drop_guard(),
-        server,
     };
     app.wait_until_ready().await;
     app
@@ -98,21 +89,7 @@ fn error_chain(error: &QuizError) -> String {
     text
 }
 
-impl TestApp {
-    /// The port it listens on, for requests written by hand.
-    pub fn port(&self) -> u16 {
-        let port = self.address.rsplit(':').next().expect("host:port");
-        port.parse().expect("a port number")
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.address, path)
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.unwrap()
-    }
-
+impl QuizApp {
     /// Posts `body` as JSON text (no Content-Type unless the caller sets one).
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
         self.client
@@ -146,35 +123,10 @@ impl TestApp {
         );
     }
 
-    /// Polls readiness until it passes (bounded: 10 s).
-    pub async fn wait_until_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Ok(response) = self.client.get(self.url("/healthz/ready")).send().await
-                && response.status() == 200
-            {
-                return;
-            }
-            assert!(Instant::now() < deadline, "the app never became ready");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
     /// Stops the app gracefully and hands back its directory (for a restart).
     pub async fn stop(self) -> TempDir {
-        let Self {
-            shutdown,
-            server,
-            dir,
-            ..
-        } = self;
-        drop(shutdown);
-        tokio::time::timeout(Duration::from_secs(30), server)
-            .await
-            .expect("the app stops in time")
-            .expect("the server task does not panic")
-            .expect("the server stops cleanly");
-        dir
+        self.server.stop().await;
+        self.dir
     }
 }
 

@@ -1,7 +1,8 @@
+use kiada_testkit::server::client;
 use quiz::QuestionSet;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_error, client, spawn_app};
+use crate::helpers::{assert_error, spawn_app};
 
 #[tokio::test]
 async fn a_question_by_id_has_text_and_answers_but_no_solution() {

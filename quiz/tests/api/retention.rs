@@ -12,7 +12,7 @@ use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::helpers::{TestApp, assert_error, spawn_app_with, test_config};
+use crate::helpers::{QuizApp, assert_error, spawn_app_with, test_config};
 
 /// The schema version 1 wrote (before the totals table), frozen here so that this
 /// test keeps describing the databases already out there.
@@ -63,7 +63,7 @@ fn is_correct(question_id: u32, answer_index: usize) -> bool {
 }
 
 /// Posts an answer with this request id.
-async fn post(app: &TestApp, question_id: u32, answer_index: usize, id: &str) -> reqwest::Response {
+async fn post(app: &QuizApp, question_id: u32, answer_index: usize, id: &str) -> reqwest::Response {
     app.client
         .post(app.url(&format!("/questions/{question_id}/answers")))
         .header("X-Request-Id", id)
