@@ -53,17 +53,27 @@ const AFTER_EXIT: Duration = Duration::from_millis(200);
 /// A request of the load, given its request id.
 pub type MakeRequest = Arc<dyn Fn(&str) -> Vec<u8> + Send + Sync>;
 
-/// The shortest `terminationGracePeriodSeconds` of the pods in `manifests/` whose file
-/// name starts with `prefix` (`kiada`, `quote`, `quiz`).
+/// The shortest `terminationGracePeriodSeconds` of the base's pods of one service
+/// (`kiada`, `quote`, `quiz`): the files of `manifests/` whose name starts with `prefix`,
+/// and those of `manifests/SETUP/<prefix>/` (the book's layout for quote and quiz).
 pub fn grace_period(prefix: &str) -> Duration {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests");
-    let mut periods = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !(name.starts_with(prefix) && name.ends_with(".yaml")) {
+    let manifests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests");
+    let setup = manifests.join("SETUP").join(prefix);
+    let mut files = Vec::new();
+    for dir in [&manifests, &setup] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
             continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.ends_with(".yaml") && (dir == &setup || name.starts_with(prefix)) {
+                files.push(path);
+            }
         }
+    }
+    let mut periods = Vec::new();
+    for path in files {
         let text = std::fs::read_to_string(&path).unwrap();
         periods.extend(text.lines().filter_map(|line| {
             let value = line.trim().strip_prefix("terminationGracePeriodSeconds:")?;
