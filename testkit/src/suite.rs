@@ -49,8 +49,8 @@ pub fn questions_json(id: u64, text: &str, answers: &[&str], correct: usize) -> 
     .to_string()
 }
 
-/// reqwest here is built with `rustls-no-provider` (for the HTTPS tests): every client
-/// needs the process's crypto provider, ring, installed first.
+/// The HTTPS tests speak TLS with tokio-rustls, which needs the process's crypto
+/// provider, ring, installed first (reqwest here has no TLS of its own).
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
