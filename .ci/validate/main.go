@@ -238,8 +238,10 @@ func checkPodSecurity(eval policy.Evaluator, lv psaapi.LevelVersion, o *object) 
 // chapter prints; only the variants (which no chapter command exposes) may add more.
 var suiteLabels = []string{"app", "rel"}
 
-// checkSuite enforces the Kiada suite's own conventions for pods.
-func checkSuite(o *object) []string {
+// checkSuite enforces the Kiada suite's own conventions for pods. An unlabelled pod
+// (the book's kiada-ssl, which no Service may select: the reader reaches it with
+// port forwarding) must carry no labels at all instead of exactly app and rel.
+func checkSuite(o *object, unlabelled bool) []string {
 	var problems []string
 	if o.meta.Namespace != "" {
 		problems = append(problems, fmt.Sprintf("metadata.namespace is set (%q): leave it to -n or kustomize", o.meta.Namespace))
@@ -247,15 +249,22 @@ func checkSuite(o *object) []string {
 	if o.podSpec == nil {
 		return problems
 	}
-	for _, l := range suiteLabels {
-		if o.podMeta.Labels[l] == "" {
-			problems = append(problems, fmt.Sprintf("pod label %s is missing", l))
-		}
-	}
-	if !strings.Contains(o.source, "variants/") {
+	switch {
+	case unlabelled:
 		for l := range o.podMeta.Labels {
-			if !slices.Contains(suiteLabels, l) {
-				problems = append(problems, fmt.Sprintf("pod label %s: the chapter's pods carry only app and rel (kubectl expose copies every label into the selector)", l))
+			problems = append(problems, fmt.Sprintf("pod label %s: this pod must carry no labels, so that no Service selects it", l))
+		}
+	default:
+		for _, l := range suiteLabels {
+			if o.podMeta.Labels[l] == "" {
+				problems = append(problems, fmt.Sprintf("pod label %s is missing", l))
+			}
+		}
+		if !strings.Contains(o.source, "variants/") {
+			for l := range o.podMeta.Labels {
+				if !slices.Contains(suiteLabels, l) {
+					problems = append(problems, fmt.Sprintf("pod label %s: the chapter's pods carry only app and rel (kubectl expose copies every label into the selector)", l))
+				}
 			}
 		}
 	}
@@ -400,6 +409,7 @@ func main() {
 	version := flag.String("version", "latest", "Pod Security Standards version, e.g. v1.32 or latest")
 	suite := flag.Bool("suite", false, "also enforce the Kiada suite's pod conventions")
 	cross := flag.Bool("cross", false, "check that Service selectors and named target ports match the pods given")
+	unlabelled := flag.Bool("unlabelled", false, "with -suite: pods must carry no labels (instead of app and rel)")
 	quiet := flag.Bool("q", false, "print only problems and the closing line")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "usage: kiada-validate [flags] FILE... (- for standard input)")
@@ -456,7 +466,7 @@ func main() {
 				problems[o] = append(problems[o], checkPodSecurity(eval, lv, o)...)
 			}
 			if *suite {
-				problems[o] = append(problems[o], checkSuite(o)...)
+				problems[o] = append(problems[o], checkSuite(o, *unlabelled)...)
 			}
 		}
 	}
