@@ -113,41 +113,29 @@ func decode(source string, doc []byte) (*object, error) {
 	if err := yaml.UnmarshalStrict(doc, typed); err != nil {
 		return nil, fmt.Errorf("strict decoding as %s %s: %v", tm.APIVersion, tm.Kind, err)
 	}
-	o := &object{source: source, kind: tm.Kind}
+	// Every kind newTyped knows embeds ObjectMeta.
+	o := &object{source: source, kind: tm.Kind,
+		meta: typed.(metav1.ObjectMetaAccessor).GetObjectMeta().(*metav1.ObjectMeta)}
+	template := func(tpl *corev1.PodTemplateSpec) { o.podMeta, o.podSpec = &tpl.ObjectMeta, &tpl.Spec }
 	switch t := typed.(type) {
 	case *corev1.Pod:
-		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &t.ObjectMeta, &t.Spec
+		o.podMeta, o.podSpec = &t.ObjectMeta, &t.Spec
 	case *corev1.Service:
-		o.meta, o.service = &t.ObjectMeta, t
-	case *corev1.PersistentVolumeClaim:
-		o.meta = &t.ObjectMeta
-	case *corev1.Secret:
-		o.meta = &t.ObjectMeta
-	case *corev1.ConfigMap:
-		o.meta = &t.ObjectMeta
-	case *corev1.Endpoints:
-		o.meta = &t.ObjectMeta
-	case *discoveryv1.EndpointSlice:
-		o.meta = &t.ObjectMeta
-	case *corev1.Namespace:
-		o.meta = &t.ObjectMeta
-	case *corev1.ServiceAccount:
-		o.meta = &t.ObjectMeta
-	case *appsv1.Deployment:
-		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &t.Spec.Template.ObjectMeta, &t.Spec.Template.Spec
-	case *appsv1.StatefulSet:
-		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &t.Spec.Template.ObjectMeta, &t.Spec.Template.Spec
-	case *appsv1.DaemonSet:
-		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &t.Spec.Template.ObjectMeta, &t.Spec.Template.Spec
-	case *appsv1.ReplicaSet:
-		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &t.Spec.Template.ObjectMeta, &t.Spec.Template.Spec
-	case *batchv1.Job:
-		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &t.Spec.Template.ObjectMeta, &t.Spec.Template.Spec
-	case *batchv1.CronJob:
-		tpl := &t.Spec.JobTemplate.Spec.Template
-		o.meta, o.podMeta, o.podSpec = &t.ObjectMeta, &tpl.ObjectMeta, &tpl.Spec
+		o.service = t
 	case *networkingv1.NetworkPolicy:
-		o.meta, o.policy = &t.ObjectMeta, t
+		o.policy = t
+	case *appsv1.Deployment:
+		template(&t.Spec.Template)
+	case *appsv1.StatefulSet:
+		template(&t.Spec.Template)
+	case *appsv1.DaemonSet:
+		template(&t.Spec.Template)
+	case *appsv1.ReplicaSet:
+		template(&t.Spec.Template)
+	case *batchv1.Job:
+		template(&t.Spec.Template)
+	case *batchv1.CronJob:
+		template(&t.Spec.JobTemplate.Spec.Template)
 	}
 	return o, nil
 }
