@@ -234,6 +234,16 @@ impl Config {
     }
 }
 
+impl service_kit::ServiceConfig for Config {
+    fn from_process(vars: &[(String, String)]) -> Result<Self, ConfigError> {
+        Self::load(clap::Parser::parse(), vars)
+    }
+
+    fn log_format(&self) -> service_kit::LogFormat {
+        self.server.log_format
+    }
+}
+
 /// A number of seconds that must be more than 0.
 fn positive(name: &'static str, secs: f64) -> Result<Duration, ConfigError> {
     let duration = seconds(name, secs)?;

@@ -6,9 +6,11 @@
 pub mod backends;
 pub mod config;
 pub mod page;
+mod respond;
 mod routes;
-mod spread_view;
+mod spread;
 pub mod startup;
+mod state;
 pub mod status;
 mod view;
 

@@ -1,14 +1,14 @@
 //! Building and running kiada: HTTP and HTTPS in one server, one process.
 
 use actix_web::web;
-use service_kit::{
-    BindError, ConfigError, LogFormat, Server, ServerBuilder, TlsError, bind_dual_stack,
-};
+use service_kit::{BindError, ConfigError, Server, ServerBuilder, TlsError, bind_dual_stack};
 use tokio_util::sync::CancellationToken;
 
 use crate::backends::Backends;
 use crate::config::Config;
-use crate::routes::{self, AppState};
+use crate::routes;
+use crate::spread::Spreads;
+use crate::state::AppState;
 use crate::status::StatusMessage;
 
 /// Why kiada could not start.
@@ -37,14 +37,6 @@ impl service_kit::Service for Application {
     const NAME: &'static str = "kiada";
     type Config = Config;
     type Error = KiadaError;
-
-    fn load_config(vars: &[(String, String)]) -> Result<Config, ConfigError> {
-        Config::load(clap::Parser::parse(), vars)
-    }
-
-    fn log_format(config: &Config) -> LogFormat {
-        config.server.log_format
-    }
 
     /// Binds both ports (0 picks free ones), loads or generates the TLS certificate and
     /// builds the server. Logs the start-up summary.
@@ -94,6 +86,7 @@ impl service_kit::Service for Application {
         let pod = config.pod.clone();
         let ui_color = config.ui_color;
         let page_status = status.clone();
+        let spreads = web::Data::new(Spreads::default());
         let server = builder.serve(listener, move |cfg| {
             // Runs once per worker thread: each gets backends with a pool of its own.
             cfg.app_data(web::Data::new(AppState {
@@ -102,6 +95,8 @@ impl service_kit::Service for Application {
                 status: page_status.clone(),
                 ui_color,
             }))
+            // One for the process: every worker's views count against the one cap.
+            .app_data(spreads.clone())
             .configure(routes::configure)
             .default_service(web::to(routes::not_found));
         })?;

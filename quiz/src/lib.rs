@@ -13,7 +13,7 @@ pub mod store;
 use std::sync::Arc;
 
 use actix_web::web;
-use service_kit::{ConfigError, LogFormat, Server, ServerBuilder};
+use service_kit::{Server, ServerBuilder};
 use tokio_util::sync::CancellationToken;
 
 pub use config::{Args, Config};
@@ -39,14 +39,6 @@ impl service_kit::Service for Application {
     const NAME: &'static str = "quiz";
     type Config = Config;
     type Error = QuizError;
-
-    fn load_config(vars: &[(String, String)]) -> Result<Config, ConfigError> {
-        Config::load(clap::Parser::parse(), vars)
-    }
-
-    fn log_format(config: &Config) -> LogFormat {
-        config.server.log_format
-    }
 
     /// Loads and validates the questions, opens (or creates) the database and replaces
     /// its questions, and binds the HTTP port on IPv6 and IPv4 (port 0 picks a free one).

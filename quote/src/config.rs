@@ -52,3 +52,13 @@ impl Config {
         })
     }
 }
+
+impl service_kit::ServiceConfig for Config {
+    fn from_process(vars: &[(String, String)]) -> Result<Self, ConfigError> {
+        Self::load(clap::Parser::parse(), vars)
+    }
+
+    fn log_format(&self) -> service_kit::LogFormat {
+        self.server.log_format
+    }
+}

@@ -7,7 +7,7 @@ pub mod tips;
 pub use config::{Args, Config, QuoteSettings};
 
 use actix_web::{HttpResponse, web};
-use service_kit::{ConfigError, LogFormat, PodInfo, Server, ServerBuilder, get_or_head};
+use service_kit::{PodInfo, Server, ServerBuilder, get_or_head};
 use tokio_util::sync::CancellationToken;
 
 use crate::tips::{TipOfTheInterval, Tips, TipsError};
@@ -39,14 +39,6 @@ impl service_kit::Service for Application {
     const NAME: &'static str = "quote";
     type Config = Config;
     type Error = QuoteError;
-
-    fn load_config(vars: &[(String, String)]) -> Result<Config, ConfigError> {
-        Config::load(clap::Parser::parse(), vars)
-    }
-
-    fn log_format(config: &Config) -> LogFormat {
-        config.server.log_format
-    }
 
     /// Reads the tips, binds the port and builds the server.
     async fn build(config: Config) -> Result<Self, QuoteError> {

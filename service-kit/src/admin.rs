@@ -118,10 +118,38 @@ async fn status(
     })
 }
 
-fn disabled(what: &str, variable: &str) -> HttpResponse {
-    HttpResponse::NotFound().json(serde_json::json!({
-        "error": format!("{what} are disabled; set {variable}=true to enable them")
-    }))
+/// A group of controls and the variable that switches it on.
+struct Switch {
+    what: &'static str,
+    variable: &'static str,
+}
+
+const PROBE_CONTROLS: Switch = Switch {
+    what: "probe controls",
+    variable: "PROBE_CONTROLS_ENABLED",
+};
+const FAULTS: Switch = Switch {
+    what: "faults",
+    variable: "FAULTS_ENABLED",
+};
+
+impl Switch {
+    /// While the group is switched off, the 404 that refuses a request (as if the route
+    /// did not exist).
+    fn refusal(&self, enabled: bool) -> Option<HttpResponse> {
+        (!enabled).then(|| {
+            HttpResponse::NotFound().json(serde_json::json!({
+                "error": format!("{} are disabled; set {}=true to enable them", self.what, self.variable)
+            }))
+        })
+    }
+
+    /// What refuses a request that changes something: the group is off, or the body is
+    /// not JSON.
+    fn change_refusal(&self, enabled: bool, req: &HttpRequest) -> Option<HttpResponse> {
+        self.refusal(enabled)
+            .or_else(|| require_json(req).err().map(|refused| refused.response()))
+    }
 }
 
 fn bad_request(message: String) -> HttpResponse {
@@ -196,10 +224,12 @@ async fn force_probe_failure(
     query: Result<web::Query<ForceQuery>, actix_web::Error>,
     body: web::Bytes,
 ) -> HttpResponse {
-    if !health.controls().probe_controls_enabled {
-        return disabled("probe controls", "PROBE_CONTROLS_ENABLED");
+    if let Some(refused) =
+        PROBE_CONTROLS.change_refusal(health.controls().probe_controls_enabled, &req)
+    {
+        return refused;
     }
-    if let Err(refused) = require_json(&req).and_then(|()| require_empty_object(&body)) {
+    if let Err(refused) = require_empty_object(&body) {
         return refused.response();
     }
     let probe = match probe_from_path(&path) {
@@ -237,11 +267,10 @@ async fn clear_probe_failure(
     health: web::Data<Health>,
     path: web::Path<String>,
 ) -> HttpResponse {
-    if !health.controls().probe_controls_enabled {
-        return disabled("probe controls", "PROBE_CONTROLS_ENABLED");
-    }
-    if let Err(refused) = require_json(&req) {
-        return refused.response();
+    if let Some(refused) =
+        PROBE_CONTROLS.change_refusal(health.controls().probe_controls_enabled, &req)
+    {
+        return refused;
     }
     match probe_from_path(&path) {
         Ok(probe) => {
@@ -254,8 +283,8 @@ async fn clear_probe_failure(
 }
 
 async fn show_faults(health: web::Data<Health>, faults: web::Data<Faults>) -> HttpResponse {
-    if !health.controls().faults_enabled {
-        return disabled("faults", "FAULTS_ENABLED");
+    if let Some(refused) = FAULTS.refusal(health.controls().faults_enabled) {
+        return refused;
     }
     HttpResponse::Ok().json(faults.active())
 }
@@ -266,11 +295,8 @@ async fn set_faults(
     faults: web::Data<Faults>,
     body: web::Bytes,
 ) -> HttpResponse {
-    if !health.controls().faults_enabled {
-        return disabled("faults", "FAULTS_ENABLED");
-    }
-    if let Err(refused) = require_json(&req) {
-        return refused.response();
+    if let Some(refused) = FAULTS.change_refusal(health.controls().faults_enabled, &req) {
+        return refused;
     }
     match faults.set_from_json(&body) {
         Ok(active) => {
@@ -286,11 +312,8 @@ async fn clear_faults(
     health: web::Data<Health>,
     faults: web::Data<Faults>,
 ) -> HttpResponse {
-    if !health.controls().faults_enabled {
-        return disabled("faults", "FAULTS_ENABLED");
-    }
-    if let Err(refused) = require_json(&req) {
-        return refused.response();
+    if let Some(refused) = FAULTS.change_refusal(health.controls().faults_enabled, &req) {
+        return refused;
     }
     faults.clear();
     tracing::info!("faults cleared");

@@ -60,7 +60,7 @@ pub use pod::{PodInfo, UNKNOWN};
 pub use probes::{Health, Phase, Probe};
 pub use routing::get_or_head;
 pub use server::ServerBuilder;
-pub use service::{Service, run_main};
+pub use service::{Service, ServiceConfig, run_main};
 pub use telemetry::init_logging;
 pub use text::{clean_block, clean_line};
 pub use tls::{SelfSignedTls, TlsError, tls_from_pem_files, tls_self_signed};

@@ -16,15 +16,9 @@ pub trait Service: Sized {
     /// The program's name, in front of its errors ("quote: cannot start: ...").
     const NAME: &'static str;
     /// Everything the service is built from.
-    type Config;
+    type Config: ServiceConfig;
     /// Why it could not be built.
     type Error: std::error::Error + Send + Sync + 'static;
-
-    /// The configuration from the process's command line and the environment `vars`.
-    fn load_config(vars: &[(String, String)]) -> Result<Self::Config, ConfigError>;
-
-    /// How `config` wants log lines written.
-    fn log_format(config: &Self::Config) -> LogFormat;
 
     /// Reads what the service serves, binds its ports and builds its server.
     fn build(config: Self::Config) -> impl Future<Output = Result<Self, Self::Error>>;
@@ -35,6 +29,15 @@ pub trait Service: Sized {
         self,
         shutdown: CancellationToken,
     ) -> impl Future<Output = std::io::Result<()>> + Send;
+}
+
+/// A service's configuration, as [`run_main`] reads it.
+pub trait ServiceConfig: Sized {
+    /// The configuration from the process's command line and the environment `vars`.
+    fn from_process(vars: &[(String, String)]) -> Result<Self, ConfigError>;
+
+    /// How the configuration wants log lines written.
+    fn log_format(&self) -> LogFormat;
 }
 
 /// The `main` of every service binary: installs the signal handlers before anything
@@ -65,9 +68,9 @@ pub fn run_main<S: Service>() -> ExitCode {
 async fn run<S: Service>() -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
     let vars = crate::environment::process_environment();
-    let config = S::load_config(&vars).context("invalid configuration")?;
+    let config = S::Config::from_process(&vars).context("invalid configuration")?;
     // Dropped when `run` returns, after the last line: the pending lines are written.
-    let _logs = crate::telemetry::init_logging(S::log_format(&config));
+    let _logs = crate::telemetry::init_logging(config.log_format());
     let service = S::build(config).await.context("cannot start")?;
     service.run_until_stopped(shutdown).await.context("failed")
 }

@@ -1,13 +1,13 @@
-//! What kiada asks the backends for: the tip, a question, and a verdict on an answer.
-//! Each call is timed once, by [`Backends::timed`].
+//! What kiada asks the backends for: the tip, a question, a verdict on an answer, and
+//! (for `/spread`) just who answered. Each call is timed once, by [`Backends::timed`].
 
 use actix_web::web::Bytes;
-use http::Uri;
-use kiada_wire::{AnswerRequest, AnswerResponse, ErrorBody, Question};
-use reqwest::{Method, StatusCode, Url};
+use kiada_wire::{AnswerRequest, AnswerResponse, ErrorBody, Question, ServedBy};
+use reqwest::{Method, StatusCode};
 
 use super::{
-    AnswerOutcome, BackendError, Backends, CallContext, Cause, Fetched, Service, quiz_endpoint,
+    AnswerOutcome, BackendError, Backends, CallContext, Cause, Endpoint, Fetched, Service,
+    quiz_endpoint,
 };
 use service_kit::clean_line;
 
@@ -15,12 +15,10 @@ impl Backends {
     /// The tip of the minute.
     pub async fn tip(&self, context: &CallContext) -> Result<Fetched<String>, BackendError> {
         self.timed(Service::Quote, async {
-            let url = &self.settings.quote_url;
-            let uri = self.quote_uri.as_ref();
             let answer = self
-                .call(Service::Quote, Method::GET, url, uri, context, None)
+                .call(Service::Quote, Method::GET, &self.quote, context, None)
                 .await?;
-            let fail = |cause| BackendError::new(Service::Quote, url, cause);
+            let fail = |cause| BackendError::new(Service::Quote, self.quote.url(), cause);
             if !answer.status.is_success() {
                 return Err(fail(Cause::Status(answer.status, None)));
             }
@@ -43,8 +41,7 @@ impl Backends {
         &self,
         context: &CallContext,
     ) -> Result<Fetched<Question>, BackendError> {
-        let (url, uri) = (&self.random_question_url, self.random_question_uri.as_ref());
-        self.timed(Service::Quiz, self.question(url, uri, context))
+        self.timed(Service::Quiz, self.question(&self.random_question, context))
             .await
     }
 
@@ -55,7 +52,7 @@ impl Backends {
         context: &CallContext,
     ) -> Result<Fetched<Question>, BackendError> {
         let url = quiz_endpoint(&self.settings.quiz_url, &format!("questions/{id}"));
-        self.timed(Service::Quiz, self.question(&url, None, context))
+        self.timed(Service::Quiz, self.question(&Endpoint::new(url), context))
             .await
     }
 
@@ -67,10 +64,10 @@ impl Backends {
         context: &CallContext,
     ) -> Result<Fetched<AnswerOutcome>, BackendError> {
         self.timed(Service::Quiz, async {
-            let url = quiz_endpoint(
+            let endpoint = Endpoint::new(quiz_endpoint(
                 &self.settings.quiz_url,
                 &format!("questions/{question_id}/answers"),
-            );
+            ));
             let body = serde_json::to_vec(&AnswerRequest {
                 question_id: question_id.into(),
                 answer_index,
@@ -80,13 +77,12 @@ impl Backends {
                 .call(
                     Service::Quiz,
                     Method::POST,
-                    &url,
-                    None,
+                    &endpoint,
                     context,
                     Some(("application/json".into(), Bytes::from(body))),
                 )
                 .await?;
-            let fail = |cause| BackendError::new(Service::Quiz, &url, cause);
+            let fail = |cause| BackendError::new(Service::Quiz, endpoint.url(), cause);
             let outcome = match answer.status {
                 status if status.is_success() => {
                     let result: AnswerResponse = serde_json::from_slice(&answer.body)
@@ -110,17 +106,47 @@ impl Backends {
         .await
     }
 
-    /// Fetches and checks the question at `url` (untimed: the callers time it).
+    /// Where `/spread` calls `service`: the page's call to it.
+    pub fn page_endpoint(&self, service: Service) -> &Endpoint {
+        match service {
+            Service::Quote => &self.quote,
+            Service::Quiz => &self.random_question,
+        }
+    }
+
+    /// One timed GET of `service`'s [`page_endpoint`](Self::page_endpoint), for
+    /// `/spread`: who answered, when the answer is a 2xx; any other answer is a failure
+    /// that names the pod.
+    pub async fn who_answers(
+        &self,
+        service: Service,
+        context: &CallContext,
+    ) -> Result<ServedBy, BackendError> {
+        let endpoint = self.page_endpoint(service);
+        self.timed(service, async {
+            let answer = self
+                .call(service, Method::GET, endpoint, context, None)
+                .await?;
+            if answer.status.is_success() {
+                return Ok(answer.served_by);
+            }
+            let from = format!("from pod {}", answer.served_by.pod);
+            let cause = Cause::Status(answer.status, Some(from));
+            Err(BackendError::new(service, endpoint.url(), cause))
+        })
+        .await
+    }
+
+    /// Fetches and checks the question at `endpoint` (untimed: the callers time it).
     async fn question(
         &self,
-        url: &Url,
-        uri: Option<&Uri>,
+        endpoint: &Endpoint,
         context: &CallContext,
     ) -> Result<Fetched<Question>, BackendError> {
         let answer = self
-            .call(Service::Quiz, Method::GET, url, uri, context, None)
+            .call(Service::Quiz, Method::GET, endpoint, context, None)
             .await?;
-        let fail = |cause| BackendError::new(Service::Quiz, url, cause);
+        let fail = |cause| BackendError::new(Service::Quiz, endpoint.url(), cause);
         if !answer.status.is_success() {
             return Err(fail(Cause::Status(
                 answer.status,

@@ -11,19 +11,19 @@ use std::time::Duration;
 
 use actix_web::web::Bytes;
 use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
-use http::{Method, Request, Response, Uri};
+use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use reqwest::Url;
 use service_kit::{REQUEST_ID_HEADER, SEED_HEADER};
 
 use super::error::shown_url;
 use super::fetched;
 use super::{
-    BackendError, Backends, CallContext, Cause, MAX_BACKEND_BODY, ProxiedResponse, Service,
+    BackendError, Backends, CallContext, Cause, Endpoint, MAX_BACKEND_BODY, ProxiedResponse,
+    Service,
 };
 use service_kit::clean_line;
 
@@ -56,11 +56,6 @@ pub(super) fn build(connect_timeout: Duration, pool_idle: Duration) -> HttpClien
     builder.build(connector)
 }
 
-/// `url` for hyper, when it has an HTTP form (any URL kiada is configured with has).
-pub(super) fn to_uri(url: &Url) -> Result<Uri, Cause> {
-    Uri::try_from(url.as_str()).map_err(|error| Cause::Other(format!("invalid URL: {error}")))
-}
-
 impl Backends {
     /// The same backends with a connection pool of their own, for one server worker
     /// thread. hyper runs each pooled connection as a task on the runtime that opened
@@ -69,28 +64,31 @@ impl Backends {
     /// wake-up and a context switch per call. Measured under load: about 10% less CPU
     /// per page in kiada.
     pub fn for_worker(&self) -> Self {
+        self.with_own_client(self.settings.pool_idle)
+    }
+
+    /// The same backends with a client of their own whose idle connections are kept for
+    /// `pool_idle` (zero: each is closed after its one call).
+    pub fn with_own_client(&self, pool_idle: Duration) -> Self {
         Self {
-            client: build(self.settings.connect_timeout, self.settings.pool_idle),
+            client: build(self.settings.connect_timeout, pool_idle),
             ..self.clone()
         }
     }
 
-    /// Sends one request to `url` (`uri` is its hyper form when already made) and reads
-    /// its whole answer, up to [`MAX_BACKEND_BODY`] bytes, within the timeout.
+    /// Sends one request to `endpoint` and reads its whole answer, up to
+    /// [`MAX_BACKEND_BODY`] bytes, within the timeout.
     pub(super) async fn call(
         &self,
         service: Service,
         method: Method,
-        url: &Url,
-        uri: Option<&Uri>,
+        endpoint: &Endpoint,
         context: &CallContext,
         body: Option<(String, Bytes)>,
     ) -> Result<ProxiedResponse, BackendError> {
+        let url = endpoint.url();
         let exchange = async {
-            let uri = match uri {
-                Some(uri) => uri.clone(),
-                None => to_uri(url)?,
-            };
+            let uri = endpoint.uri()?;
             let (content_type, body) = body.unzip();
             let mut request = Request::new(Full::new(body.unwrap_or_default()));
             *request.method_mut() = method;

@@ -6,37 +6,33 @@
 //! - [`calls`]: what kiada asks for: the tip, a question, an answer's verdict.
 //! - [`proxy`]: the calls `/proxy/quiz/...` forwards (an allowlist) and the forwarding.
 //! - [`readiness`]: both backends' `/healthz/ready`, for `READINESS_REQUIRES_BACKENDS`.
-//! - [`spread`]: one backend called many times, counted per pod (`/spread`).
 //! - [`timing`]: the one wrapper that records a call's latency and failure.
 //! - [`error`]: why a call failed; [`fetched`]: what a call returns;
-//!   [`call_context`]: what kiada passes on to quote and quiz from the request it answers.
+//!   [`endpoint`]: where a call goes; [`call_context`]: what kiada passes on to quote
+//!   and quiz from the request it answers.
 
 mod call_context;
 mod calls;
 mod client;
+mod endpoint;
 mod error;
 mod fetched;
 mod proxy;
 mod readiness;
 mod settings;
-mod spread;
 mod timing;
 
 use std::fmt;
 
-use http::Uri;
 use reqwest::Url;
 use service_kit::Metrics;
 
 pub use call_context::CallContext;
+pub use endpoint::Endpoint;
 pub use error::{BackendError, Cause};
 pub use fetched::{AnswerOutcome, Fetched, ProxiedResponse};
 pub use proxy::{FORWARDED_CALLS, NotForwarded, QuizProxyTarget};
 pub use settings::BackendSettings;
-pub use spread::{
-    CALLS_AT_ONCE, DEFAULT_SPREAD_CALLS, MAX_SPREAD_CALLS, SPREAD_BUDGET, SPREADS_AT_ONCE,
-    SpreadError,
-};
 
 /// Largest backend answer kiada reads; anything bigger is a failure, never buffered.
 pub const MAX_BACKEND_BODY: usize = 64 * 1024;
@@ -63,16 +59,11 @@ impl Service {
 pub struct Backends {
     client: client::HttpClient,
     settings: BackendSettings,
-    /// Built once: the page asks for a random question on every request.
-    random_question_url: Url,
-    /// The hyper forms of the page's two URLs, made once (None: not HTTP URIs, which
-    /// each call then reports).
-    quote_uri: Option<Uri>,
-    random_question_uri: Option<Uri>,
+    /// The page's two calls, made once: the page makes both on every request.
+    quote: Endpoint,
+    random_question: Endpoint,
     /// Where backend call latency and failures are recorded (`/metrics`).
     metrics: Option<Metrics>,
-    /// Shared by every clone: the cap on `/spread` views at once.
-    spread_permits: spread::SpreadPermits,
 }
 
 impl fmt::Debug for Backends {
@@ -89,15 +80,12 @@ impl Backends {
     /// so `http://quote` finds the Service of the pod's namespace. Idle connections are
     /// kept for `settings.pool_idle` (zero: never reused).
     pub fn new(settings: BackendSettings) -> Self {
-        let random_question_url = quiz_endpoint(&settings.quiz_url, "questions/random");
         Self {
             client: client::build(settings.connect_timeout, settings.pool_idle),
-            quote_uri: client::to_uri(&settings.quote_url).ok(),
-            random_question_uri: client::to_uri(&random_question_url).ok(),
+            quote: Endpoint::new(settings.quote_url.clone()),
+            random_question: Endpoint::new(quiz_endpoint(&settings.quiz_url, "questions/random")),
             settings,
-            random_question_url,
             metrics: None,
-            spread_permits: spread::SpreadPermits::default(),
         }
     }
 
@@ -116,8 +104,10 @@ fn quiz_endpoint(quiz_url: &Url, path: &str) -> Url {
     url
 }
 
+/// Backends for unit tests: quote at `http://quote/quote`, quiz at `quiz`; nothing is
+/// called until a test makes a call.
 #[cfg(test)]
-fn for_tests(quiz: &str) -> Backends {
+pub(crate) fn for_tests(quiz: &str) -> Backends {
     Backends::new(BackendSettings {
         quote_url: Url::parse("http://quote/quote").unwrap(),
         quiz_url: Url::parse(quiz).unwrap(),

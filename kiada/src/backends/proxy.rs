@@ -10,7 +10,9 @@ use percent_encoding::percent_decode_str;
 use reqwest::{Method, Url};
 use service_kit::clean_line;
 
-use super::{BackendError, Backends, CallContext, ProxiedResponse, Service, quiz_endpoint};
+use super::{
+    BackendError, Backends, CallContext, Endpoint, ProxiedResponse, Service, quiz_endpoint,
+};
 
 /// What the proxy forwards, in the words of its refusals.
 pub const FORWARDED_CALLS: &str = "GET questions/random, GET questions/<id>, \
@@ -48,9 +50,10 @@ impl Backends {
         body: Option<(String, Bytes)>,
     ) -> Result<ProxiedResponse, BackendError> {
         let QuizProxyTarget { method, url } = target;
+        let endpoint = Endpoint::new(url);
         self.timed(
             Service::Quiz,
-            self.call(Service::Quiz, method, &url, None, context, body),
+            self.call(Service::Quiz, method, &endpoint, context, body),
         )
         .await
     }
@@ -115,73 +118,50 @@ mod tests {
             .map_err(|refusal| refusal.to_string())
     }
 
+    /// What the proxy sends for `request` (`METHOD tail?query`) under `base`.
+    fn sent(base: &str, request: &str) -> Result<String, String> {
+        let (method, rest) = request.split_once(' ').unwrap();
+        let (tail, query) = rest.split_once('?').unwrap_or((rest, ""));
+        target(base, method, tail, query)
+    }
+
     #[test]
     fn the_page_s_calls_and_the_stats_are_forwarded_under_the_quiz_base_url() {
-        for (base, method, tail, query, expected) in [
+        let (quiz, api) = ("http://quiz", "http://quiz/api");
+        for (base, request, expected) in [
             (
-                "http://quiz",
-                "GET",
-                "questions/random",
-                "",
+                quiz,
+                "GET questions/random",
                 "GET http://quiz/questions/random",
             ),
+            (quiz, "GET questions/7", "GET http://quiz/questions/7"),
             (
-                "http://quiz",
-                "GET",
-                "questions/7",
-                "",
-                "GET http://quiz/questions/7",
-            ),
-            (
-                "http://quiz",
-                "POST",
-                "questions/7/answers",
-                "",
+                quiz,
+                "POST questions/7/answers",
                 "POST http://quiz/questions/7/answers",
             ),
-            (
-                "http://quiz",
-                "GET",
-                "stats",
-                "a=1&b=2",
-                "GET http://quiz/stats?a=1&b=2",
-            ),
+            (quiz, "GET stats?a=1&b=2", "GET http://quiz/stats?a=1&b=2"),
             (
                 "http://10.0.0.1:8082/api/",
-                "GET",
-                "questions/3",
-                "",
+                "GET questions/3",
                 "GET http://10.0.0.1:8082/api/questions/3",
             ),
             // Ids too large for quiz are quiz's to explain.
             (
-                "http://quiz",
-                "GET",
-                "questions/99999999999",
-                "",
+                quiz,
+                "GET questions/99999999999",
                 "GET http://quiz/questions/99999999999",
             ),
+            // What is sent is the decoded path that was checked.
+            (
+                api,
+                "GET %71uestions/random",
+                "GET http://quiz/api/questions/random",
+            ),
+            (api, "GET questions/%37", "GET http://quiz/api/questions/7"),
+            (api, "GET %73%74%61%74%73", "GET http://quiz/api/stats"),
         ] {
-            assert_eq!(
-                target(base, method, tail, query),
-                Ok(expected.into()),
-                "{tail}"
-            );
-        }
-    }
-
-    #[test]
-    fn what_is_sent_is_the_decoded_path_that_was_checked() {
-        for (tail, expected) in [
-            ("%71uestions/random", "GET http://quiz/api/questions/random"),
-            ("questions/%37", "GET http://quiz/api/questions/7"),
-            ("%73%74%61%74%73", "GET http://quiz/api/stats"),
-        ] {
-            assert_eq!(
-                target("http://quiz/api", "GET", tail, ""),
-                Ok(expected.into()),
-                "{tail}"
-            );
+            assert_eq!(sent(base, request), Ok(expected.into()), "{request}");
         }
     }
 

@@ -2,7 +2,7 @@
 
 use reqwest::Url;
 
-use super::{BackendError, Backends, Cause, Service, client, quiz_endpoint};
+use super::{BackendError, Backends, Cause, Endpoint, Service, client, quiz_endpoint};
 
 impl Backends {
     /// Readiness of both backends (`/healthz/ready`), checked at the same time.
@@ -12,10 +12,11 @@ impl Backends {
         quote.set_query(None);
         let quiz = quiz_endpoint(&self.settings.quiz_url, "healthz/ready");
         let probe = |service: Service, url: Url| async move {
+            let endpoint = Endpoint::new(url);
             let status = self
                 .within_timeout(async {
                     let mut request = http::Request::new(Default::default());
-                    *request.uri_mut() = client::to_uri(&url)?;
+                    *request.uri_mut() = endpoint.uri()?;
                     request.headers_mut().insert(
                         http::header::USER_AGENT,
                         http::HeaderValue::from_static(client::KIADA_USER_AGENT),
@@ -28,7 +29,7 @@ impl Backends {
                 Ok(status) => Cause::Status(status, None),
                 Err(cause) => cause,
             };
-            Err(BackendError::new(service, &url, cause).to_string())
+            Err(BackendError::new(service, endpoint.url(), cause).to_string())
         };
         let (quote, quiz) = tokio::join!(probe(Service::Quote, quote), probe(Service::Quiz, quiz));
         match (quote, quiz) {

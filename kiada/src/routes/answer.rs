@@ -4,8 +4,9 @@ use std::fmt::{self, Write as _};
 
 use actix_web::{HttpResponse, web};
 
-use super::{AppState, text};
 use crate::backends::{AnswerOutcome, CallContext};
+use crate::respond::text;
+use crate::state::AppState;
 use service_kit::clean_line;
 
 pub async fn submit(
@@ -91,4 +92,43 @@ where
         .parse::<u64>()
         .map_err(|_| refuse(format!("{whole}, not {:?}", clean_line(raw, 40))))?;
     T::try_from(number).map_err(|_| refuse(format!("at most {max}, not {number}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{App, test, web};
+
+    use super::*;
+
+    /// A malformed path is refused with the rule it breaks, before quiz is asked (the
+    /// state's quiz is never reached).
+    #[actix_web::test]
+    async fn a_malformed_path_is_refused_before_quiz_is_asked() {
+        let app = test::init_service(
+            App::new()
+                .app_data(web::Data::new(AppState::for_tests()))
+                .route("/question/{id}/answers/{index}", web::post().to(submit)),
+        )
+        .await;
+        for (path, message) in [
+            (
+                "/question/seven/answers/1",
+                "ERROR: the question id must be a whole number, not \"seven\".\n",
+            ),
+            (
+                "/question/7/answers/-1",
+                "ERROR: the answer index must be a whole number from 0, not \"-1\".\n",
+            ),
+            (
+                "/question/4294967296/answers/0",
+                "ERROR: the question id must be at most 4294967295, not 4294967296.\n",
+            ),
+        ] {
+            let request = test::TestRequest::post().uri(path).to_request();
+            let response = test::call_service(&app, request).await;
+            assert_eq!(response.status().as_u16(), 400, "POST {path}");
+            let body = test::read_body(response).await;
+            assert_eq!(body, message.as_bytes(), "POST {path}");
+        }
+    }
 }

@@ -4,23 +4,13 @@ mod answer;
 mod assets;
 mod pages;
 mod proxy;
-mod spread;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use kiada_wire::ErrorBody;
-use service_kit::{PodInfo, get_or_head};
+use service_kit::get_or_head;
 
-use crate::backends::Backends;
-use crate::status::StatusMessage;
-
-/// What every handler shares.
-pub struct AppState {
-    pub backends: Backends,
-    pub pod: PodInfo,
-    pub status: StatusMessage,
-    pub ui_color: crate::config::UiColor,
-}
+use crate::respond::text;
+use crate::spread;
 
 /// Registers every route of kiada except the probes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -78,43 +68,56 @@ async fn method_not_allowed(allowed: &'static str) -> HttpResponse {
     response
 }
 
-fn text(mut builder: actix_web::HttpResponseBuilder, body: String) -> HttpResponse {
-    builder
-        .content_type("text/plain; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body)
-}
+#[cfg(test)]
+mod tests {
+    use actix_web::{App, test, web};
 
-/// Only our own files: no inline script or style, no other origin.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; \
-     frame-ancestors 'none'";
+    use super::*;
+    use crate::state::AppState;
 
-/// A rendered HTML page under [`CONTENT_SECURITY_POLICY`]; should rendering fail, a
-/// 500 that points to the page's text form at `text_path`. (`X-Content-Type-Options`
-/// is on every answer already: service-kit's middleware adds it.)
-fn html_response(rendered: askama::Result<String>, text_path: &str) -> HttpResponse {
-    match rendered {
-        Ok(body) => HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
-            .insert_header((header::REFERRER_POLICY, "no-referrer"))
-            .body(body),
-        Err(error) => {
-            tracing::error!(%error, "cannot render an HTML page");
-            text(
-                HttpResponse::InternalServerError(),
-                format!("ERROR: the HTML page could not be rendered; try {text_path}\n"),
-            )
+    /// The route table without a socket: an unknown path gets the text 404, and a
+    /// known path with a method it does not take gets the text 405 with `Allow`.
+    #[actix_web::test]
+    async fn unknown_paths_and_methods_are_answered_by_the_table() {
+        let app = test::init_service(
+            App::new()
+                .app_data(web::Data::new(AppState::for_tests()))
+                .configure(configure)
+                .default_service(web::to(not_found)),
+        )
+        .await;
+        let cases = [
+            (
+                test::TestRequest::get().uri("/nope"),
+                404,
+                None,
+                "Not found: /nope\nTry / (text), /html (browser) or /json.\n",
+            ),
+            (
+                test::TestRequest::post().uri("/text"),
+                405,
+                Some("GET, HEAD"),
+                "Method not allowed here; use GET, HEAD.\n",
+            ),
+            (
+                test::TestRequest::get().uri("/question/7/answers/0"),
+                405,
+                Some("POST"),
+                "Method not allowed here; use POST.\n",
+            ),
+            (
+                test::TestRequest::delete().uri("/proxy/quiz/stats"),
+                405,
+                Some("GET, POST"),
+                "Method not allowed here; use GET, POST.\n",
+            ),
+        ];
+        for (request, status, allow, body) in cases {
+            let response = test::call_service(&app, request.to_request()).await;
+            assert_eq!(response.status().as_u16(), status, "{body}");
+            let allowed = response.headers().get(header::ALLOW);
+            assert_eq!(allowed.and_then(|v| v.to_str().ok()), allow, "{body}");
+            assert_eq!(test::read_body(response).await, body.as_bytes());
         }
     }
-}
-
-fn json_error(mut builder: actix_web::HttpResponseBuilder, message: &str) -> HttpResponse {
-    builder
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(ErrorBody {
-            error: message.to_owned(),
-        })
 }

@@ -7,8 +7,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use reqwest::Method;
 
-use super::{AppState, json_error};
 use crate::backends::{BackendError, CallContext};
+use crate::respond::json_error;
+use crate::state::AppState;
 use kiada_wire::ServedBy;
 
 /// Largest request body forwarded to quiz.

@@ -13,12 +13,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use http::Method;
 use kiada_wire::{ErrorCalls, LatencySummary, PodCalls, Spread, SpreadMode};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::{BackendError, Backends, CallContext, Cause, Service, client};
+use crate::backends::{Backends, CallContext, Service};
 
 /// Most calls one view makes.
 pub const MAX_SPREAD_CALLS: u32 = 100;
@@ -39,11 +38,12 @@ pub enum SpreadError {
     Busy,
 }
 
-/// The process-wide cap on views at once, shared by every worker's [`Backends`].
+/// The `/spread` views of the whole process, at most [`SPREADS_AT_ONCE`] at once.
+/// Cheap to clone; clones (one per server worker) share the cap.
 #[derive(Debug, Clone)]
-pub(super) struct SpreadPermits(Arc<Semaphore>);
+pub struct Spreads(Arc<Semaphore>);
 
-impl Default for SpreadPermits {
+impl Default for Spreads {
     fn default() -> Self {
         Self(Arc::new(Semaphore::new(SPREADS_AT_ONCE)))
     }
@@ -59,18 +59,18 @@ enum Outcome {
     Failed(String),
 }
 
-impl Backends {
-    /// Calls `service` `calls` times (capped at [`MAX_SPREAD_CALLS`]) through its
-    /// configured URL and counts the answers per pod.
-    pub async fn spread(
+impl Spreads {
+    /// Calls `service` `calls` times (capped at [`MAX_SPREAD_CALLS`]) through
+    /// `backends`, at the URL the page calls it at, and counts the answers per pod.
+    pub async fn view(
         &self,
+        backends: &Backends,
         service: Service,
         calls: u32,
         mode: SpreadMode,
         context: &CallContext,
     ) -> Result<Spread, SpreadError> {
         let _permit = self
-            .spread_permits
             .0
             .clone()
             .try_acquire_owned()
@@ -84,71 +84,47 @@ impl Backends {
             SpreadMode::NewConnection => (Duration::ZERO, CALLS_AT_ONCE),
             SpreadMode::Reuse => (SPREAD_BUDGET, 1),
         };
-        let caller = Backends {
-            client: client::build(self.settings.connect_timeout, pool_idle),
-            ..self.clone()
-        };
+        let caller = backends.with_own_client(pool_idle);
         let next = AtomicU32::new(0);
         let outcomes = RefCell::new(Vec::with_capacity(calls as usize));
-        let lane = || async {
-            while next.fetch_add(1, Ordering::Relaxed) < calls {
-                let outcome =
-                    match tokio::time::timeout_at(deadline, caller.spread_call(service, context))
-                        .await
-                    {
-                        Ok(outcome) => outcome,
-                        Err(_) => Outcome::Failed(format!(
-                            "not answered within the view's {}s budget",
-                            SPREAD_BUDGET.as_secs()
-                        )),
-                    };
-                outcomes.borrow_mut().push(outcome);
-            }
-        };
+        let lane =
+            || async {
+                while next.fetch_add(1, Ordering::Relaxed) < calls {
+                    let outcome =
+                        match tokio::time::timeout_at(deadline, call(&caller, service, context))
+                            .await
+                        {
+                            Ok(outcome) => outcome,
+                            Err(_) => Outcome::Failed(format!(
+                                "not answered within the view's {}s budget",
+                                SPREAD_BUDGET.as_secs()
+                            )),
+                        };
+                    outcomes.borrow_mut().push(outcome);
+                }
+            };
         join_all((0..lanes.min(calls as usize)).map(|_| lane())).await;
         Ok(summarize(
             service,
-            self.spread_url(service).as_str(),
+            backends.page_endpoint(service).url().as_str(),
             mode,
             calls,
             outcomes.into_inner(),
             started.elapsed(),
         ))
     }
+}
 
-    fn spread_url(&self, service: Service) -> &reqwest::Url {
-        match service {
-            Service::Quote => &self.settings.quote_url,
-            Service::Quiz => &self.random_question_url,
-        }
-    }
-
-    /// One timed call; any answer but a 2xx counts as failed, with the pod named.
-    async fn spread_call(&self, service: Service, context: &CallContext) -> Outcome {
-        let started = Instant::now();
-        let url = self.spread_url(service).clone();
-        let result = self
-            .timed(service, async {
-                let answer = self
-                    .call(service, Method::GET, &url, None, context, None)
-                    .await?;
-                if answer.status.is_success() {
-                    Ok(answer.served_by)
-                } else {
-                    let from = format!("from pod {}", answer.served_by.pod);
-                    let cause = Cause::Status(answer.status, Some(from));
-                    Err(BackendError::new(service, &url, cause))
-                }
-            })
-            .await;
-        match result {
-            Ok(served_by) => Outcome::Answered {
-                pod: served_by.pod,
-                node: served_by.node,
-                latency: started.elapsed(),
-            },
-            Err(error) => Outcome::Failed(error.cause.to_string()),
-        }
+/// One timed call; any answer but a 2xx counts as failed, with the pod named.
+async fn call(backends: &Backends, service: Service, context: &CallContext) -> Outcome {
+    let started = Instant::now();
+    match backends.who_answers(service, context).await {
+        Ok(served_by) => Outcome::Answered {
+            pod: served_by.pod,
+            node: served_by.node,
+            latency: started.elapsed(),
+        },
+        Err(error) => Outcome::Failed(error.cause.to_string()),
     }
 }
 

@@ -8,10 +8,11 @@ use askama::Template;
 use kiada_wire::SpreadMode;
 use serde::Deserialize;
 
-use super::pages::{Wanted, wanted};
-use super::{AppState, html_response, json_error, text};
-use crate::backends::{CallContext, DEFAULT_SPREAD_CALLS, MAX_SPREAD_CALLS, Service, SpreadError};
-use crate::spread_view::{SpreadHtml, SpreadText, SpreadView};
+use super::calls::{DEFAULT_SPREAD_CALLS, MAX_SPREAD_CALLS, SpreadError, Spreads};
+use super::view::{SpreadHtml, SpreadText, SpreadView};
+use crate::backends::{CallContext, Service};
+use crate::respond::{Wanted, html_response, json_error, text, wanted};
+use crate::state::AppState;
 use service_kit::clean_line;
 
 /// The query as sent: every value checked by [`SpreadQuery::parse`].
@@ -103,6 +104,7 @@ fn one_of<T: Copy>(name: &str, value: Option<&str>, choices: &[(&str, T)]) -> Re
 pub async fn spread(
     req: HttpRequest,
     state: web::Data<AppState>,
+    spreads: web::Data<Spreads>,
     context: CallContext,
 ) -> HttpResponse {
     let wanted = wanted(&req);
@@ -114,9 +116,14 @@ pub async fn spread(
         Ok(query) => query,
         Err(message) => return fail(HttpResponse::BadRequest(), message),
     };
-    let spread = match state
-        .backends
-        .spread(query.service, query.calls, query.mode, &context)
+    let spread = match spreads
+        .view(
+            &state.backends,
+            query.service,
+            query.calls,
+            query.mode,
+            &context,
+        )
         .await
     {
         Ok(spread) => spread,

@@ -1,10 +1,9 @@
 //! `/spread` laid out for its templates (`templates/spread.txt`, `templates/spread.html`):
 //! a row per pod, then a row per failure cause, each with its share of the calls as a bar.
 
-use askama::Template;
 use kiada_wire::{LatencySummary, Spread, SpreadMode};
 
-use crate::view::reads_view;
+use crate::view::view_template;
 
 /// Width of a bar that stands for every call: `#` characters in the text view; the SVG
 /// bars of the HTML view are drawn in a 100-unit box.
@@ -128,25 +127,23 @@ fn describe_latency(latency: &LatencySummary) -> String {
     )
 }
 
-/// The text view. Not escaped: pod names and causes were cleaned of control
-/// characters when the calls were made.
-#[derive(Template)]
-#[template(path = "spread.txt")]
-pub struct SpreadText<'a>(pub SpreadView<'a>);
+view_template! {
+    /// The text view. Not escaped: pod names and causes were cleaned of control
+    /// characters when the calls were made.
+    SpreadText(SpreadView) = "spread.txt"
+}
 
-/// The HTML view; askama escapes every value.
-#[derive(Template)]
-#[template(path = "spread.html")]
-pub struct SpreadHtml<'a>(pub SpreadView<'a>);
-
-reads_view!(SpreadText, SpreadView);
-reads_view!(SpreadHtml, SpreadView);
+view_template! {
+    /// The HTML view; askama escapes every value.
+    SpreadHtml(SpreadView) = "spread.html"
+}
 
 #[cfg(test)]
 mod tests {
     use kiada_wire::{ErrorCalls, PodCalls};
 
     use super::*;
+    use askama::Template;
 
     fn latency(median: f64) -> LatencySummary {
         LatencySummary {
