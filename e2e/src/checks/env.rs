@@ -24,14 +24,7 @@ impl Run<'_> {
         &self,
         object: &Manifest,
     ) -> Result<BTreeMap<String, String>, String> {
-        self.cluster
-            .apply(object)
-            .await
-            .map_err(|e| format!("{e:#}"))?;
-        self.cluster
-            .wait_pods_ready(&[object.name().to_owned()], self.options.timeout)
-            .await
-            .map_err(|e| format!("{e:#}"))?;
+        self.start_pod(object).await?;
         let out = self.exec(object.name(), "env").await?;
         Ok(parse::parse_env(&out))
     }

@@ -12,8 +12,6 @@ use crate::service::{cluster_ip, ports};
 use crate::shell::{self, CurlLoop};
 use crate::summary::one_line;
 
-const ENDPOINTS_BY_HAND: &str = "endpoints-by-hand";
-const EXTERNALNAME: &str = "externalname-cname";
 /// The pod the check starts as the hand-written endpoint: busybox httpd in the
 /// toolbox image, selected by no Service.
 const SERVER_POD: &str = "external-server";
@@ -21,23 +19,19 @@ const SERVER_POD: &str = "external-server";
 const CALLS: u32 = 10;
 
 impl Run<'_> {
-    pub(super) async fn endpoints_by_hand(&self) {
+    /// Deletes what [`Self::endpoints_by_hand`] made.
+    pub(super) async fn endpoints_by_hand_cleanup(&self) -> anyhow::Result<()> {
         let book = &self.objects.book;
-        let result = self.endpoints_by_hand_inner().await;
-        let cleanup = async {
-            self.cluster.delete(&book.external_slice).await?;
-            self.cluster
-                .delete_service(book.external_service.name())
-                .await?;
-            self.cluster
-                .delete_pod(SERVER_POD, Duration::from_secs(60))
-                .await
-        }
-        .await;
-        self.check(ENDPOINTS_BY_HAND, after_cleanup(result, cleanup));
+        self.cluster.delete(&book.external_slice).await?;
+        self.cluster
+            .delete_service(book.external_service.name())
+            .await?;
+        self.cluster
+            .delete_pod(SERVER_POD, Duration::from_secs(60))
+            .await
     }
 
-    async fn endpoints_by_hand_inner(&self) -> Result<String, String> {
+    pub(super) async fn endpoints_by_hand(&self) -> Result<String, String> {
         let book = &self.objects.book;
         let service_name = book.external_service.name();
         let service_port = ports(&book.external_service.as_service().map_err(reason)?)
@@ -53,11 +47,7 @@ impl Run<'_> {
             .and_then(|p| u16::try_from(p).ok())
             .ok_or("variants/eps.external-service.yaml has no port")?;
         let server = self.server_pod(endpoint_port)?;
-        self.cluster.apply(&server).await.map_err(reason)?;
-        self.cluster
-            .wait_pods_ready(&[SERVER_POD.to_owned()], self.options.timeout)
-            .await
-            .map_err(|e| format!("pod {SERVER_POD}: {e:#}"))?;
+        self.start_pod(&server).await?;
         let ip = pod_ip(&self.get_pod(SERVER_POD).await?)?;
         let body = format!("external endpoint {SERVER_POD} at {ip}:{endpoint_port}");
 
@@ -222,14 +212,7 @@ impl Run<'_> {
         })
     }
 
-    pub(super) async fn externalname_cname(&self) {
-        let service = self.objects.book.time_api.name();
-        let result = self.externalname_inner().await;
-        let cleanup = self.cluster.delete_service(service).await;
-        self.check(EXTERNALNAME, after_cleanup(result, cleanup));
-    }
-
-    async fn externalname_inner(&self) -> Result<String, String> {
+    pub(super) async fn externalname_cname(&self) -> Result<String, String> {
         let (ns, domain) = (&self.cluster.namespace, &self.domain);
         let target = format!("quote.{ns}.svc.{domain}");
         let mut object = self.objects.book.time_api.clone();

@@ -15,8 +15,6 @@ use crate::poll::Poller;
 use crate::shell::{self, SrvRecord};
 use crate::summary::one_line;
 
-const HEADLESS: &str = "headless-records";
-const POD_HOSTNAMES: &str = "pod-hostname-records";
 /// The port every record must name: the quote Services' `http` port.
 const HTTP_PORT: u16 = 80;
 
@@ -44,14 +42,7 @@ impl Run<'_> {
         }
     }
 
-    pub(super) async fn headless_records(&self) {
-        let service = self.objects.book.quote_headless.name();
-        let result = self.headless_inner().await;
-        let cleanup = self.cluster.delete_service(service).await;
-        self.check(HEADLESS, after_cleanup(result, cleanup));
-    }
-
-    async fn headless_inner(&self) -> Result<String, String> {
+    pub(super) async fn headless_records(&self) -> Result<String, String> {
         let (ns, domain) = (&self.cluster.namespace, &self.domain);
         let service = self.objects.book.quote_headless.name().to_owned();
         self.cluster
@@ -138,28 +129,24 @@ impl Run<'_> {
         Ok(ready)
     }
 
-    pub(super) async fn pod_hostname_records(&self) {
+    /// Deletes what [`Self::pod_hostname_records`] made. Every delete is sent first, so
+    /// the pods terminate side by side.
+    pub(super) async fn pod_hostname_cleanup(&self) -> anyhow::Result<()> {
         let book = &self.objects.book;
-        let result = self.pod_hostname_inner().await;
-        let cleanup = async {
-            // Every delete is sent first, so the pods terminate side by side.
-            for pod in &book.hostname_pods {
-                self.cluster.delete(pod).await?;
-            }
-            for pod in &book.hostname_pods {
-                self.cluster
-                    .delete_pod(pod.name(), Duration::from_secs(90))
-                    .await?;
-            }
-            self.cluster
-                .delete_service(book.quote_headless.name())
-                .await
+        for pod in &book.hostname_pods {
+            self.cluster.delete(pod).await?;
         }
-        .await;
-        self.check(POD_HOSTNAMES, after_cleanup(result, cleanup));
+        for pod in &book.hostname_pods {
+            self.cluster
+                .delete_pod(pod.name(), Duration::from_secs(90))
+                .await?;
+        }
+        self.cluster
+            .delete_service(book.quote_headless.name())
+            .await
     }
 
-    async fn pod_hostname_inner(&self) -> Result<String, String> {
+    pub(super) async fn pod_hostname_records(&self) -> Result<String, String> {
         let (ns, domain) = (&self.cluster.namespace, &self.domain);
         let book = &self.objects.book;
         self.cluster

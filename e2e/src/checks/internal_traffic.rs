@@ -169,11 +169,9 @@ impl Run<'_> {
             Some((kiada, _)) => kiada.clone(),
             None => {
                 let pod = self.caller_on(node)?;
-                self.cluster.apply(&pod).await.map_err(reason)?;
-                self.cluster
-                    .wait_pods_ready(&[CALLER.to_owned()], self.options.timeout)
+                self.start_pod(&pod)
                     .await
-                    .map_err(|e| format!("pod {CALLER} on {node}: {e:#}"))?;
+                    .map_err(|e| format!("{e} (on {node})"))?;
                 CALLER.to_owned()
             }
         };

@@ -33,6 +33,7 @@ mod internal_traffic;
 mod kiada;
 mod multi_node;
 mod network_policy;
+mod node_tally;
 mod nodeport;
 mod objects;
 mod pod_deleted;
@@ -105,6 +106,36 @@ impl Run<'_> {
         self.record(CheckResult::from_result(name, result));
     }
 
+    /// Records each selected check of `names` with its result, in order; the last one
+    /// ran before the cleanup, so it goes through [`after_cleanup`].
+    fn record_before_cleanup(
+        &self,
+        names: &[&str],
+        mut results: Vec<Result<String, String>>,
+        cleanup: Result<()>,
+    ) {
+        if let Some(last) = results.pop() {
+            results.push(after_cleanup(last, cleanup));
+        }
+        for (name, result) in names.iter().zip(results) {
+            if self.options.selected(name) {
+                self.check(name, result);
+            }
+        }
+    }
+
+    /// Applies the pod `object` and waits until it is ready; an error names the pod.
+    async fn start_pod(&self, object: &crate::manifest::Manifest) -> Result<(), String> {
+        let pod = object.name();
+        let started = async {
+            self.cluster.apply(object).await?;
+            self.cluster
+                .wait_pods_ready(&[pod.to_owned()], self.options.timeout)
+                .await
+        };
+        started.await.map_err(|e| format!("pod {pod}: {e:#}"))
+    }
+
     /// Records `reason` for each selected row of `rows`.
     fn not_run(&self, rows: &[Check], reason: &str) {
         for row in rows.iter().filter(|row| self.options.selected(row.name)) {
@@ -132,6 +163,11 @@ impl Run<'_> {
                 Body::One(check) => {
                     let result = check(self).await;
                     self.check(row.name, result);
+                }
+                Body::Cleaned(check, cleanup) => {
+                    let result = check(self).await;
+                    let cleanup = cleanup(self).await;
+                    self.check(row.name, after_cleanup(result, cleanup));
                 }
                 Body::Group(group) => group(self).await,
                 Body::Deploy => {

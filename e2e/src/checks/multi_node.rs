@@ -17,6 +17,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kiada_wire::Spread;
 use kube::api::ListParams;
 
+use super::node_tally::NodeTally;
 use super::nodeport::{ANSWERS, knock};
 use super::spread::{CALLS, answered_by_quote, describe};
 use super::traffic::ROUND;
@@ -24,7 +25,6 @@ use super::*;
 use crate::endpoints;
 use crate::nodes::{self, NodeInfo, Placement};
 use crate::page::JSON_PATH;
-use crate::parse::quote_identity;
 use crate::poll::Poller;
 use crate::service::url_host;
 
@@ -258,7 +258,7 @@ impl Run<'_> {
             if let Some(problem) = tally.problem() {
                 return Err(format!("{problem}; {}", tally.describe(&home)));
             }
-            if others.iter().all(|node| tally.by_node.contains_key(node)) {
+            if others.iter().all(|node| tally.has_node(node)) {
                 return Ok(format!(
                     "{} requests from {CLIENT} on {home} through {url}: {}; every answer's node as the API reports",
                     tally.answers(),
@@ -338,20 +338,15 @@ impl Run<'_> {
                 names.join(", ")
             ));
         }
-        let shown: Vec<&String> = across.iter().take(4).collect();
+        let shown = across[..across.len().min(4)].join("; ");
+        let more = match across.len().saturating_sub(4) {
+            0 => String::new(),
+            more => format!(" (and {more} more)"),
+        };
         Ok(format!(
-            "{pages} pages from {} kiada pods name nodes {}, request info and served-by as the API reports; across nodes: {}{}",
+            "{pages} pages from {} kiada pods name nodes {}, request info and served-by as the API reports; across nodes: {shown}{more}",
             kiada.len(),
             names.join(", "),
-            shown
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("; "),
-            match across.len().saturating_sub(shown.len()) {
-                0 => String::new(),
-                more => format!(" (and {more} more)"),
-            }
         ))
     }
 }
@@ -401,224 +396,5 @@ fn spread_by_node(
     Ok(by_node)
 }
 
-/// The answers of request loops to the quote Service, by the node and pod each names.
-#[derive(Debug, Default)]
-struct NodeTally {
-    by_node: BTreeMap<String, BTreeMap<String, usize>>,
-    no_answer: usize,
-    unexpected: Vec<String>,
-    /// Answers whose pod or node is not what the API says.
-    wrong: Vec<String>,
-}
-
-impl NodeTally {
-    /// Counts quote's identity lines (`... running in pod P on node N`) in `output`.
-    fn add(&mut self, output: &str, placement: &Placement) {
-        for line in output.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            if line == crate::shell::NO_ANSWER {
-                self.no_answer += 1;
-            } else if let Some((pod, node)) = quote_identity(line) {
-                match placement.confirm("quote", &pod, &node) {
-                    Ok(()) => {
-                        *self
-                            .by_node
-                            .entry(node)
-                            .or_default()
-                            .entry(pod)
-                            .or_default() += 1;
-                    }
-                    Err(problem) => self.wrong.push(problem),
-                }
-            } else {
-                self.unexpected.push(line.to_owned());
-            }
-        }
-    }
-
-    fn answers(&self) -> usize {
-        self.by_node.values().flat_map(BTreeMap::values).sum()
-    }
-
-    /// What makes the tally a failure: a request not answered, an answer that is not
-    /// quote's, or one that names another node than the API's.
-    fn problem(&self) -> Option<String> {
-        let mut problems = Vec::new();
-        if self.no_answer > 0 {
-            problems.push(format!("{} requests without answer", self.no_answer));
-        }
-        if let Some(first) = self.unexpected.first() {
-            problems.push(format!(
-                "{} answers not from quote (first: {first:?})",
-                self.unexpected.len()
-            ));
-        }
-        if let Some(first) = self.wrong.first() {
-            problems.push(format!(
-                "{} answers not as the API has it (first: {first})",
-                self.wrong.len()
-            ));
-        }
-        (!problems.is_empty()).then(|| problems.join("; "))
-    }
-
-    /// `kiada-worker (another node): quote-001×5, quote-003×4; kiada-worker2 (the
-    /// client's node): quote-002×6`.
-    fn describe(&self, home: &str) -> String {
-        if self.by_node.is_empty() {
-            return "no answers yet".into();
-        }
-        self.by_node
-            .iter()
-            .map(|(node, pods)| {
-                let whose = if node == home {
-                    "the client's node"
-                } else {
-                    "another node"
-                };
-                let pods: Vec<String> = pods.iter().map(|(p, n)| format!("{p}×{n}")).collect();
-                format!("{node} ({whose}): {}", pods.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn placement() -> Placement {
-        let pods: Vec<Pod> = serde_json::from_value(serde_json::json!([
-            {"metadata": {"name": "client", "labels": {"app": "client"}}, "spec": {"nodeName": "w2", "containers": []}},
-            {"metadata": {"name": "quote-001", "labels": {"app": "quote"}}, "spec": {"nodeName": "w1", "containers": []}},
-            {"metadata": {"name": "quote-002", "labels": {"app": "quote"}}, "spec": {"nodeName": "w2", "containers": []}}
-        ]))
-        .unwrap();
-        Placement::of(&pods)
-    }
-
-    fn line(pod: &str, node: &str) -> String {
-        format!("This is the quote service running in pod {pod} on node {node}\n")
-    }
-
-    #[test]
-    fn node_tally_counts_by_node_and_holds_nodes_against_the_api() {
-        let placement = placement();
-        let mut tally = NodeTally::default();
-        tally.add(
-            &[
-                line("quote-001", "w1"),
-                line("quote-002", "w2"),
-                line("quote-001", "w1"),
-            ]
-            .concat(),
-            &placement,
-        );
-        assert_eq!(tally.answers(), 3);
-        assert_eq!(tally.problem(), None);
-        assert_eq!(
-            tally.describe("w2"),
-            "w1 (another node): quote-001×2; w2 (the client's node): quote-002×1"
-        );
-        // A pod that names the wrong node, no answer, and a stranger's line.
-        tally.add(
-            &format!(
-                "{}{}\nhello\n",
-                line("quote-002", "w1"),
-                crate::shell::NO_ANSWER
-            ),
-            &placement,
-        );
-        let problem = tally.problem().unwrap();
-        assert!(problem.contains("1 requests without answer"), "{problem}");
-        assert!(
-            problem.contains("1 answers not from quote (first: \"hello\")"),
-            "{problem}"
-        );
-        assert!(
-            problem
-                .contains("quote pod quote-002 named node \"w1\", the API says it runs on \"w2\""),
-            "{problem}"
-        );
-        assert_eq!(tally.answers(), 3);
-        assert_eq!(NodeTally::default().describe("w1"), "no answers yet");
-    }
-
-    #[test]
-    fn spread_view_by_node() {
-        let spread: Spread = serde_json::from_value(serde_json::json!({
-            "service": "quote", "url": "http://quote/quote", "mode": "new-connection",
-            "summary": "", "calls": 40, "answered": 40, "errors": [], "elapsedMs": 1.0,
-            "latencyMs": {"min": 1.0, "median": 1.0, "p90": 1.0, "max": 1.0},
-            "pods": [
-                {"pod": "quote-001", "node": "w1", "calls": 22, "latencyMs": {"min": 1.0, "median": 1.0, "p90": 1.0, "max": 1.0}},
-                {"pod": "quote-002", "node": "w2", "calls": 18, "latencyMs": {"min": 1.0, "median": 1.0, "p90": 1.0, "max": 1.0}}
-            ]
-        }))
-        .unwrap();
-        let by_node = spread_by_node(&spread, &placement()).unwrap();
-        assert_eq!(
-            by_node,
-            BTreeMap::from([
-                ("w1".to_owned(), vec!["quote-001 22".to_owned()]),
-                ("w2".to_owned(), vec!["quote-002 18".to_owned()]),
-            ])
-        );
-        // kiada naming a node that is not the pod's fails.
-        let mut wrong = spread.clone();
-        wrong.pods[1].node = "w1".into();
-        let error = spread_by_node(&wrong, &placement()).unwrap_err();
-        assert!(error.contains("the API says it runs on \"w2\""), "{error}");
-        // "unknown" (no X-Node-Name header) is not a node.
-        wrong.pods[1].node = "unknown".into();
-        assert!(spread_by_node(&wrong, &placement()).is_err());
-    }
-
-    #[test]
-    fn skipped_below_two_schedulable_nodes() {
-        let node = |name: &str, taint: Option<&str>| {
-            NodeInfo::of(
-                &serde_json::from_value(serde_json::json!({
-                    "metadata": {"name": name},
-                    "spec": {"taints": taint.map(|key| vec![serde_json::json!({"key": key, "effect": "NoSchedule"})])},
-                    "status": {
-                        "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}],
-                        "conditions": [{"type": "Ready", "status": "True"}]
-                    }
-                }))
-                .unwrap(),
-            )
-        };
-        // The single-node CI cluster.
-        let reason = too_few_nodes(&[node("ci", None)]).unwrap();
-        assert!(
-            reason.starts_with("this cluster has 1 node(s) the base's pods can be scheduled on"),
-            "{reason}"
-        );
-        // A tainted control plane and one worker: still one.
-        let control_plane = node("cp", Some("node-role.kubernetes.io/control-plane"));
-        let reason = too_few_nodes(&[control_plane.clone(), node("w1", None)]).unwrap();
-        assert!(reason.contains("cp (10.0.0.1; not schedulable: taint node-role.kubernetes.io/control-plane:NoSchedule)"), "{reason}");
-        assert!(too_few_nodes(&[]).is_some());
-        // kind's three nodes: two workers take pods.
-        assert_eq!(
-            too_few_nodes(&[control_plane, node("w1", None), node("w2", None)]),
-            None
-        );
-    }
-
-    #[test]
-    fn pods_by_node_read() {
-        let by_node = BTreeMap::from([
-            (
-                "w1".to_owned(),
-                BTreeSet::from(["quote-001".to_owned(), "quote-003".to_owned()]),
-            ),
-            ("w2".to_owned(), BTreeSet::from(["quote-002".to_owned()])),
-        ]);
-        assert_eq!(
-            describe_by_node(&by_node),
-            "w1: quote-001, quote-003; w2: quote-002"
-        );
-    }
-}
+mod tests;

@@ -28,6 +28,13 @@ const POLICY_TAKES_EFFECT: Duration = Duration::from_secs(30);
 const OPEN: &str = "E2E-OPEN";
 const CLOSED: &str = "E2E-CLOSED";
 
+/// The backend a check is about: the policies guard both.
+#[derive(Debug, Clone, Copy)]
+enum Backend {
+    Quote,
+    Quiz,
+}
+
 /// A shell line that prints [`OPEN`] when `url` answers within 4 s, else [`CLOSED`].
 fn reach(url: &str) -> String {
     format!(
@@ -82,8 +89,15 @@ impl Run<'_> {
         let applied = self.apply_all(&self.objects.network_policies).await;
         let checks = async {
             applied?;
-            let quiz = self.quiz_only_for_kiada_and_client().await;
-            let quote = self.quote_only_for_kiada_and_client().await;
+            let quiz = self
+                .only_for_kiada_and_client(Backend::Quiz, "http://quiz/")
+                .await;
+            let quote = async {
+                let target = format!("http://{}/", self.pod_ip(QUOTE_TARGET).await?);
+                self.only_for_kiada_and_client(Backend::Quote, &target)
+                    .await
+            }
+            .await;
             Ok::<_, String>((quote, quiz))
         }
         .await;
@@ -124,45 +138,38 @@ impl Run<'_> {
         Ok(closed.is_ok())
     }
 
-    async fn quiz_only_for_kiada_and_client(&self) -> Result<String, String> {
-        self.until_reach(OUTSIDER, "http://quiz/", CLOSED).await?;
-        let answer = self.exec(CLIENT, &shell::wget_get("http://quiz/")).await?;
-        if quiz_identity(answer.trim()).is_none() {
-            return Err(format!("the client got no quiz answer: {answer:?}"));
-        }
-        let page = self.kiada_page_through_client().await?;
-        if page
-            .question
-            .value()
-            .is_none_or(|q| q.text.trim().is_empty())
-        {
-            return Err("kiada's page has no question".into());
-        }
-        Ok(format!(
-            "{OUTSIDER} refused at http://quiz/; the client and kiada (its question) answered"
-        ))
-    }
-
-    async fn quote_only_for_kiada_and_client(&self) -> Result<String, String> {
-        let target = format!("http://{}/", self.pod_ip(QUOTE_TARGET).await?);
-        self.until_reach(OUTSIDER, &target, CLOSED).await?;
-        let answer = self.exec(CLIENT, &shell::wget_get(&target)).await?;
-        if quote_identity(answer.trim()).is_none() {
+    /// `backend` refuses the outsider at `target` and answers the client there, and
+    /// kiada's page (fetched by the client) shows its part.
+    async fn only_for_kiada_and_client(
+        &self,
+        backend: Backend,
+        target: &str,
+    ) -> Result<String, String> {
+        self.until_reach(OUTSIDER, target, CLOSED).await?;
+        let answer = self.exec(CLIENT, &shell::wget_get(target)).await?;
+        let (service, identified) = match backend {
+            Backend::Quote => ("quote", quote_identity(answer.trim()).is_some()),
+            Backend::Quiz => ("quiz", quiz_identity(answer.trim()).is_some()),
+        };
+        if !identified {
             return Err(format!(
-                "the client got no quote answer from {target}: {answer:?}"
+                "the client got no {service} answer from {target}: {answer:?}"
             ));
         }
         let page = self.kiada_page_through_client().await?;
-        if page
-            .tip
-            .value()
-            .is_none_or(|tip| tip.text.trim().is_empty())
-        {
-            return Err("kiada's page has no tip".into());
+        let (part, text) = match backend {
+            Backend::Quote => ("tip", page.tip.value().map(|tip| tip.text.as_str())),
+            Backend::Quiz => ("question", page.question.value().map(|q| q.text.as_str())),
+        };
+        if text.is_none_or(|text| text.trim().is_empty()) {
+            return Err(format!("kiada's page has no {part}"));
         }
+        let pod = match backend {
+            Backend::Quote => format!(" ({QUOTE_TARGET})"),
+            Backend::Quiz => String::new(),
+        };
         Ok(format!(
-            "{OUTSIDER} refused at {target} ({QUOTE_TARGET}); the client and kiada (its tip) \
-             answered"
+            "{OUTSIDER} refused at {target}{pod}; the client and kiada (its {part}) answered"
         ))
     }
 

@@ -73,14 +73,7 @@ impl Run<'_> {
                 .await
         }
         .await;
-        if let Some(last) = results.pop() {
-            results.push(after_cleanup(last, cleanup));
-        }
-        for (name, result) in NAMES.into_iter().zip(results) {
-            if self.options.selected(name) {
-                self.check(name, result);
-            }
-        }
+        self.record_before_cleanup(&NAMES, results, cleanup);
     }
 
     /// Creates the probe pod and waits until it is ready in quote's EndpointSlice and
@@ -150,12 +143,7 @@ impl Run<'_> {
             )
             .await?;
         let endpoint = endpoints::describe_pod_endpoint(pod, state.as_ref());
-        if is_ready(&self.get_pod(pod).await?) != ready {
-            return Err(format!(
-                "the EndpointSlice shows {endpoint} but the pod's Ready condition is {}",
-                !ready
-            ));
-        }
+        self.ready_condition_agrees(pod, ready, &endpoint).await?;
         Ok(format!(
             "{call}: /healthz/ready answers {probe_status}; {endpoint} after {} (pod Ready={})",
             seconds(seen - switched),
@@ -242,6 +230,25 @@ impl Run<'_> {
         Ok(format!(
             "{switched}; http://quote/ reached it again: {}",
             tally.describe()
+        ))
+    }
+}
+
+impl Run<'_> {
+    /// The pod's Ready condition is `ready`, as its EndpointSlice entry (`endpoint`)
+    /// says.
+    pub(super) async fn ready_condition_agrees(
+        &self,
+        pod: &str,
+        ready: bool,
+        endpoint: &str,
+    ) -> Result<(), String> {
+        if is_ready(&self.get_pod(pod).await?) == ready {
+            return Ok(());
+        }
+        Err(format!(
+            "the EndpointSlice shows {endpoint} but the pod's Ready condition is {}",
+            !ready
         ))
     }
 }

@@ -63,14 +63,7 @@ impl Run<'_> {
                 .await
         }
         .await;
-        if let Some(last) = results.pop() {
-            results.push(after_cleanup(last, cleanup));
-        }
-        for (name, result) in names.into_iter().zip(results) {
-            if self.options.selected(name) {
-                self.check(name, result);
-            }
-        }
+        self.record_before_cleanup(&names, results, cleanup);
     }
 
     /// Creates the pod and the publishNotReadyAddresses Service; the pod's container
@@ -260,12 +253,9 @@ impl Run<'_> {
                 seconds(fastest)
             ));
         }
-        if is_ready(&self.get_pod(pod).await?) != ready {
-            return Err(format!(
-                "{command}: {endpoint}, but the pod's Ready condition is {}",
-                !ready
-            ));
-        }
+        self.ready_condition_agrees(pod, ready, &endpoint)
+            .await
+            .map_err(|e| format!("{command}: {e}"))?;
         Ok(format!(
             "kubectl exec {pod} -c kiada -- {command}: {endpoint} after {} (pod Ready={})",
             seconds(took),

@@ -13,13 +13,21 @@ use super::Run;
 /// A check's future, boxed so that every row of the table has one type.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A check: a pass with what it saw, or why it failed.
+pub type CheckFn = for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, Result<String, String>>;
+/// What a check leaves behind, deleted.
+pub type CleanupFn = for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, anyhow::Result<()>>;
+
 /// How a row runs.
 #[derive(Clone, Copy)]
 pub enum Body {
     /// The deployment itself: always first, always run, needs the run mutably.
     Deploy,
     /// One check, recorded under the row's name.
-    One(for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, Result<String, String>>),
+    One(CheckFn),
+    /// One check and its cleanup, which runs after it whether it passed or not; the
+    /// two are recorded as one result by the one rule, [`super::after_cleanup`].
+    Cleaned(CheckFn, CleanupFn),
     /// A group that records its own checks (`dns.short`, `dns.fqdn`, ...), or a
     /// single check that records its own result (see [`own`]).
     Group(for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, ()>),
@@ -120,24 +128,33 @@ pub const CHECKS: &[Check] = &[
         |run| Box::pin(run.multi_node()),
         "across nodes: the quote Service's ready endpoints on at least two nodes, kiada's spread view naming two, kiada's NodePort answering at every node's InternalIP, the client reaching quote pods on other nodes through the Service, kiada's pages naming nodes as the API does; skipped with fewer than two schedulable nodes",
     ),
-    own(
+    cleaned(
         "endpoints-by-hand",
         |run| Box::pin(run.endpoints_by_hand()),
+        |run| Box::pin(run.endpoints_by_hand_cleanup()),
         "a Service without a selector and an EndpointSlice written by hand: requests to the Service reach exactly the hand-written address (a pod no Service selects), the Service port mapped to the endpoint's port",
     ),
-    own(
+    cleaned(
         "externalname-cname",
         |run| Box::pin(run.externalname_cname()),
+        |run| Box::pin(run.cluster.delete_service(run.objects.book.time_api.name())),
         "an ExternalName Service pointing at the quote Service's FQDN: DNS answers a CNAME to it, and requests through its name reach quote",
     ),
-    own(
+    cleaned(
         "headless-records",
         |run| Box::pin(run.headless_records()),
+        |run| {
+            Box::pin(
+                run.cluster
+                    .delete_service(run.objects.book.quote_headless.name()),
+            )
+        },
         "the headless quote Service's A record lists exactly the ready quote pods' IPs, its SRV record one answer per pod on port 80; the quote Service's SRV record names port 80 and its own host",
     ),
-    own(
+    cleaned(
         "pod-hostname-records",
         |run| Box::pin(run.pod_hostname_records()),
+        |run| Box::pin(run.pod_hostname_cleanup()),
         "pods with hostname and subdomain get <hostname>.quote-headless records with their IPs; a pod with only a subdomain gets none (NXDOMAIN)",
     ),
     own(
@@ -186,16 +203,27 @@ pub const CHECKS: &[Check] = &[
 ];
 
 /// A row for one check.
-const fn one(
+const fn one(name: &'static str, run: CheckFn, proves: &'static str) -> Check {
+    Check {
+        name,
+        proves,
+        parts: &[],
+        body: Body::One(run),
+    }
+}
+
+/// A row for one check and its cleanup.
+const fn cleaned(
     name: &'static str,
-    run: for<'a, 'r> fn(&'a Run<'r>) -> BoxFuture<'a, Result<String, String>>,
+    run: CheckFn,
+    cleanup: CleanupFn,
     proves: &'static str,
 ) -> Check {
     Check {
         name,
         proves,
         parts: &[],
-        body: Body::One(run),
+        body: Body::Cleaned(run, cleanup),
     }
 }
 

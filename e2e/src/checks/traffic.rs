@@ -111,11 +111,7 @@ impl Run<'_> {
         service: &str,
     ) -> Result<Option<EndpointState>, String> {
         let pod = object.name();
-        self.cluster.apply(object).await.map_err(reason)?;
-        self.cluster
-            .wait_pods_ready(&[pod.to_owned()], self.options.timeout)
-            .await
-            .map_err(|e| format!("pod {pod}: {e:#}"))?;
+        self.start_pod(object).await?;
         let waiting_for = format!("waiting for the ready pod {pod} in the {service} Service");
         let (state, _) = self
             .wait_endpoint(service, pod, self.short(), &waiting_for, |state| {
