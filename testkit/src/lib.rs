@@ -17,9 +17,13 @@
 //!   the test's process, kiada pointed at the other two, and broken stand-in backends.
 //! - [`vars`] and [`lock`]: the two small helpers every test file wrote again, and
 //!   [`assert_left_alone`] for files a service refused.
+//! - `module_graph` (a test of its own): no import cycle among the top-level modules
+//!   of any crate of the workspace.
 
 pub mod balancer;
 pub mod logs;
+#[cfg(test)]
+mod module_graph;
 pub mod process;
 pub mod raw;
 pub mod server;
