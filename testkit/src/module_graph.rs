@@ -16,7 +16,7 @@ fn rust_files(path: &Path, files: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(path).unwrap() {
             rust_files(&entry.unwrap().path(), files);
         }
-    } else if path.extension().is_some_and(|ext| ext == "rs") {
+    } else if path.is_file() && path.extension().is_some_and(|ext| ext == "rs") {
         files.push(path.to_owned());
     }
 }
@@ -52,6 +52,8 @@ fn module_graph(src: &Path) -> Graph {
     let modules: BTreeSet<String> = std::fs::read_dir(src)
         .unwrap()
         .map(|entry| entry.unwrap().path())
+        // Modules are `.rs` files and folders; data files beside them are not.
+        .filter(|path| path.is_dir() || path.extension().is_some_and(|ext| ext == "rs"))
         .filter_map(|path| Some(path.file_stem()?.to_str()?.to_owned()))
         .filter(|name| name != "lib" && name != "main")
         .collect();

@@ -1,5 +1,5 @@
 //! What a bench run found: the rows measured, kiada against its floor, the servers' facts,
-//! and which targets were met ([`crate::markdown`] writes it out).
+//! and which targets were met (the `markdown` module writes it out).
 
 use crate::wrk::LoadResult;
 
