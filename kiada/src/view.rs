@@ -59,15 +59,24 @@ pub fn render_text(page: &Page) -> String {
         .unwrap_or_else(|error| format!("ERROR: the text page could not be rendered: {error}\n"))
 }
 
-/// Declares a template over a view: askama renders `$path` with the view's fields,
-/// read as if they were the template's own (askama looks them up on the template).
-macro_rules! view_template {
-    ($(#[$doc:meta])* $template:ident($view:ident) = $path:tt) => {
-        $(#[$doc])*
-        #[derive(askama::Template)]
-        #[template(path = $path)]
-        pub struct $template<'a>(pub $view<'a>);
+/// The plain-text page, laid out line for line like the chapter's (plus our title
+/// line at the top and the served-by line below the request info). Not escaped: the
+/// values were cleaned of control characters when the page was gathered.
+#[derive(Template)]
+#[template(path = "page.txt")]
+pub struct TextPage<'a>(pub PageView<'a>);
 
+/// The HTML page. askama escapes every value; the script only ever sets `textContent`.
+#[derive(Template)]
+#[template(path = "index.html")]
+pub struct HtmlPage<'a>(pub PageView<'a>);
+
+/// Lets a template read its view's fields as if they were its own (askama looks them
+/// up on the template). The derive stays outside the macro: askama versions differ in
+/// where they look for a template named inside a macro (the fuzz build's did not find
+/// `templates/`).
+macro_rules! reads_view {
+    ($template:ident, $view:ident) => {
         impl<'a> std::ops::Deref for $template<'a> {
             type Target = $view<'a>;
             fn deref(&self) -> &$view<'a> {
@@ -76,17 +85,7 @@ macro_rules! view_template {
         }
     };
 }
-pub(crate) use view_template;
+pub(crate) use reads_view;
 
-view_template! {
-    /// The plain-text page, laid out line for line like the chapter's (plus our title
-    /// line at the top and the served-by line below the request info). Not escaped:
-    /// the values were cleaned of control characters when the page was gathered.
-    TextPage(PageView) = "page.txt"
-}
-
-view_template! {
-    /// The HTML page. askama escapes every value; the script only ever sets
-    /// `textContent`.
-    HtmlPage(PageView) = "index.html"
-}
+reads_view!(TextPage, PageView);
+reads_view!(HtmlPage, PageView);

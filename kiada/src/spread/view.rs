@@ -3,7 +3,9 @@
 
 use kiada_wire::{LatencySummary, Spread, SpreadMode};
 
-use crate::view::view_template;
+use askama::Template;
+
+use crate::view::reads_view;
 
 /// Width of a bar that stands for every call: `#` characters in the text view; the SVG
 /// bars of the HTML view are drawn in a 100-unit box.
@@ -127,23 +129,25 @@ fn describe_latency(latency: &LatencySummary) -> String {
     )
 }
 
-view_template! {
-    /// The text view. Not escaped: pod names and causes were cleaned of control
-    /// characters when the calls were made.
-    SpreadText(SpreadView) = "spread.txt"
-}
+/// The text view. Not escaped: pod names and causes were cleaned of control
+/// characters when the calls were made.
+#[derive(Template)]
+#[template(path = "spread.txt")]
+pub struct SpreadText<'a>(pub SpreadView<'a>);
 
-view_template! {
-    /// The HTML view; askama escapes every value.
-    SpreadHtml(SpreadView) = "spread.html"
-}
+/// The HTML view; askama escapes every value.
+#[derive(Template)]
+#[template(path = "spread.html")]
+pub struct SpreadHtml<'a>(pub SpreadView<'a>);
+
+reads_view!(SpreadText, SpreadView);
+reads_view!(SpreadHtml, SpreadView);
 
 #[cfg(test)]
 mod tests {
     use kiada_wire::{ErrorCalls, PodCalls};
 
     use super::*;
-    use askama::Template;
 
     fn latency(median: f64) -> LatencySummary {
         LatencySummary {
