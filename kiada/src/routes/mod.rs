@@ -75,10 +75,12 @@ mod tests {
     use super::*;
     use crate::state::AppState;
 
-    /// The route table without a socket: an unknown path gets the text 404, and a
-    /// known path with a method it does not take gets the text 405 with `Allow`.
+    /// The route table without a socket: an unknown path gets the text 404, a known
+    /// path with a method it does not take the text 405 with `Allow`, and a malformed
+    /// answer path a 400 naming the rule it breaks, before quiz is asked (the state's
+    /// quiz is never reached).
     #[actix_web::test]
-    async fn unknown_paths_and_methods_are_answered_by_the_table() {
+    async fn the_table_answers_without_a_socket() {
         let app = test::init_service(
             App::new()
                 .app_data(web::Data::new(AppState::for_tests()))
@@ -110,6 +112,24 @@ mod tests {
                 405,
                 Some("GET, POST"),
                 "Method not allowed here; use GET, POST.\n",
+            ),
+            (
+                test::TestRequest::post().uri("/question/seven/answers/1"),
+                400,
+                None,
+                "ERROR: the question id must be a whole number, not \"seven\".\n",
+            ),
+            (
+                test::TestRequest::post().uri("/question/7/answers/-1"),
+                400,
+                None,
+                "ERROR: the answer index must be a whole number from 0, not \"-1\".\n",
+            ),
+            (
+                test::TestRequest::post().uri("/question/4294967296/answers/0"),
+                400,
+                None,
+                "ERROR: the question id must be at most 4294967295, not 4294967296.\n",
             ),
         ];
         for (request, status, allow, body) in cases {
