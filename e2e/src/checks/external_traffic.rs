@@ -205,42 +205,27 @@ impl Run<'_> {
     }
 
     /// Back on Cluster: the silent node answers, through a kiada pod on another node,
-    /// and kiada sees the node's own address. The node's kube-proxy applies the change
-    /// a moment after the API has it (a run saw one answer without the node's SNAT just
-    /// after the switch), so rounds are repeated until one shows it on every answer.
+    /// and kiada sees the node's own address.
     async fn cluster_policy(&self, node: &str, ip: &str) -> Result<String, String> {
         self.policy_is("Cluster").await?;
         let port = self.kiada_node_port().await?;
         let address = format!("{}:{port}", url_host(ip));
+        let pages = answers(&address, ANSWERS, self.short()).await?;
         let placement = self.placement().await?;
-        let mut poller = Poller::new(
-            format!("{ANSWERS} answers through {node} under Cluster, each with client IP {ip}"),
-            Duration::from_secs(1),
-            self.short(),
-        );
-        let pages = loop {
-            let pages = answers(&address, ANSWERS, self.short()).await?;
-            if let Some(page) = pages
-                .iter()
-                .find(|page| placement.node(&page.pod) == Some(node))
-            {
+        for page in &pages {
+            if page.client_ip != ip {
+                return Err(format!(
+                    "through {node} under Cluster, kiada ({}) saw client IP {}, not the node's {ip} (this host is {})",
+                    page.pod, page.client_ip, page.local_ip
+                ));
+            }
+            if placement.node(&page.pod) == Some(node) {
                 return Err(format!(
                     "{} answered on {node}, which had no kiada pod",
                     page.pod
                 ));
             }
-            let Some(page) = pages.iter().find(|page| page.client_ip != ip) else {
-                break pages;
-            };
-            let seen = format!(
-                "kiada ({}) saw client IP {}, not the node's {ip} (this host is {})",
-                page.pod, page.client_ip, page.local_ip
-            );
-            poller
-                .again(seen)
-                .await
-                .map_err(|e| format!("through {node} under Cluster: {e}"))?;
-        };
+        }
         let pods: BTreeSet<&str> = pages.iter().map(|p| p.pod.as_str()).collect();
         Ok(format!(
             "Cluster restored: {node} answers {ANSWERS} of {ANSWERS} through {} on other nodes, Client IP {ip} (the node's InternalIP)",
