@@ -36,3 +36,22 @@ guard_count() {
   iptables -w -t mangle -L FORWARD -v -n -x 2>/dev/null |
     awk -v c="$KD_GUARD_COMMENT" 'index($0, "/* " c) && $3 == "DROP" {s += $1} END {print s + 0}'
 }
+
+# Removes the iptables rules that name a Docker bridge which no longer exists (docker0 or
+# br-<network id>), left by an engine that was stopped without .ci/docker/down: a saved
+# baseline would carry them into every later run. They are not harmless: kind's network
+# gets the same subnet again, and `-s 172.18.0.0/16 ! -o br-<gone> -j MASQUERADE`
+# matches every packet between two kind nodes (they cross the host's netfilter through
+# the bridge), so the host's address replaced the node's where kube-proxy masquerades.
+drop_dead_bridge_rules() {
+  local saved bridge gone=() pattern count
+  saved=$(iptables-save)
+  while read -r bridge; do
+    ip link show "$bridge" >/dev/null 2>&1 || gone+=("$bridge")
+  done < <(grep -oE '(docker0|br-[0-9a-f]{12})' <<<"$saved" | sort -u)
+  ((${#gone[@]} > 0)) || return 0
+  pattern="-[io] ($(IFS='|'; echo "${gone[*]}"))( |$)"
+  count=$(grep -cE -- "^-A .*$pattern" <<<"$saved" || true)
+  grep -vE -- "^-A .*$pattern" <<<"$saved" | iptables-restore
+  log "removed $count iptables rules that name Docker bridges which no longer exist (${gone[*]}): an engine stopped without .ci/docker/down left them"
+}
