@@ -146,6 +146,18 @@ mod tests {
         assert!(output_matches("1\n...\n10", "1\n2\n3\n10\n"));
         assert!(output_matches("1\n...\n10", "1\n10\n"));
         assert!(output_matches("...", ""));
+        // Page 11.3: a mirrored EndpointSlice lists its addresses in either order.
+        let slice = "external-service-[..] IPv4 88 172.18.255.10[..],172.18.255.10[..] [..]";
+        for actual in [
+            "external-service-sqgn2 IPv4 88 172.18.255.102,172.18.255.101 29s\n",
+            "external-service-abcde IPv4 88 172.18.255.101,172.18.255.102 5s\n",
+        ] {
+            assert!(output_matches(slice, actual), "{actual}");
+        }
+        assert!(!output_matches(
+            slice,
+            "external-service-x IPv4 88 172.18.255.101 5s\n"
+        ));
         assert!(output_matches(
             "pod [..] on node [..]",
             "pod quote-001 on node kind"
