@@ -9,6 +9,8 @@ KD_PID="$KD_RUN/dockerd.pid"
 KD_SAVED_RULES="$KD_RUN/iptables.before"
 KD_SAVED_FORWARD="$KD_RUN/ip_forward.before"
 KD_GUARD_COMMENT=kiada-docker-guard
+# The names of the bridges Docker makes: docker0, and br-<network id> for user networks.
+KD_BRIDGE_NAME='(docker0|br-[0-9a-f]{12})'
 # Every pull goes here: a closed port on loopback, so a missing image fails at once
 # instead of reaching a registry.
 KD_CLOSED_PROXY=http://127.0.0.1:9
@@ -48,7 +50,7 @@ drop_dead_bridge_rules() {
   saved=$(iptables-save)
   while read -r bridge; do
     ip link show "$bridge" >/dev/null 2>&1 || gone+=("$bridge")
-  done < <(grep -oE '(docker0|br-[0-9a-f]{12})' <<<"$saved" | sort -u)
+  done < <(grep -oE "$KD_BRIDGE_NAME" <<<"$saved" | sort -u)
   ((${#gone[@]} > 0)) || return 0
   pattern="-[io] ($(IFS='|'; echo "${gone[*]}"))( |$)"
   count=$(grep -cE -- "^-A .*$pattern" <<<"$saved" || true)
