@@ -3,70 +3,62 @@
 
 use std::fmt;
 
-/// The outcome of one check.
+/// What became of one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Passed, with what it saw (may be empty).
+    Pass(String),
+    /// Failed, and why.
+    Fail(String),
+    /// Cannot apply to this cluster (e.g. it enforces no NetworkPolicy), and why:
+    /// neither passed nor failed.
+    Skip(String),
+}
+
+/// The outcome of one check, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckResult {
     pub name: String,
-    /// `None` when the check passed; the reason it failed otherwise.
-    pub failure: Option<String>,
-    /// What the check saw, shown after a passing line (may be empty).
-    pub detail: String,
-    /// `Some(reason)` when the check does not apply to this cluster: neither passed
-    /// nor failed.
-    pub skipped: Option<String>,
+    pub outcome: Outcome,
 }
 
 impl CheckResult {
     pub fn pass(name: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            failure: None,
-            detail: detail.into(),
-            skipped: None,
-        }
+        Self::new(name, Outcome::Pass(detail.into()))
     }
 
     pub fn fail(name: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            failure: Some(reason.into()),
-            detail: String::new(),
-            skipped: None,
-        }
+        Self::new(name, Outcome::Fail(reason.into()))
     }
 
-    /// A check that cannot apply to this cluster, and why (e.g. it enforces no
-    /// NetworkPolicy).
     pub fn skip(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::new(name, Outcome::Skip(reason.into()))
+    }
+
+    fn new(name: impl Into<String>, outcome: Outcome) -> Self {
         Self {
             name: name.into(),
-            failure: None,
-            detail: String::new(),
-            skipped: Some(reason.into()),
+            outcome,
         }
     }
 
     pub fn from_result(name: impl Into<String>, result: Result<String, String>) -> Self {
-        match result {
-            Ok(detail) => Self::pass(name, detail),
-            Err(reason) => Self::fail(name, reason),
-        }
+        Self::new(name, result.map_or_else(Outcome::Fail, Outcome::Pass))
     }
 
     pub fn passed(&self) -> bool {
-        self.failure.is_none() && self.skipped.is_none()
+        matches!(self.outcome, Outcome::Pass(_))
     }
 }
 
 impl fmt::Display for CheckResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(reason) = &self.skipped {
-            return write!(f, "SKIP {}: {}", self.name, one_line(reason));
-        }
-        match &self.failure {
-            None if self.detail.is_empty() => write!(f, "PASS {}", self.name),
-            None => write!(f, "PASS {} ({})", self.name, one_line(&self.detail)),
-            Some(reason) => write!(f, "FAIL {}: {}", self.name, one_line(reason)),
+        let name = &self.name;
+        match &self.outcome {
+            Outcome::Pass(detail) if detail.is_empty() => write!(f, "PASS {name}"),
+            Outcome::Pass(detail) => write!(f, "PASS {name} ({})", one_line(detail)),
+            Outcome::Fail(reason) => write!(f, "FAIL {name}: {}", one_line(reason)),
+            Outcome::Skip(reason) => write!(f, "SKIP {name}: {}", one_line(reason)),
         }
     }
 }
@@ -100,16 +92,20 @@ impl Summary {
         self.results.push(result);
     }
 
+    fn count(&self, outcome: fn(&Outcome) -> bool) -> usize {
+        self.results.iter().filter(|r| outcome(&r.outcome)).count()
+    }
+
     pub fn passed(&self) -> usize {
-        self.results.iter().filter(|r| r.passed()).count()
+        self.count(|o| matches!(o, Outcome::Pass(_)))
     }
 
     pub fn failed(&self) -> usize {
-        self.results.iter().filter(|r| r.failure.is_some()).count()
+        self.count(|o| matches!(o, Outcome::Fail(_)))
     }
 
     pub fn skipped(&self) -> usize {
-        self.results.iter().filter(|r| r.skipped.is_some()).count()
+        self.count(|o| matches!(o, Outcome::Skip(_)))
     }
 
     pub fn all_passed(&self) -> bool {
