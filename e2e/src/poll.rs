@@ -2,7 +2,6 @@
 //! try again, bounded in time and in count ([`Poller`]), tolerating a few failed API
 //! calls in a row ([`FailedInARow`]).
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
 /// A bounded poll, used as `loop { try; if done { return }; poller.again(seen).await?; }`:
@@ -71,28 +70,14 @@ impl Poller {
 }
 
 /// The error of a poll whose bound ran out: what was awaited and what was last seen.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: not within {:.1} s ({tries} tries); last seen: {last}", waited.as_secs_f64())]
 pub struct TimedOut {
     pub what: String,
     pub last: String,
     pub waited: Duration,
     pub tries: u32,
 }
-
-impl fmt::Display for TimedOut {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}: not within {:.1} s ({} tries); last seen: {}",
-            self.what,
-            self.waited.as_secs_f64(),
-            self.tries,
-            self.last
-        )
-    }
-}
-
-impl std::error::Error for TimedOut {}
 
 impl From<TimedOut> for String {
     fn from(timed_out: TimedOut) -> Self {
