@@ -2,7 +2,7 @@
 //! `curl` load loop, `wget`/`nslookup` probes of a name) and the readers of what those
 //! loops print. What the services themselves print is read in [`crate::parse`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::parse::{quiz_identity, quote_identity};
 
@@ -12,6 +12,12 @@ pub use dns::{SrvRecord, nslookup_cnames, nslookup_nxdomain, nslookup_srv, srv_r
 
 /// The marker the in-pod request loops print for a request that got no answer.
 pub const NO_ANSWER: &str = "E2E-NO-ANSWER";
+
+/// `a×6, b×5`: how often each pod answered.
+pub fn counts(by_pod: &BTreeMap<String, usize>) -> String {
+    let counts: Vec<String> = by_pod.iter().map(|(pod, n)| format!("{pod}×{n}")).collect();
+    counts.join(", ")
+}
 
 /// Shell-quotes a value for `sh -c` (single quotes).
 pub fn shell_quote(value: &str) -> String {
@@ -89,20 +95,19 @@ impl CurlLoop {
 
     /// `10 answered, 2 failed (exit 28×2)`.
     pub fn describe(&self) -> String {
-        let failures: Vec<String> = self
-            .failures
-            .iter()
-            .map(|(status, n)| format!("exit {status}×{n}"))
-            .collect();
-        if failures.is_empty() {
-            format!("{} answered", self.answers.len())
-        } else {
-            format!(
-                "{} answered, {} failed ({})",
-                self.answers.len(),
-                self.failed(),
-                failures.join(", ")
-            )
+        let answered = format!("{} answered", self.answers.len());
+        match self.failed() {
+            0 => answered,
+            failed => {
+                let by_status = self
+                    .failures
+                    .iter()
+                    .map(|(status, n)| format!("exit {status}×{n}"));
+                format!(
+                    "{answered}, {failed} failed ({})",
+                    by_status.collect::<Vec<_>>().join(", ")
+                )
+            }
         }
     }
 }
@@ -139,9 +144,18 @@ impl Tally {
         self.pods.values().sum()
     }
 
+    /// Every request answered, by a quote or quiz pod.
+    pub fn is_clean(&self) -> bool {
+        self.no_answer == 0 && self.unexpected.is_empty()
+    }
+
+    /// The pods that answered.
+    pub fn seen(&self) -> BTreeSet<String> {
+        self.pods.keys().cloned().collect()
+    }
+
     pub fn describe(&self) -> String {
-        let pods: Vec<String> = self.pods.iter().map(|(p, n)| format!("{p}×{n}")).collect();
-        let mut out = format!("{} answers from [{}]", self.answered(), pods.join(", "));
+        let mut out = format!("{} answers from [{}]", self.answered(), counts(&self.pods));
         if self.no_answer > 0 {
             out.push_str(&format!(", {} without answer", self.no_answer));
         }
@@ -269,22 +283,19 @@ pub enum LoadLine {
 }
 
 pub fn load_line(line: &str) -> LoadLine {
-    let mut words = line.split_whitespace();
-    let first = words.next();
-    let second = words.next();
-    let third = words.next();
-    let rest = words.next();
-    match (first, second, third, rest) {
-        (Some(LOAD_END), Some(count), None, None) => match count.parse() {
-            Ok(count) => LoadLine::End(count),
-            Err(_) => LoadLine::Other(line.to_owned()),
-        },
-        (Some(LOAD_ANSWER), Some(status), pod, None)
-            if status.len() == 3 && status.chars().all(|c| c.is_ascii_digit()) =>
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        [LOAD_END, count] => count
+            .parse()
+            .map_or_else(|_| LoadLine::Other(line.to_owned()), LoadLine::End),
+        [LOAD_ANSWER, status, pod @ ..]
+            if pod.len() <= 1
+                && status.len() == 3
+                && status.chars().all(|c| c.is_ascii_digit()) =>
         {
             LoadLine::Answer(LoadAnswer {
                 status: status.parse().unwrap_or(0),
-                pod: pod.map(str::to_owned),
+                pod: pod.first().map(|pod| (*pod).to_owned()),
             })
         }
         _ => LoadLine::Other(line.to_owned()),
@@ -326,21 +337,15 @@ impl LoadTally {
             .iter()
             .map(|(status, n)| format!("{n} × {status:03}"))
             .collect();
-        let pods: Vec<String> = self.pods.iter().map(|(p, n)| format!("{p}×{n}")).collect();
-        format!(
-            "{} requests, {}; by pod: {}",
-            self.requests,
-            if statuses.is_empty() {
-                "no answers".to_owned()
-            } else {
-                statuses.join(", ")
-            },
-            if pods.is_empty() {
-                "none".to_owned()
-            } else {
-                pods.join(", ")
-            }
-        )
+        let statuses = match statuses.join(", ") {
+            none if none.is_empty() => "no answers".to_owned(),
+            statuses => statuses,
+        };
+        let pods = match counts(&self.pods) {
+            none if none.is_empty() => "none".to_owned(),
+            pods => pods,
+        };
+        format!("{} requests, {statuses}; by pod: {pods}", self.requests)
     }
 }
 

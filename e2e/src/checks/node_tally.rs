@@ -85,8 +85,7 @@ impl NodeTally {
                 } else {
                     "another node"
                 };
-                let pods: Vec<String> = pods.iter().map(|(p, n)| format!("{p}×{n}")).collect();
-                format!("{node} ({whose}): {}", pods.join(", "))
+                format!("{node} ({whose}): {}", crate::shell::counts(pods))
             })
             .collect::<Vec<_>>()
             .join("; ")

@@ -83,11 +83,9 @@ impl Run<'_> {
         loop {
             let out = self.requests(CLIENT, url, 10).await?;
             let tally = shell::tally_quiz_lines(&out);
-            let seen: BTreeSet<String> = tally.pods.keys().cloned().collect();
-            if tally.no_answer == 0 && tally.unexpected.is_empty() && seen.is_subset(want) {
+            if tally.is_clean() && tally.seen().is_subset(want) {
                 combined.merge(tally);
-                let seen: BTreeSet<String> = combined.pods.keys().cloned().collect();
-                if seen == *want {
+                if combined.seen() == *want {
                     return Ok(combined);
                 }
             } else {
@@ -185,17 +183,14 @@ impl Run<'_> {
         let mut last_bad = String::from("none");
         loop {
             let tally = shell::tally_quote_lines(&self.requests(CLIENT, url, ROUND).await?);
-            let clean = tally.answered() == ROUND as usize
-                && tally.no_answer == 0
-                && tally.unexpected.is_empty()
-                && !tally.pods.contains_key(pod);
-            if clean {
+            if tally.is_clean()
+                && tally.answered() == ROUND as usize
+                && !tally.pods.contains_key(pod)
+            {
                 streak.push(tally);
                 if streak.len() == ROUNDS_WITHOUT {
                     let mut combined = Tally::default();
-                    for round in streak {
-                        combined.merge(round);
-                    }
+                    streak.into_iter().for_each(|round| combined.merge(round));
                     return Ok((before, combined));
                 }
             } else {
