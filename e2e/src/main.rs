@@ -59,29 +59,25 @@ fn after_help() -> String {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Err(message) = checks::validate_only(&args.only) {
-        eprintln!("kiada-e2e: {message}");
-        return ExitCode::from(USAGE);
-    }
-    let namespace =
-        match manifest::namespace_name(&args.namespace_prefix, &manifest::random_suffix()) {
-            Ok(name) => name,
-            Err(error) => {
-                eprintln!("kiada-e2e: {error:#}");
-                return ExitCode::from(USAGE);
-            }
-        };
-    // The manifests are checked first: a broken base needs no cluster to be found.
-    match checks::describe_objects(&args.manifests, &namespace) {
-        Ok(text) if args.dry_run => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(_) => {}
+    // The names and the manifests are checked first: a broken base needs no cluster to
+    // be found.
+    let prepared = checks::validate_only(&args.only)
+        .map_err(anyhow::Error::msg)
+        .and_then(|()| manifest::namespace_name(&args.namespace_prefix, &manifest::random_suffix()))
+        .and_then(|namespace| {
+            let objects = checks::describe_objects(&args.manifests, &namespace)?;
+            Ok((namespace, objects))
+        });
+    let (namespace, objects) = match prepared {
+        Ok(prepared) => prepared,
         Err(error) => {
             eprintln!("kiada-e2e: {error:#}");
             return ExitCode::from(USAGE);
         }
+    };
+    if args.dry_run {
+        print!("{objects}");
+        return ExitCode::SUCCESS;
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
