@@ -34,19 +34,11 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn kind(&self) -> &str {
-        self.object
-            .types
-            .as_ref()
-            .map(|t| t.kind.as_str())
-            .unwrap_or("")
+        self.object.types.as_ref().map_or("", |t| &t.kind)
     }
 
     pub fn api_version(&self) -> &str {
-        self.object
-            .types
-            .as_ref()
-            .map(|t| t.api_version.as_str())
-            .unwrap_or("")
+        self.object.types.as_ref().map_or("", |t| &t.api_version)
     }
 
     pub fn name(&self) -> &str {
@@ -71,12 +63,6 @@ impl Manifest {
 
 /// Converts a dynamic object into a typed one.
 pub fn typed<T: serde::de::DeserializeOwned>(object: &DynamicObject) -> Result<T> {
-    let value = serde_json::to_value(object)?;
-    Ok(serde_json::from_value(value)?)
-}
-
-/// Converts a typed object into a dynamic one.
-pub fn dynamic<T: serde::Serialize>(object: &T) -> Result<DynamicObject> {
     let value = serde_json::to_value(object)?;
     Ok(serde_json::from_value(value)?)
 }
