@@ -29,14 +29,13 @@ pub fn into_namespace(manifest: &mut Manifest, namespace: &str) -> Result<()> {
             manifest.file.display()
         );
     }
-    match manifest.object.metadata.namespace.as_deref() {
-        None | Some("") => {}
-        Some(existing) if existing == namespace => {}
-        Some(existing) => bail!(
-            "{} in {} is pinned to namespace {existing}",
+    let existing = manifest.object.metadata.namespace.as_deref();
+    if let Some(other) = existing.filter(|other| !other.is_empty() && *other != namespace) {
+        bail!(
+            "{} in {} is pinned to namespace {other}",
             manifest.id(),
             manifest.file.display()
-        ),
+        );
     }
     manifest.object.metadata.namespace = Some(namespace.to_owned());
     // Server-set fields would make an apply fail or fight the server.
