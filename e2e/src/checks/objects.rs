@@ -171,40 +171,25 @@ pub fn describe_objects(dir: &Path, namespace: &str) -> Result<String> {
 /// Reads the variant file: exactly one Pod with `PROBE_CONTROLS_ENABLED=true` and one
 /// Service with `publishNotReadyAddresses: true` whose selector picks that pod.
 pub fn load_publish_not_ready(path: &Path) -> Result<(Manifest, Manifest)> {
-    let objects = manifest::load_file(path)?;
+    let (objects, file) = (manifest::load_file(path)?, path.display());
     let ids: Vec<String> = objects.iter().map(Manifest::id).collect();
     let pods: Vec<&Manifest> = objects.iter().filter(|m| m.kind() == "Pod").collect();
     let services: Vec<&Manifest> = objects.iter().filter(|m| m.kind() == "Service").collect();
     let (&[pod], &[service], 2) = (pods.as_slice(), services.as_slice(), objects.len()) else {
-        bail!(
-            "{} should hold one Pod and one Service, holds {ids:?}",
-            path.display()
-        );
+        bail!("{file} should hold one Pod and one Service, holds {ids:?}");
     };
+    let (pod_id, service_id) = (pod.id(), service.id());
     if env_value(pod, "PROBE_CONTROLS_ENABLED")?.as_deref() != Some("true") {
-        bail!(
-            "{} in {} does not set PROBE_CONTROLS_ENABLED=true",
-            pod.id(),
-            path.display()
-        );
+        bail!("{pod_id} in {file} does not set PROBE_CONTROLS_ENABLED=true");
     }
     let spec = service.as_service()?.spec.unwrap_or_default();
     if spec.publish_not_ready_addresses != Some(true) {
-        bail!(
-            "{} in {} does not set publishNotReadyAddresses: true",
-            service.id(),
-            path.display()
-        );
+        bail!("{service_id} in {file} does not set publishNotReadyAddresses: true");
     }
-    let labels = pod.object.metadata.labels.clone().unwrap_or_default();
+    let labels = pod.object.labels();
     let selector = spec.selector.unwrap_or_default();
     if selector.is_empty() || !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
-        bail!(
-            "the selector of {} ({selector:?}) does not pick {} in {}",
-            service.id(),
-            pod.id(),
-            path.display()
-        );
+        bail!("the selector of {service_id} ({selector:?}) does not pick {pod_id} in {file}");
     }
     Ok((pod.clone(), service.clone()))
 }

@@ -55,11 +55,8 @@ impl Run<'_> {
                     .delete_pod(QUIZ_CANARY, Duration::from_secs(90))
                     .await
             {
-                self.check(
-                    "quiz-steps.port",
-                    Err(format!("deleting the canary quiz pod: {error:#}")),
-                );
-                return;
+                let error = format!("deleting the canary quiz pod: {error:#}");
+                return self.check(name, Err(error));
             }
             let canary_ready = canary_ready.clone();
             let result = async {
@@ -71,12 +68,10 @@ impl Run<'_> {
                     return Err(mismatches.join("; "));
                 }
                 let ip = cluster_ip(&live).ok_or("the quiz Service has no cluster IP")?;
-                if let Some(first) = &first_ip
-                    && *first != ip
-                {
+                let first = first_ip.get_or_insert(ip.clone());
+                if *first != ip {
                     return Err(format!("the cluster IP changed from {first} to {ip}"));
                 }
-                first_ip.get_or_insert(ip.clone());
                 if name != "quiz-steps.port" {
                     canary_ready?;
                 }

@@ -74,22 +74,18 @@ impl Cluster {
                     .iter()
                     .map(|e| {
                         let ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(false);
-                        let target = e.target_ref.as_ref().and_then(|t| t.name.clone());
+                        let target = e.target_ref.as_ref().and_then(|t| t.name.as_deref());
+                        let not_ready = if ready { "" } else { " (not ready)" };
                         format!(
-                            "{} {}{}",
+                            "{} {}{not_ready}",
                             e.addresses.join(","),
-                            target.unwrap_or_default(),
-                            if ready { "" } else { " (not ready)" }
+                            target.unwrap_or("")
                         )
                     })
                     .collect();
                 let service = slice.labels().get(endpoints::SERVICE_NAME_LABEL);
-                let _ = writeln!(
-                    out,
-                    "{}: {}",
-                    service.map_or("", String::as_str),
-                    endpoints.join("; ")
-                );
+                let service = service.map_or("", String::as_str);
+                let _ = writeln!(out, "{service}: {}", endpoints.join("; "));
             }
         }
         match self.list_all::<Event>().await {

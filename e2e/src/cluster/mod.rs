@@ -125,8 +125,8 @@ impl Cluster {
             .create(&PostParams::default(), &namespace)
             .await
             .map_err(api_error)
-            .with_context(|| format!("creating namespace {}", self.namespace))?;
-        Ok(())
+            .with_context(|| format!("creating namespace {}", self.namespace))
+            .map(drop)
     }
 
     /// Deletes the run's namespace (and so everything in it) and waits, bounded, until
@@ -177,8 +177,8 @@ impl Cluster {
             .create(&PostParams::default(), &secret)
             .await
             .map_err(api_error)
-            .context("creating the kiada-tls Secret")?;
-        Ok(())
+            .context("creating the kiada-tls Secret")
+            .map(drop)
     }
 
     async fn api_for(&self, manifest: &Manifest) -> Result<Api<DynamicObject>> {
@@ -198,34 +198,27 @@ impl Cluster {
                 .with_context(|| format!("the API server does not serve {key}"))?;
             cache.insert(key.clone(), resource);
         }
+        let resource = &cache[&key];
         Ok(Api::namespaced_with(
             self.client.clone(),
             &self.namespace,
-            &cache[&key],
+            resource,
         ))
     }
 
     /// Server-side apply of one object (already moved into the namespace).
     pub async fn apply(&self, manifest: &Manifest) -> Result<()> {
+        let id = manifest.id();
         if manifest.object.metadata.namespace.as_deref() != Some(self.namespace.as_str()) {
-            bail!(
-                "{} is not in the run's namespace (internal error)",
-                manifest.id()
-            );
+            bail!("{id} is not in the run's namespace (internal error)");
         }
         let api = self.api_for(manifest).await?;
         let params = PatchParams::apply(FIELD_MANAGER).force();
         api.patch(manifest.name(), &params, &Patch::Apply(&manifest.object))
             .await
             .map_err(api_error)
-            .with_context(|| {
-                format!(
-                    "applying {} from {}",
-                    manifest.id(),
-                    manifest.file.display()
-                )
-            })?;
-        Ok(())
+            .with_context(|| format!("applying {id} from {}", manifest.file.display()))
+            .map(drop)
     }
 
     /// Deletes one object of the run (if it exists), for kinds that go at once, such as

@@ -22,20 +22,13 @@ pub(super) const CLUSTER_SCOPED: &[&str] = &[
 /// cluster-scoped kind, is refused: the suite must never touch anything outside its
 /// own namespace.
 pub fn into_namespace(manifest: &mut Manifest, namespace: &str) -> Result<()> {
+    let (id, file) = (manifest.id(), manifest.file.display());
     if CLUSTER_SCOPED.contains(&manifest.kind()) {
-        bail!(
-            "{} in {} is cluster-scoped; the suite only deploys into its own namespace",
-            manifest.id(),
-            manifest.file.display()
-        );
+        bail!("{id} in {file} is cluster-scoped; the suite only deploys into its own namespace");
     }
     let existing = manifest.object.metadata.namespace.as_deref();
     if let Some(other) = existing.filter(|other| !other.is_empty() && *other != namespace) {
-        bail!(
-            "{} in {} is pinned to namespace {other}",
-            manifest.id(),
-            manifest.file.display()
-        );
+        bail!("{id} in {file} is pinned to namespace {other}");
     }
     manifest.object.metadata.namespace = Some(namespace.to_owned());
     // Server-set fields would make an apply fail or fight the server.

@@ -30,11 +30,9 @@ pub fn load_kustomization(dir: &Path) -> Result<Vec<Manifest>> {
         .with_context(|| format!("reading {} (is --manifests right?)", path.display()))?;
     let kustomization: Kustomization =
         serde_yaml_ng::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let shown = path.display();
     if let Some(namespace) = &kustomization.namespace {
-        bail!(
-            "{} sets namespace: {namespace}; the suite needs a base without one",
-            path.display()
-        );
+        bail!("{shown} sets namespace: {namespace}; the suite needs a base without one");
     }
     let unsupported: Vec<&String> = kustomization
         .other
@@ -43,21 +41,18 @@ pub fn load_kustomization(dir: &Path) -> Result<Vec<Manifest>> {
         .collect();
     if !unsupported.is_empty() {
         bail!(
-            "{} uses {:?}, which this loader does not render (only resources: files)",
-            path.display(),
-            unsupported
+            "{shown} uses {unsupported:?}, which this loader does not render (only resources: files)"
         );
     }
     if kustomization.resources.is_empty() {
-        bail!("{} lists no resources", path.display());
+        bail!("{shown} lists no resources");
     }
     let mut manifests = Vec::new();
     for resource in &kustomization.resources {
         let file = dir.join(resource);
         if file.is_dir() {
             bail!(
-                "{}: resource {resource} is a directory (nested kustomizations are not supported)",
-                path.display()
+                "{shown}: resource {resource} is a directory (nested kustomizations are not supported)"
             );
         }
         manifests.extend(load_file(&file)?);
