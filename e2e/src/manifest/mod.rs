@@ -96,15 +96,13 @@ pub fn namespace_name(prefix: &str, suffix: &str) -> Result<String> {
 
 /// A random suffix for namespace names: 8 hex digits from the clock and process id.
 pub fn random_suffix() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    use std::hash::BuildHasher;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    hasher.write_u128(nanos);
-    hasher.write_u32(std::process::id());
-    format!("{:08x}", hasher.finish() as u32)
+    let hash = std::collections::hash_map::RandomState::new().hash_one((nanos, std::process::id()));
+    format!("{:08x}", hash as u32)
 }
 
 #[cfg(test)]
