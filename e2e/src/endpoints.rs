@@ -29,10 +29,7 @@ impl EndpointState {
 
     /// `10.244.0.7 ready=false serving=false terminating=false (slice quote-x7f2k)`.
     pub fn describe(&self) -> String {
-        let flag = |value: Option<bool>| match value {
-            Some(value) => value.to_string(),
-            None => "unset".to_owned(),
-        };
+        let flag = |value: Option<bool>| value.map_or("unset".to_owned(), |v| v.to_string());
         format!(
             "{} ready={} serving={} terminating={} (slice {})",
             self.addresses.join(","),
@@ -91,12 +88,10 @@ pub fn ready_pods_by_node(
     let mut by_node: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for slice in slices {
         for endpoint in &slice.endpoints {
-            let Some(pod) = target_pod(endpoint) else {
+            let ready = counts_as_ready(endpoint.conditions.as_ref().and_then(|c| c.ready));
+            let Some(pod) = target_pod(endpoint).filter(|_| ready) else {
                 continue;
             };
-            if !counts_as_ready(endpoint.conditions.as_ref().and_then(|c| c.ready)) {
-                continue;
-            }
             let Some(node) = endpoint.node_name.clone() else {
                 return Err(format!(
                     "the ready endpoint of pod {pod} in slice {} names no node",

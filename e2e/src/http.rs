@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::cluster::within;
 
 /// What one request needs.
 #[derive(Debug, Clone)]
@@ -19,31 +21,26 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn get(path: &str, accept: &str) -> Self {
+    fn new(method: http::Method, path: &str, accept: &str, body: Option<&str>) -> Self {
         Self {
-            method: http::Method::GET,
+            method,
             path: path.to_owned(),
             accept: accept.to_owned(),
-            body: None,
+            body: body.map(|content_type| (content_type.to_owned(), Vec::new())),
         }
     }
 
+    pub fn get(path: &str, accept: &str) -> Self {
+        Self::new(http::Method::GET, path, accept, None)
+    }
+
+    /// A POST with an empty `text/plain` body.
     pub fn post(path: &str, accept: &str) -> Self {
-        Self {
-            method: http::Method::POST,
-            path: path.to_owned(),
-            accept: accept.to_owned(),
-            body: Some(("text/plain".to_owned(), Vec::new())),
-        }
+        Self::new(http::Method::POST, path, accept, Some("text/plain"))
     }
 
     pub fn delete(path: &str, accept: &str) -> Self {
-        Self {
-            method: http::Method::DELETE,
-            path: path.to_owned(),
-            accept: accept.to_owned(),
-            body: None,
-        }
+        Self::new(http::Method::DELETE, path, accept, None)
     }
 
     /// The same request with an empty body sent as `application/json`: the services'
@@ -76,67 +73,58 @@ pub async fn send<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    tokio::time::timeout(timeout, send_inner(stream, host, request))
-        .await
-        .map_err(|_| anyhow!("no complete answer within {} s", timeout.as_secs()))?
-}
-
-async fn send_inner<S>(stream: S, host: &str, request: &Request) -> Result<Response>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .context("HTTP handshake")?;
-    let driver = tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    let mut builder = http::Request::builder()
-        .method(request.method.clone())
-        .uri(&request.path)
-        .header(http::header::HOST, host)
-        .header(http::header::ACCEPT, &request.accept)
-        .header(http::header::USER_AGENT, "kiada-e2e")
-        .header(http::header::CONNECTION, "close");
-    let body = match &request.body {
-        Some((content_type, bytes)) => {
-            builder = builder.header(http::header::CONTENT_TYPE, content_type);
-            Full::new(Bytes::from(bytes.clone()))
-        }
-        None => Full::new(Bytes::new()),
-    };
-    let result = async {
-        let response = sender
-            .send_request(builder.body(body)?)
+    let exchange = async {
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .context("sending the request")?;
-        let status = response.status().as_u16();
-        let header = |name: http::header::HeaderName| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
+            .context("HTTP handshake")?;
+        let driver = tokio::spawn(connection);
+        let builder = http::Request::builder()
+            .method(request.method.clone())
+            .uri(&request.path)
+            .header(http::header::HOST, host)
+            .header(http::header::ACCEPT, &request.accept)
+            .header(http::header::USER_AGENT, "kiada-e2e")
+            .header(http::header::CONNECTION, "close");
+        let request = match &request.body {
+            Some((content_type, bytes)) => builder
+                .header(http::header::CONTENT_TYPE, content_type)
+                .body(Full::new(Bytes::from(bytes.clone()))),
+            None => builder.body(Full::new(Bytes::new())),
         };
-        let content_type = header(http::header::CONTENT_TYPE).unwrap_or_default();
-        let location = header(http::header::LOCATION);
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .context("reading the body")?
-            .to_bytes();
-        Ok(Response {
-            status,
-            content_type,
-            location,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            body_len: bytes.len(),
-        })
-    }
-    .await;
-    driver.abort();
-    result
+        let result = async {
+            let response = sender
+                .send_request(request?)
+                .await
+                .context("sending the request")?;
+            let status = response.status().as_u16();
+            let header = |name: http::header::HeaderName| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let content_type = header(http::header::CONTENT_TYPE).unwrap_or_default();
+            let location = header(http::header::LOCATION);
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .context("reading the body")?
+                .to_bytes();
+            Ok::<_, anyhow::Error>(Response {
+                status,
+                content_type,
+                location,
+                body: String::from_utf8_lossy(&bytes).into_owned(),
+                body_len: bytes.len(),
+            })
+        }
+        .await;
+        driver.abort();
+        result
+    };
+    within(timeout, "no complete answer", exchange).await?
 }
 
 #[cfg(test)]

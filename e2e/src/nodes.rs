@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::ResourceExt;
 
 /// What the checks need to know of one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,18 +23,11 @@ impl NodeInfo {
     pub fn of(node: &Node) -> Self {
         let name = node.metadata.name.clone().unwrap_or_default();
         let status = node.status.clone().unwrap_or_default();
-        let internal_ip = status
-            .addresses
-            .unwrap_or_default()
-            .into_iter()
-            .find(|a| a.type_ == "InternalIP")
-            .map(|a| a.address);
-        let ready = status
-            .conditions
-            .unwrap_or_default()
-            .iter()
-            .any(|c| c.type_ == "Ready" && c.status == "True");
         let spec = node.spec.clone().unwrap_or_default();
+        let mut addresses = status.addresses.into_iter().flatten();
+        let internal_ip = addresses.find(|a| a.type_ == "InternalIP");
+        let mut conditions = status.conditions.into_iter().flatten();
+        let ready = conditions.any(|c| c.type_ == "Ready" && c.status == "True");
         let mut unschedulable = Vec::new();
         if !ready {
             unschedulable.push("not Ready".to_owned());
@@ -49,7 +43,7 @@ impl NodeInfo {
         }
         Self {
             name,
-            internal_ip,
+            internal_ip: internal_ip.map(|a| a.address),
             ready,
             unschedulable,
         }
@@ -65,14 +59,9 @@ impl NodeInfo {
     /// `kiada-control-plane (172.18.0.3; not schedulable: taint ...:NoSchedule)`.
     pub fn describe(&self) -> String {
         let ip = self.internal_ip.as_deref().unwrap_or("no InternalIP");
-        if self.schedulable() {
-            format!("{} ({ip})", self.name)
-        } else {
-            format!(
-                "{} ({ip}; not schedulable: {})",
-                self.name,
-                self.unschedulable.join(", ")
-            )
+        match self.unschedulable.join(", ") {
+            why if why.is_empty() => format!("{} ({ip})", self.name),
+            why => format!("{} ({ip}; not schedulable: {why})", self.name),
         }
     }
 }
@@ -91,18 +80,11 @@ pub fn describe_all(nodes: &[NodeInfo]) -> String {
         .join(", ")
 }
 
-/// Where the API says the pods of the run's namespace run: each pod's `app` label and
-/// its node (`spec.nodeName`).
+/// Where the API says the pods of the run's namespace run: by pod name, each pod's
+/// `app` label and its node (`spec.nodeName`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Placement {
-    pods: BTreeMap<String, Placed>,
-}
-
-/// One pod's place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Placed {
-    pub app: String,
-    pub node: String,
+    pods: BTreeMap<String, (String, String)>,
 }
 
 impl Placement {
@@ -113,14 +95,8 @@ impl Placement {
             .filter_map(|pod| {
                 let name = pod.metadata.name.clone()?;
                 let node = pod.spec.as_ref()?.node_name.clone()?;
-                let app = pod
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|labels| labels.get("app"))
-                    .cloned()
-                    .unwrap_or_default();
-                Some((name, Placed { app, node }))
+                let app = pod.labels().get("app").cloned().unwrap_or_default();
+                Some((name, (app, node)))
             })
             .collect();
         Self { pods }
@@ -128,27 +104,25 @@ impl Placement {
 
     /// The node the API reports for `pod`.
     pub fn node(&self, pod: &str) -> Option<&str> {
-        self.pods.get(pod).map(|placed| placed.node.as_str())
+        self.pods.get(pod).map(|(_, node)| node.as_str())
     }
 
     /// Whether `pod`, named by a service as one of `app` running on `node`, is such a
     /// pod on that node as the API reports; what differs when not.
     pub fn confirm(&self, app: &str, pod: &str, node: &str) -> Result<(), String> {
-        let Some(placed) = self.pods.get(pod) else {
-            return Err(format!(
+        let (placed_app, placed_node) = self.pods.get(pod).ok_or_else(|| {
+            format!(
                 "{app} pod {pod:?} (named on node {node:?}) is no scheduled pod of the namespace"
-            ));
-        };
-        if placed.app != app {
+            )
+        })?;
+        if placed_app != app {
             return Err(format!(
-                "pod {pod:?} answered for {app}, but the API has it labelled app={}",
-                placed.app
+                "pod {pod:?} answered for {app}, but the API has it labelled app={placed_app}"
             ));
         }
-        if placed.node != node {
+        if placed_node != node {
             return Err(format!(
-                "{app} pod {pod} named node {node:?}, the API says it runs on {:?}",
-                placed.node
+                "{app} pod {pod} named node {node:?}, the API says it runs on {placed_node:?}"
             ));
         }
         Ok(())

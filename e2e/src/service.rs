@@ -52,15 +52,9 @@ pub fn ports_text(service: &Service) -> String {
     ports(service)
         .iter()
         .map(|p| {
-            let mut text = format!(
-                "{}->{}",
-                p.port,
-                target_text(p.target_port.as_ref(), p.port)
-            );
-            if let Some(node_port) = p.node_port {
-                text.push_str(&format!(" (node {node_port})"));
-            }
-            text
+            let node_port = p.node_port.map(|n| format!(" (node {n})"));
+            let target = target_text(p.target_port.as_ref(), p.port);
+            format!("{}->{target}{}", p.port, node_port.unwrap_or_default())
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -87,11 +81,11 @@ pub fn compare_service(expected: &Service, live: &Service) -> Vec<String> {
     if want_type != got_type {
         problems.push(format!("type {got_type}, manifest {want_type}"));
     }
-    if want.selector.clone().unwrap_or_default() != got.selector.clone().unwrap_or_default() {
+    let want_selector = want.selector.clone().unwrap_or_default();
+    let got_selector = got.selector.clone().unwrap_or_default();
+    if want_selector != got_selector {
         problems.push(format!(
-            "selector {:?}, manifest {:?}",
-            got.selector.clone().unwrap_or_default(),
-            want.selector.clone().unwrap_or_default()
+            "selector {got_selector:?}, manifest {want_selector:?}"
         ));
     }
     let want_affinity = want.session_affinity.as_deref().unwrap_or("None");
@@ -101,8 +95,7 @@ pub fn compare_service(expected: &Service, live: &Service) -> Vec<String> {
             "sessionAffinity {got_affinity}, manifest {want_affinity}"
         ));
     }
-    let want_ports = want.ports.clone().unwrap_or_default();
-    let got_ports = got.ports.clone().unwrap_or_default();
+    let (want_ports, got_ports) = (ports(expected), ports(live));
     if want_ports.len() != got_ports.len() {
         problems.push(format!(
             "{} ports, manifest {}",
@@ -110,7 +103,7 @@ pub fn compare_service(expected: &Service, live: &Service) -> Vec<String> {
             want_ports.len()
         ));
     }
-    for port in &want_ports {
+    for port in want_ports {
         match got_ports
             .iter()
             .find(|p| p.port == port.port && protocol(p) == protocol(port))

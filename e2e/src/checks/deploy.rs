@@ -1,7 +1,7 @@
 //! Deploying the base into the run's namespace (`deploy`, which always runs).
 
 use super::*;
-use crate::manifest::{self};
+use crate::manifest;
 use crate::parse::ResolvConf;
 
 impl Run<'_> {
@@ -23,34 +23,24 @@ impl Run<'_> {
             if object.kind() == "Service" && object.name() == "quiz" {
                 continue;
             }
-            match self.cluster.apply(object).await {
-                Ok(()) => {}
-                Err(error)
-                    if object.kind() == "Service"
-                        && format!("{error:#}").contains("already allocated") =>
-                {
-                    // The fixed node ports are taken on this cluster (another run or
-                    // app): let the API server pick free ones and say so.
-                    let mut copy = object.clone();
-                    if !manifest::strip_node_ports(&mut copy) {
-                        return Err(error);
-                    }
-                    eprintln!(
-                        "[e2e] {}: fixed node ports taken on this cluster ({error:#}); using ports the API server assigns",
-                        object.id()
-                    );
-                    self.cluster.apply(&copy).await?;
-                    self.node_ports_reassigned = true;
-                    if let Some(slot) = self
-                        .objects
-                        .base
-                        .iter_mut()
-                        .find(|m| m.kind() == "Service" && m.name() == object.name())
-                    {
-                        *slot = copy;
-                    }
+            if let Err(error) = self.cluster.apply(object).await {
+                // The fixed node ports are taken on this cluster (another run or app): let
+                // the API server pick free ones and say so.
+                let mut copy = object.clone();
+                let taken = object.kind() == "Service"
+                    && format!("{error:#}").contains("already allocated");
+                if !taken || !manifest::strip_node_ports(&mut copy) {
+                    return Err(error);
                 }
-                Err(error) => return Err(error),
+                eprintln!(
+                    "[e2e] {}: fixed node ports taken on this cluster ({error:#}); using ports the API server assigns",
+                    object.id()
+                );
+                self.cluster.apply(&copy).await?;
+                self.node_ports_reassigned = true;
+                if let Some(slot) = self.objects.base.iter_mut().find(|m| m.id() == object.id()) {
+                    *slot = copy;
+                }
             }
             if object.kind() == "Pod" {
                 pods.push(object.name().to_owned());

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
+use kube::ResourceExt;
 
 use crate::manifest::{self, Manifest};
 
@@ -73,38 +74,36 @@ impl Objects {
         manifest::all_into_namespace(&mut base, namespace)?;
         for pod in base.iter_mut().filter(|m| {
             m.kind() == "Pod"
-                && m.object.metadata.labels.as_ref().and_then(|l| l.get("app"))
-                    == Some(&SPREAD_APP.to_owned())
+                && m.object.labels().get("app").map(String::as_str) == Some(SPREAD_APP)
         }) {
             manifest::spread_over_nodes(pod)?;
         }
-        let one = |path: &str| -> Result<Manifest> {
+        // Every object of a file, which must hold what `rule` says, in the namespace.
+        let all = |path: &str, holds: fn(&[Manifest]) -> bool, rule: &str| {
             let mut list = manifest::load_file(&dir.join(path))?;
-            if list.len() != 1 {
-                return Err(anyhow!(
-                    "{path} should hold one object, holds {}",
-                    list.len()
-                ));
+            if !holds(&list) {
+                bail!("{path} should hold {rule}, holds {}", list.len());
             }
-            let mut object = list.remove(0);
-            manifest::into_namespace(&mut object, namespace)?;
-            Ok(object)
+            manifest::all_into_namespace(&mut list, namespace)?;
+            Ok(list)
+        };
+        let one = |path: &str| -> Result<Manifest> {
+            Ok(all(path, |list| list.len() == 1, "one object")?.remove(0))
         };
         let (mut probe_pod, mut publish_not_ready) =
             load_publish_not_ready(&dir.join(PUBLISH_NOT_READY_FILE))?;
         manifest::into_namespace(&mut probe_pod, namespace)?;
         manifest::into_namespace(&mut publish_not_ready, namespace)?;
-        let mut network_policies = manifest::load_file(&dir.join(NETWORK_POLICY_FILE))?;
-        if network_policies.iter().any(|m| m.kind() != "NetworkPolicy") {
-            bail!("{NETWORK_POLICY_FILE} should hold only NetworkPolicies");
-        }
-        manifest::all_into_namespace(&mut network_policies, namespace)?;
-        let mut hostname_pods =
-            manifest::load_file(&dir.join("pods.quote-with-hostname-subdomain.yaml"))?;
-        if hostname_pods.len() != 3 || hostname_pods.iter().any(|m| m.kind() != "Pod") {
-            bail!("pods.quote-with-hostname-subdomain.yaml should hold three Pods");
-        }
-        manifest::all_into_namespace(&mut hostname_pods, namespace)?;
+        let network_policies = all(
+            NETWORK_POLICY_FILE,
+            |list| list.iter().all(|m| m.kind() == "NetworkPolicy"),
+            "only NetworkPolicies",
+        )?;
+        let hostname_pods = all(
+            "pods.quote-with-hostname-subdomain.yaml",
+            |list| list.len() == 3 && list.iter().all(|m| m.kind() == "Pod"),
+            "three Pods",
+        )?;
         let book = BookObjects {
             external_service: one("svc.external-service.yaml")?,
             external_slice: one("variants/eps.external-service.yaml")?,
@@ -139,10 +138,8 @@ impl Objects {
 /// tests exercise).
 pub fn describe_objects(dir: &Path, namespace: &str) -> Result<String> {
     let objects = Objects::load(dir, namespace).context("loading the manifests")?;
-    let mut out = String::new();
-    for object in objects
-        .base
-        .iter()
+    let (book, all) = (&objects.book, objects.base.iter());
+    let all = all
         .chain([
             &objects.quiz_exposed,
             &objects.quiz_selector,
@@ -154,73 +151,45 @@ pub fn describe_objects(dir: &Path, namespace: &str) -> Result<String> {
         ])
         .chain(&objects.network_policies)
         .chain([
-            &objects.book.external_service,
-            &objects.book.external_slice,
-            &objects.book.time_api,
-            &objects.book.quote_headless,
+            &book.external_service,
+            &book.external_slice,
+            &book.time_api,
+            &book.quote_headless,
         ])
-        .chain(&objects.book.hostname_pods)
+        .chain(&book.hostname_pods)
         .chain([
-            &objects.book.quote_local,
-            &objects.book.kiada_local,
-            &objects.book.mock_readiness,
-            &objects.book.kiada_publish_not_ready,
-        ])
-    {
-        out.push_str(&format!(
-            "{} {}/{} ({})\n",
-            object.api_version(),
-            object.kind(),
-            object.name(),
-            object.file.display()
-        ));
-    }
-    Ok(out)
+            &book.quote_local,
+            &book.kiada_local,
+            &book.mock_readiness,
+            &book.kiada_publish_not_ready,
+        ]);
+    Ok(all
+        .map(|m| format!("{} {} ({})\n", m.api_version(), m.id(), m.file.display()))
+        .collect())
 }
 
 /// Reads the variant file: exactly one Pod with `PROBE_CONTROLS_ENABLED=true` and one
 /// Service with `publishNotReadyAddresses: true` whose selector picks that pod.
 pub fn load_publish_not_ready(path: &Path) -> Result<(Manifest, Manifest)> {
-    let objects = manifest::load_file(path)?;
+    let (objects, file) = (manifest::load_file(path)?, path.display());
     let ids: Vec<String> = objects.iter().map(Manifest::id).collect();
     let pods: Vec<&Manifest> = objects.iter().filter(|m| m.kind() == "Pod").collect();
     let services: Vec<&Manifest> = objects.iter().filter(|m| m.kind() == "Service").collect();
-    let (&[pod], &[service]) = (pods.as_slice(), services.as_slice()) else {
-        bail!(
-            "{} should hold one Pod and one Service, holds {ids:?}",
-            path.display()
-        );
+    let (&[pod], &[service], 2) = (pods.as_slice(), services.as_slice(), objects.len()) else {
+        bail!("{file} should hold one Pod and one Service, holds {ids:?}");
     };
-    if objects.len() != 2 {
-        bail!(
-            "{} should hold one Pod and one Service, holds {ids:?}",
-            path.display()
-        );
-    }
+    let (pod_id, service_id) = (pod.id(), service.id());
     if env_value(pod, "PROBE_CONTROLS_ENABLED")?.as_deref() != Some("true") {
-        bail!(
-            "{} in {} does not set PROBE_CONTROLS_ENABLED=true",
-            pod.id(),
-            path.display()
-        );
+        bail!("{pod_id} in {file} does not set PROBE_CONTROLS_ENABLED=true");
     }
     let spec = service.as_service()?.spec.unwrap_or_default();
     if spec.publish_not_ready_addresses != Some(true) {
-        bail!(
-            "{} in {} does not set publishNotReadyAddresses: true",
-            service.id(),
-            path.display()
-        );
+        bail!("{service_id} in {file} does not set publishNotReadyAddresses: true");
     }
-    let labels = pod.object.metadata.labels.clone().unwrap_or_default();
+    let labels = pod.object.labels();
     let selector = spec.selector.unwrap_or_default();
     if selector.is_empty() || !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
-        bail!(
-            "the selector of {} ({selector:?}) does not pick {} in {}",
-            service.id(),
-            pod.id(),
-            path.display()
-        );
+        bail!("the selector of {service_id} ({selector:?}) does not pick {pod_id} in {file}");
     }
     Ok((pod.clone(), service.clone()))
 }

@@ -5,8 +5,10 @@ use std::error::Error as _;
 use std::fmt;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use kube::{Client, Config};
+
+use super::within;
 
 /// How long a new connection to the API server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -52,38 +54,28 @@ impl std::error::Error for ApiError {
 /// server for its version, within `timeout`. The error says plainly that there is no
 /// reachable cluster.
 pub async fn connect(timeout: Duration) -> Result<(Client, String, String)> {
-    let config = tokio::time::timeout(timeout, Config::infer())
-        .await
-        .map_err(|_| anyhow!("reading the kubeconfig took longer than {} s", timeout.as_secs()))?
+    let mut config = within(timeout, "reading the kubeconfig did not finish", Config::infer())
+        .await?
         .context(
             "no kubeconfig found (set KUBECONFIG or create ~/.kube/config, e.g. with `kind create cluster`)",
         )?;
     let server = config.cluster_url.to_string();
-    let mut config = config;
     config.connect_timeout = Some(CONNECT_TIMEOUT.min(timeout));
     config.read_timeout = Some(Duration::from_secs(60));
     let client = Client::try_from(config).context("building a client from the kubeconfig")?;
-    let version = tokio::time::timeout(timeout, client.apiserver_version())
-        .await
-        .map_err(|_| {
-            anyhow!(
-                "the API server at {server} did not answer within {} s",
-                timeout.as_secs()
-            )
-        })?
+    let what = format!("the API server at {server} did not answer");
+    let version = within(timeout, what, client.apiserver_version())
+        .await?
         .map_err(api_error)
         .with_context(|| format!("the API server at {server} is not reachable"))?;
     // Reachable is not enough: an API server without its storage answers /version but
     // nothing else. /readyz is public on conformant clusters; a 401/403 is not a
     // reason to stop.
     let readyz = ::http::Request::get("/readyz").body(Vec::new())?;
-    match tokio::time::timeout(timeout, client.request_text(readyz)).await {
-        Err(_) => bail!(
-            "the API server at {server} did not say whether it is ready within {} s",
-            timeout.as_secs()
-        ),
-        Ok(Err(kube::Error::Api(status))) if status.code == 401 || status.code == 403 => {}
-        Ok(Err(error)) => {
+    let what = format!("the API server at {server} did not say whether it is ready");
+    match within(timeout, what, client.request_text(readyz)).await? {
+        Err(kube::Error::Api(status)) if status.code == 401 || status.code == 403 => {}
+        Err(error) => {
             let error = api_error(error);
             let text = format!("{error:#}");
             // The checks that failed, from /readyz's body ("[-]etcd failed: ...").
@@ -99,7 +91,7 @@ pub async fn connect(timeout: Duration) -> Result<(Client, String, String)> {
                 failed.join(", ")
             )
         }
-        Ok(Ok(_)) => {}
+        Ok(_) => {}
     }
     Ok((client, server, version.git_version))
 }

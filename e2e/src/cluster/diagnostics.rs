@@ -4,146 +4,101 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim};
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{Api, ListParams, LogParams};
+use kube::api::{ListParams, LogParams};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
 
 use super::{Cluster, api_error, pod_state};
 use crate::{endpoints, service};
 
 impl Cluster {
+    /// Every object of one kind in the run's namespace.
+    async fn list_all<K>(&self) -> kube::Result<Vec<K>>
+    where
+        K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
+        K: Clone + DeserializeOwned + std::fmt::Debug,
+    {
+        Ok(self.api::<K>().list(&ListParams::default()).await?.items)
+    }
+
     /// What a person needs when something failed: pods with phase, readiness and
     /// container states, PVCs, the namespace's events, and each container's log tail.
     pub async fn diagnostics(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(out, "==== diagnostics for namespace {}", self.namespace);
-        let pods = self.pods();
-        match pods.list(&ListParams::default()).await {
-            Ok(list) => {
-                let _ = writeln!(out, "---- pods");
-                for pod in &list.items {
-                    let _ = writeln!(
-                        out,
-                        "{:<26} {}",
-                        pod.metadata.name.as_deref().unwrap_or("?"),
-                        pod_state(pod)
-                    );
+        let mut out = format!("==== diagnostics for namespace {}\n", self.namespace);
+        match self.list_all::<Pod>().await {
+            Ok(pods) => {
+                out.push_str("---- pods\n");
+                for pod in &pods {
+                    let name = pod.metadata.name.as_deref().unwrap_or("?");
+                    let _ = writeln!(out, "{name:<26} {}", pod_state(pod));
                 }
-                for pod in &list.items {
-                    let name = pod.metadata.name.clone().unwrap_or_default();
-                    let containers: Vec<String> = pod
-                        .spec
-                        .as_ref()
-                        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
-                        .unwrap_or_default();
-                    for container in containers {
-                        let params = LogParams {
-                            container: Some(container.clone()),
-                            tail_lines: Some(25),
-                            limit_bytes: Some(16 * 1024),
-                            ..LogParams::default()
-                        };
-                        let logs = tokio::time::timeout(
-                            Duration::from_secs(10),
-                            pods.logs(&name, &params),
-                        )
-                        .await;
-                        let _ = writeln!(out, "---- logs {name}/{container} (last 25 lines)");
-                        match logs {
-                            Ok(Ok(text)) if text.trim().is_empty() => {
-                                let _ = writeln!(out, "(empty)");
-                            }
-                            Ok(Ok(text)) => {
-                                let _ = writeln!(out, "{}", text.trim_end());
-                            }
-                            Ok(Err(error)) => {
-                                let _ = writeln!(out, "(no logs: {:#})", api_error(error));
-                            }
-                            Err(_) => {
-                                let _ = writeln!(out, "(no logs: timed out)");
-                            }
-                        }
-                    }
+                for pod in &pods {
+                    self.log_tails(&mut out, pod).await;
                 }
             }
             Err(error) => {
                 let _ = writeln!(out, "(listing pods failed: {:#})", api_error(error));
             }
         }
-        let pvcs: Api<PersistentVolumeClaim> =
-            Api::namespaced(self.client.clone(), &self.namespace);
-        if let Ok(list) = pvcs.list(&ListParams::default()).await {
-            let _ = writeln!(out, "---- persistent volume claims");
-            for pvc in list.items {
-                let _ = writeln!(
-                    out,
-                    "{} {}",
-                    pvc.metadata.name.unwrap_or_default(),
-                    pvc.status.and_then(|s| s.phase).unwrap_or_default()
-                );
+        if let Ok(pvcs) = self.list_all::<PersistentVolumeClaim>().await {
+            out.push_str("---- persistent volume claims\n");
+            for pvc in pvcs {
+                let phase = pvc.status.as_ref().and_then(|s| s.phase.clone());
+                let _ = writeln!(out, "{} {}", pvc.name_any(), phase.unwrap_or_default());
             }
         }
-        if let Ok(list) = self.services().list(&ListParams::default()).await {
-            let _ = writeln!(out, "---- services");
-            for service in list.items {
-                let ports = service::ports_text(&service);
-                let selector = service::selector_text(&service);
-                let spec = service.spec.unwrap_or_default();
+        if let Ok(services) = self.list_all::<Service>().await {
+            out.push_str("---- services\n");
+            for service in services {
+                let spec = service.spec.clone().unwrap_or_default();
                 let _ = writeln!(
                     out,
                     "{} {} {} ports [{}] selector {} affinity {}",
-                    service.metadata.name.unwrap_or_default(),
+                    service.name_any(),
                     spec.type_.unwrap_or_default(),
                     spec.cluster_ip.unwrap_or_default(),
-                    ports,
-                    selector,
+                    service::ports_text(&service),
+                    service::selector_text(&service),
                     spec.session_affinity.unwrap_or_default()
                 );
             }
         }
-        let slices: Api<EndpointSlice> = Api::namespaced(self.client.clone(), &self.namespace);
-        if let Ok(list) = slices.list(&ListParams::default()).await {
-            let _ = writeln!(out, "---- endpoint slices");
-            for slice in list.items {
-                let service = slice
-                    .metadata
-                    .labels
-                    .as_ref()
-                    .and_then(|l| l.get(endpoints::SERVICE_NAME_LABEL).cloned())
-                    .unwrap_or_default();
+        if let Ok(slices) = self.list_all::<EndpointSlice>().await {
+            out.push_str("---- endpoint slices\n");
+            for slice in slices {
                 let endpoints: Vec<String> = slice
                     .endpoints
                     .iter()
                     .map(|e| {
                         let ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(false);
-                        let target = e
-                            .target_ref
-                            .as_ref()
-                            .and_then(|t| t.name.clone())
-                            .unwrap_or_default();
+                        let target = e.target_ref.as_ref().and_then(|t| t.name.as_deref());
+                        let not_ready = if ready { "" } else { " (not ready)" };
                         format!(
-                            "{} {target}{}",
+                            "{} {}{not_ready}",
                             e.addresses.join(","),
-                            if ready { "" } else { " (not ready)" }
+                            target.unwrap_or("")
                         )
                     })
                     .collect();
+                let service = slice.labels().get(endpoints::SERVICE_NAME_LABEL);
+                let service = service.map_or("", String::as_str);
                 let _ = writeln!(out, "{service}: {}", endpoints.join("; "));
             }
         }
-        let events: Api<Event> = Api::namespaced(self.client.clone(), &self.namespace);
-        match events.list(&ListParams::default()).await {
-            Ok(list) => {
-                let _ = writeln!(out, "---- events");
-                let mut items = list.items;
-                items.sort_by_key(|e| {
+        match self.list_all::<Event>().await {
+            Ok(mut events) => {
+                out.push_str("---- events\n");
+                events.sort_by_key(|e| {
                     e.last_timestamp
                         .as_ref()
                         .map(|t| t.0.to_string())
                         .or_else(|| e.event_time.as_ref().map(|t| t.0.to_string()))
                         .unwrap_or_default()
                 });
-                for event in items.iter().rev().take(60).rev() {
+                for event in events.iter().rev().take(60).rev() {
                     let _ = writeln!(
                         out,
                         "{} {}/{} {}: {}",
@@ -160,5 +115,27 @@ impl Cluster {
             }
         }
         out
+    }
+
+    /// The last 25 lines of each container's log (each fetch bounded to 10 s).
+    async fn log_tails(&self, out: &mut String, pod: &Pod) {
+        let (pods, name) = (self.pods(), pod.metadata.name.clone().unwrap_or_default());
+        for container in pod.spec.iter().flat_map(|s| &s.containers) {
+            let params = LogParams {
+                container: Some(container.name.clone()),
+                tail_lines: Some(25),
+                limit_bytes: Some(16 * 1024),
+                ..LogParams::default()
+            };
+            let logs = pods.logs(&name, &params);
+            let text = match tokio::time::timeout(Duration::from_secs(10), logs).await {
+                Ok(Ok(text)) if text.trim().is_empty() => "(empty)".to_owned(),
+                Ok(Ok(text)) => text.trim_end().to_owned(),
+                Ok(Err(error)) => format!("(no logs: {:#})", api_error(error)),
+                Err(_) => "(no logs: timed out)".to_owned(),
+            };
+            let container = &container.name;
+            let _ = writeln!(out, "---- logs {name}/{container} (last 25 lines)\n{text}");
+        }
     }
 }

@@ -2,16 +2,19 @@
 //! and (in the submodules) pods and their waits, exec, port-forward and diagnostics.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Display;
+use std::future::Future;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::Client;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
 };
 use kube::core::GroupVersionKind;
+use kube::{Client, Resource};
 use tokio::sync::Mutex;
 
 use crate::endpoints;
@@ -35,6 +38,26 @@ pub const FIELD_MANAGER: &str = "kiada-e2e";
 /// (and its address may no longer exist on this machine, so stop knocking).
 const MAX_FAILED_POLLS: u32 = 3;
 
+/// `future`, bounded by `timeout`; when it runs out, the error says `{what} within {n} s`.
+pub async fn within<T>(
+    timeout: Duration,
+    what: impl Display,
+    future: impl Future<Output = T>,
+) -> Result<T> {
+    tokio::time::timeout(timeout, future)
+        .await
+        .map_err(|_| anyhow!("{what} within {} s", timeout.as_secs()))
+}
+
+/// The result of a delete with a 404 counted as done: whether the object was there.
+fn deleted<T>(result: kube::Result<T>, what: impl Display + Send + Sync + 'static) -> Result<bool> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(error) => Err(api_error(error).context(what)),
+    }
+}
+
 /// A connection to the cluster and the run's namespace.
 pub struct Cluster {
     pub client: Client,
@@ -54,20 +77,25 @@ impl Cluster {
         }
     }
 
-    pub fn pods(&self) -> Api<Pod> {
+    /// The API of one namespaced kind, in the run's namespace.
+    pub fn api<K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>>(&self) -> Api<K> {
         Api::namespaced(self.client.clone(), &self.namespace)
     }
 
+    pub fn pods(&self) -> Api<Pod> {
+        self.api()
+    }
+
     pub fn services(&self) -> Api<Service> {
-        Api::namespaced(self.client.clone(), &self.namespace)
+        self.api()
     }
 
     /// The EndpointSlices of one Service (label `kubernetes.io/service-name`).
     pub async fn endpoint_slices(&self, service: &str) -> Result<Vec<EndpointSlice>> {
-        let slices: Api<EndpointSlice> = Api::namespaced(self.client.clone(), &self.namespace);
         let params =
             ListParams::default().labels(&format!("{}={service}", endpoints::SERVICE_NAME_LABEL));
-        Ok(slices
+        Ok(self
+            .api::<EndpointSlice>()
             .list(&params)
             .await
             .map_err(api_error)
@@ -78,7 +106,6 @@ impl Cluster {
     /// Creates the run's namespace, labelled so Pod Security admission enforces the
     /// restricted profile on everything the suite creates in it.
     pub async fn create_namespace(&self) -> Result<()> {
-        let namespaces: Api<Namespace> = Api::all(self.client.clone());
         let namespace: Namespace = serde_json::from_value(serde_json::json!({
             "apiVersion": "v1",
             "kind": "Namespace",
@@ -94,25 +121,22 @@ impl Cluster {
                 }
             }
         }))?;
-        namespaces
+        Api::all(self.client.clone())
             .create(&PostParams::default(), &namespace)
             .await
             .map_err(api_error)
-            .with_context(|| format!("creating namespace {}", self.namespace))?;
-        Ok(())
+            .with_context(|| format!("creating namespace {}", self.namespace))
+            .map(drop)
     }
 
     /// Deletes the run's namespace (and so everything in it) and waits, bounded, until
     /// it is gone; gives up early when the API server stops answering.
     pub async fn delete_namespace(&self, timeout: Duration) -> Result<()> {
         let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        match namespaces
-            .delete(&self.namespace, &DeleteParams::foreground())
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
-            Err(error) => return Err(api_error(error).context("deleting the namespace")),
+        let params = DeleteParams::foreground();
+        let delete = namespaces.delete(&self.namespace, &params);
+        if !deleted(delete.await, "deleting the namespace")? {
+            return Ok(());
         }
         let mut failures = FailedInARow::new(MAX_FAILED_POLLS);
         let what = format!(
@@ -135,7 +159,6 @@ impl Cluster {
 
     /// Creates the kiada-tls Secret from a certificate and key.
     pub async fn create_tls_secret(&self, cert_pem: &str, key_pem: &str) -> Result<()> {
-        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.namespace);
         let secret: Secret = serde_json::from_value(serde_json::json!({
             "apiVersion": "v1",
             "kind": "Secret",
@@ -150,12 +173,12 @@ impl Cluster {
             },
             "stringData": { "tls.crt": cert_pem, "tls.key": key_pem }
         }))?;
-        secrets
+        self.api()
             .create(&PostParams::default(), &secret)
             .await
             .map_err(api_error)
-            .context("creating the kiada-tls Secret")?;
-        Ok(())
+            .context("creating the kiada-tls Secret")
+            .map(drop)
     }
 
     async fn api_for(&self, manifest: &Manifest) -> Result<Api<DynamicObject>> {
@@ -166,67 +189,50 @@ impl Cluster {
             .ok_or_else(|| anyhow!("{} has no apiVersion/kind", manifest.id()))?;
         let key = format!("{}/{}", types.api_version, types.kind);
         let mut cache = self.resources.lock().await;
-        let resource = match cache.get(&key) {
-            Some(resource) => resource.clone(),
-            None => {
-                let gvk = GroupVersionKind::try_from(types)
-                    .with_context(|| format!("apiVersion {}", types.api_version))?;
-                let (resource, _caps) = kube::discovery::pinned_kind(&self.client, &gvk)
-                    .await
-                    .map_err(api_error)
-                    .with_context(|| format!("the API server does not serve {key}"))?;
-                cache.insert(key, resource.clone());
-                resource
-            }
-        };
+        if !cache.contains_key(&key) {
+            let gvk = GroupVersionKind::try_from(types)
+                .with_context(|| format!("apiVersion {}", types.api_version))?;
+            let (resource, _caps) = kube::discovery::pinned_kind(&self.client, &gvk)
+                .await
+                .map_err(api_error)
+                .with_context(|| format!("the API server does not serve {key}"))?;
+            cache.insert(key.clone(), resource);
+        }
+        let resource = &cache[&key];
         Ok(Api::namespaced_with(
             self.client.clone(),
             &self.namespace,
-            &resource,
+            resource,
         ))
     }
 
     /// Server-side apply of one object (already moved into the namespace).
     pub async fn apply(&self, manifest: &Manifest) -> Result<()> {
+        let id = manifest.id();
         if manifest.object.metadata.namespace.as_deref() != Some(self.namespace.as_str()) {
-            bail!(
-                "{} is not in the run's namespace (internal error)",
-                manifest.id()
-            );
+            bail!("{id} is not in the run's namespace (internal error)");
         }
         let api = self.api_for(manifest).await?;
         let params = PatchParams::apply(FIELD_MANAGER).force();
         api.patch(manifest.name(), &params, &Patch::Apply(&manifest.object))
             .await
             .map_err(api_error)
-            .with_context(|| {
-                format!(
-                    "applying {} from {}",
-                    manifest.id(),
-                    manifest.file.display()
-                )
-            })?;
-        Ok(())
+            .with_context(|| format!("applying {id} from {}", manifest.file.display()))
+            .map(drop)
     }
 
     /// Deletes one object of the run (if it exists), for kinds that go at once, such as
     /// NetworkPolicies: nothing to wait for.
     pub async fn delete(&self, manifest: &Manifest) -> Result<()> {
         let api = self.api_for(manifest).await?;
-        match api.delete(manifest.name(), &DeleteParams::default()).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            Err(error) => Err(api_error(error).context(format!("deleting {}", manifest.id()))),
-        }
+        let delete = api.delete(manifest.name(), &DeleteParams::default()).await;
+        deleted(delete, format!("deleting {}", manifest.id())).map(drop)
     }
 
     /// Deletes a Service (if it exists); Services go at once, nothing to wait for.
     pub async fn delete_service(&self, name: &str) -> Result<()> {
-        match self.services().delete(name, &DeleteParams::default()).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            Err(error) => Err(api_error(error).context(format!("deleting Service {name}"))),
-        }
+        let delete = self.services().delete(name, &DeleteParams::default()).await;
+        deleted(delete, format!("deleting Service {name}")).map(drop)
     }
 
     /// Every node: its InternalIP and whether the base's pods can be scheduled there.

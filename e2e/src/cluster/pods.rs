@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DeleteParams, ListParams};
 
-use super::{Cluster, MAX_FAILED_POLLS, api_error};
+use super::{Cluster, MAX_FAILED_POLLS, api_error, deleted};
 use crate::poll::{FailedInARow, Poller};
 
 impl Cluster {
@@ -33,19 +33,18 @@ impl Cluster {
             };
             let mut waiting = Vec::new();
             for name in names {
-                match listed
+                let Some(pod) = listed
                     .iter()
-                    .find(|p| p.metadata.name.as_deref() == Some(name))
-                {
-                    Some(pod) => {
-                        if let Some(problem) = fatal_problem(pod) {
-                            bail!("pod {name} cannot start: {problem}");
-                        }
-                        if !is_ready(pod) {
-                            waiting.push(format!("{name} ({})", pod_state(pod)));
-                        }
-                    }
-                    None => waiting.push(format!("{name} (not found)")),
+                    .find(|p| p.metadata.name.as_ref() == Some(name))
+                else {
+                    waiting.push(format!("{name} (not found)"));
+                    continue;
+                };
+                if let Some(problem) = fatal_problem(pod) {
+                    bail!("pod {name} cannot start: {problem}");
+                }
+                if !is_ready(pod) {
+                    waiting.push(format!("{name} ({})", pod_state(pod)));
                 }
             }
             if waiting.is_empty() {
@@ -60,27 +59,20 @@ impl Cluster {
     /// Deletes a pod (if it exists) and waits, bounded, until it is gone.
     pub async fn delete_pod(&self, name: &str, timeout: Duration) -> Result<()> {
         let pods = self.pods();
-        match pods.delete(name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
-            Err(error) => return Err(api_error(error).context(format!("deleting pod {name}"))),
+        let delete = pods.delete(name, &DeleteParams::default()).await;
+        if !deleted(delete, format!("deleting pod {name}"))? {
+            return Ok(());
         }
         let what = format!("pod {name} gone after the delete");
         let mut poller = Poller::new(what, Duration::from_secs(1), timeout);
         loop {
-            let pod = pods
-                .get_opt(name)
-                .await
-                .map_err(api_error)
-                .with_context(|| format!("looking for pod {name}"))?;
-            match pod {
-                None => return Ok(()),
-                Some(pod) => {
-                    poller
-                        .again(format!("still there: {}", pod_state(&pod)))
-                        .await?
-                }
-            }
+            let pod = pods.get_opt(name).await.map_err(api_error);
+            let Some(pod) = pod.with_context(|| format!("looking for pod {name}"))? else {
+                return Ok(());
+            };
+            poller
+                .again(format!("still there: {}", pod_state(&pod)))
+                .await?;
         }
     }
 }
@@ -137,16 +129,13 @@ pub fn pod_state(pod: &Pod) -> String {
     let Some(status) = pod.status.as_ref() else {
         return "no status yet".into();
     };
-    let mut parts = vec![status.phase.clone().unwrap_or_else(|| "Unknown".into())];
-    parts.push(if is_ready(pod) {
-        "ready".into()
-    } else {
-        "not ready".into()
-    });
-    if let Some(conditions) = &status.conditions
-        && let Some(unscheduled) = conditions
-            .iter()
-            .find(|c| c.type_ == "PodScheduled" && c.status != "True")
+    let ready = if is_ready(pod) { "ready" } else { "not ready" };
+    let mut parts = vec![
+        status.phase.clone().unwrap_or_else(|| "Unknown".into()),
+        ready.into(),
+    ];
+    let mut conditions = status.conditions.iter().flatten();
+    if let Some(unscheduled) = conditions.find(|c| c.type_ == "PodScheduled" && c.status != "True")
     {
         parts.push(format!(
             "unschedulable: {}",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 
-use super::{Cluster, api_error};
+use super::{Cluster, api_error, within};
 use crate::http;
 
 impl Cluster {
@@ -20,35 +20,31 @@ impl Cluster {
         tls: Option<Arc<rustls::ClientConfig>>,
         timeout: Duration,
     ) -> Result<http::Response> {
-        let mut forwarder = tokio::time::timeout(timeout, self.pods().portforward(pod, &[port]))
-            .await
-            .map_err(|_| {
-                anyhow!(
-                    "port-forward to {pod}:{port} not set up within {} s",
-                    timeout.as_secs()
-                )
-            })?
+        let what = format!("port-forward to {pod}:{port} not set up");
+        let mut forwarder = within(timeout, what, self.pods().portforward(pod, &[port]))
+            .await?
             .map_err(api_error)
             .with_context(|| format!("port-forward to {pod}:{port}"))?;
         let stream = forwarder
             .take_stream(port)
             .ok_or_else(|| anyhow!("port-forward gave no stream for port {port}"))?;
         let host = format!("localhost:{port}");
-        let result = match tls {
-            None => http::send(stream, &host, request, timeout).await,
-            Some(config) => {
-                let connector = tokio_rustls::TlsConnector::from(config);
-                let name = rustls_pki_types::ServerName::try_from(crate::tls::SERVER_NAME)?;
-                match tokio::time::timeout(timeout, connector.connect(name, stream)).await {
-                    Err(_) => Err(anyhow!(
-                        "TLS handshake did not finish within {} s",
-                        timeout.as_secs()
-                    )),
-                    Ok(Err(error)) => Err(anyhow::Error::new(error).context("TLS handshake")),
-                    Ok(Ok(tls_stream)) => http::send(tls_stream, &host, request, timeout).await,
-                }
-            }
-        };
+        let name = rustls_pki_types::ServerName::try_from(crate::tls::SERVER_NAME)?;
+        let result = async {
+            let Some(config) = tls else {
+                return http::send(stream, &host, request, timeout).await;
+            };
+            let handshake = tokio_rustls::TlsConnector::from(config).connect(name, stream);
+            let tls_stream = within(timeout, "TLS handshake did not finish", handshake).await?;
+            http::send(
+                tls_stream.context("TLS handshake")?,
+                &host,
+                request,
+                timeout,
+            )
+            .await
+        }
+        .await;
         forwarder.abort();
         result.with_context(|| {
             format!(

@@ -1,7 +1,8 @@
 //! Changing manifests: into the run's namespace (and nowhere else), and the copies the
 //! checks make.
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
+use kube::ResourceExt;
 
 use super::Manifest;
 
@@ -21,21 +22,13 @@ pub(super) const CLUSTER_SCOPED: &[&str] = &[
 /// cluster-scoped kind, is refused: the suite must never touch anything outside its
 /// own namespace.
 pub fn into_namespace(manifest: &mut Manifest, namespace: &str) -> Result<()> {
+    let (id, file) = (manifest.id(), manifest.file.display());
     if CLUSTER_SCOPED.contains(&manifest.kind()) {
-        bail!(
-            "{} in {} is cluster-scoped; the suite only deploys into its own namespace",
-            manifest.id(),
-            manifest.file.display()
-        );
+        bail!("{id} in {file} is cluster-scoped; the suite only deploys into its own namespace");
     }
-    match manifest.object.metadata.namespace.as_deref() {
-        None | Some("") => {}
-        Some(existing) if existing == namespace => {}
-        Some(existing) => bail!(
-            "{} in {} is pinned to namespace {existing}",
-            manifest.id(),
-            manifest.file.display()
-        ),
+    let existing = manifest.object.metadata.namespace.as_deref();
+    if let Some(other) = existing.filter(|other| !other.is_empty() && *other != namespace) {
+        bail!("{id} in {file} is pinned to namespace {other}");
     }
     manifest.object.metadata.namespace = Some(namespace.to_owned());
     // Server-set fields would make an apply fail or fight the server.
@@ -48,20 +41,16 @@ pub fn into_namespace(manifest: &mut Manifest, namespace: &str) -> Result<()> {
 
 /// Moves all manifests into `namespace` (see [`into_namespace`]).
 pub fn all_into_namespace(manifests: &mut [Manifest], namespace: &str) -> Result<()> {
-    for manifest in manifests {
-        into_namespace(manifest, namespace)?;
-    }
-    Ok(())
+    manifests
+        .iter_mut()
+        .try_for_each(|m| into_namespace(m, namespace))
 }
 
 /// Removes fixed `nodePort`s from a Service, so the API server picks free ones. Used
 /// only when the fixed ports are taken by something else on the cluster.
 pub fn strip_node_ports(manifest: &mut Manifest) -> bool {
-    let mut changed = false;
-    for port in objects_at(manifest, "/spec/ports") {
-        changed |= port.remove("nodePort").is_some();
-    }
-    changed
+    let ports = objects_at(manifest, "/spec/ports");
+    ports.filter_map(|port| port.remove("nodePort")).count() > 0
 }
 
 /// The JSON objects in the array at `pointer` of the manifest's data (none when there
@@ -83,9 +72,7 @@ fn objects_at<'a>(
 /// A copy of a pod manifest under another name, with the same labels, e.g. a client
 /// pod created after the Services.
 pub fn renamed_pod(manifest: &Manifest, new_name: &str) -> Result<Manifest> {
-    if manifest.kind() != "Pod" {
-        bail!("{} is not a Pod", manifest.id());
-    }
+    require_pod(manifest)?;
     let mut copy = manifest.clone();
     copy.object.metadata.name = Some(new_name.to_owned());
     Ok(copy)
@@ -97,9 +84,7 @@ pub fn renamed_pod(manifest: &Manifest, new_name: &str) -> Result<Manifest> {
 pub fn canary_pod(manifest: &Manifest, new_name: &str) -> Result<Manifest> {
     let mut copy = renamed_pod(manifest, new_name)?;
     copy.object
-        .metadata
-        .labels
-        .get_or_insert_with(Default::default)
+        .labels_mut()
         .insert("rel".into(), "canary".into());
     for volume in objects_at(&mut copy, "/spec/volumes") {
         if volume.remove("persistentVolumeClaim").is_some() {
@@ -123,39 +108,34 @@ pub const HOSTNAME_TOPOLOGY_KEY: &str = "kubernetes.io/hostname";
 /// from being scheduled, and on a single node it changes nothing. Constraints the pod
 /// already has are kept.
 pub fn spread_over_nodes(manifest: &mut Manifest) -> Result<()> {
-    if manifest.kind() != "Pod" {
-        bail!("{} is not a Pod", manifest.id());
-    }
-    let Some(app) = manifest
-        .object
-        .metadata
-        .labels
-        .as_ref()
-        .and_then(|labels| labels.get("app"))
-        .cloned()
-    else {
-        bail!("{} has no app label to spread by", manifest.id());
-    };
+    require_pod(manifest)?;
     let id = manifest.id();
-    let Some(spec) = manifest
+    let app = manifest.object.labels().get("app").cloned();
+    let app = app.ok_or_else(|| anyhow!("{id} has no app label to spread by"))?;
+    let spec = manifest
         .object
         .data
         .get_mut("spec")
-        .and_then(|spec| spec.as_object_mut())
-    else {
-        bail!("{id} has no spec");
-    };
+        .and_then(|s| s.as_object_mut());
+    let spec = spec.ok_or_else(|| anyhow!("{id} has no spec"))?;
     let constraints = spec
         .entry("topologySpreadConstraints")
         .or_insert_with(|| serde_json::json!([]));
-    let Some(constraints) = constraints.as_array_mut() else {
-        bail!("{id}: topologySpreadConstraints is not a list");
-    };
+    let constraints = constraints
+        .as_array_mut()
+        .ok_or_else(|| anyhow!("{id}: topologySpreadConstraints is not a list"))?;
     constraints.push(serde_json::json!({
         "maxSkew": 1,
         "topologyKey": HOSTNAME_TOPOLOGY_KEY,
         "whenUnsatisfiable": "ScheduleAnyway",
         "labelSelector": { "matchLabels": { "app": app } },
     }));
+    Ok(())
+}
+
+fn require_pod(manifest: &Manifest) -> Result<()> {
+    if manifest.kind() != "Pod" {
+        bail!("{} is not a Pod", manifest.id());
+    }
     Ok(())
 }

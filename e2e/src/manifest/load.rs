@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use kube::api::DynamicObject;
 use serde::Deserialize;
 
@@ -30,11 +30,9 @@ pub fn load_kustomization(dir: &Path) -> Result<Vec<Manifest>> {
         .with_context(|| format!("reading {} (is --manifests right?)", path.display()))?;
     let kustomization: Kustomization =
         serde_yaml_ng::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let shown = path.display();
     if let Some(namespace) = &kustomization.namespace {
-        bail!(
-            "{} sets namespace: {namespace}; the suite needs a base without one",
-            path.display()
-        );
+        bail!("{shown} sets namespace: {namespace}; the suite needs a base without one");
     }
     let unsupported: Vec<&String> = kustomization
         .other
@@ -43,21 +41,18 @@ pub fn load_kustomization(dir: &Path) -> Result<Vec<Manifest>> {
         .collect();
     if !unsupported.is_empty() {
         bail!(
-            "{} uses {:?}, which this loader does not render (only resources: files)",
-            path.display(),
-            unsupported
+            "{shown} uses {unsupported:?}, which this loader does not render (only resources: files)"
         );
     }
     if kustomization.resources.is_empty() {
-        bail!("{} lists no resources", path.display());
+        bail!("{shown} lists no resources");
     }
     let mut manifests = Vec::new();
     for resource in &kustomization.resources {
         let file = dir.join(resource);
         if file.is_dir() {
             bail!(
-                "{}: resource {resource} is a directory (nested kustomizations are not supported)",
-                path.display()
+                "{shown}: resource {resource} is a directory (nested kustomizations are not supported)"
             );
         }
         manifests.extend(load_file(&file)?);
@@ -70,46 +65,36 @@ pub fn load_kustomization(dir: &Path) -> Result<Vec<Manifest>> {
 pub fn load_file(file: &Path) -> Result<Vec<Manifest>> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    parse_documents(&text)
-        .with_context(|| format!("parsing {}", file.display()))
-        .map(|objects| {
-            objects
-                .into_iter()
-                .map(|object| Manifest {
-                    file: file.to_path_buf(),
-                    object,
-                })
-                .collect()
-        })
+    let objects = parse_documents(&text).with_context(|| format!("parsing {}", file.display()))?;
+    let file = file.to_path_buf();
+    let manifest = |object| Manifest {
+        file: file.clone(),
+        object,
+    };
+    Ok(objects.into_iter().map(manifest).collect())
 }
 
 /// Parses a multi-document YAML text into objects; each must have apiVersion, kind
 /// and metadata.name.
 pub fn parse_documents(text: &str) -> Result<Vec<DynamicObject>> {
     let mut objects = Vec::new();
-    for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        let value = serde_yaml_ng::Value::deserialize(document)
-            .with_context(|| format!("document {}", index + 1))?;
+    for (n, document) in (1..).zip(serde_yaml_ng::Deserializer::from_str(text)) {
+        let value =
+            serde_yaml_ng::Value::deserialize(document).with_context(|| format!("document {n}"))?;
         if value.is_null() {
             continue;
         }
-        let json = serde_json::to_value(&value)
-            .with_context(|| format!("document {} as JSON", index + 1))?;
+        let json = serde_json::to_value(&value).with_context(|| format!("document {n} as JSON"))?;
         let object: DynamicObject = serde_json::from_value(json)
-            .with_context(|| format!("document {} as a Kubernetes object", index + 1))?;
-        let types = object
-            .types
-            .as_ref()
-            .ok_or_else(|| anyhow!("document {} has no apiVersion/kind", index + 1))?;
+            .with_context(|| format!("document {n} as a Kubernetes object"))?;
+        let Some(types) = &object.types else {
+            bail!("document {n} has no apiVersion/kind");
+        };
         if types.kind.is_empty() || types.api_version.is_empty() {
-            bail!("document {} has an empty apiVersion or kind", index + 1);
+            bail!("document {n} has an empty apiVersion or kind");
         }
         if object.metadata.name.as_deref().unwrap_or("").is_empty() {
-            bail!(
-                "document {} ({}) has no metadata.name",
-                index + 1,
-                types.kind
-            );
+            bail!("document {n} ({}) has no metadata.name", types.kind);
         }
         objects.push(object);
     }

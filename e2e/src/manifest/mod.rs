@@ -34,19 +34,11 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn kind(&self) -> &str {
-        self.object
-            .types
-            .as_ref()
-            .map(|t| t.kind.as_str())
-            .unwrap_or("")
+        self.object.types.as_ref().map_or("", |t| &t.kind)
     }
 
     pub fn api_version(&self) -> &str {
-        self.object
-            .types
-            .as_ref()
-            .map(|t| t.api_version.as_str())
-            .unwrap_or("")
+        self.object.types.as_ref().map_or("", |t| &t.api_version)
     }
 
     pub fn name(&self) -> &str {
@@ -71,12 +63,6 @@ impl Manifest {
 
 /// Converts a dynamic object into a typed one.
 pub fn typed<T: serde::de::DeserializeOwned>(object: &DynamicObject) -> Result<T> {
-    let value = serde_json::to_value(object)?;
-    Ok(serde_json::from_value(value)?)
-}
-
-/// Converts a typed object into a dynamic one.
-pub fn dynamic<T: serde::Serialize>(object: &T) -> Result<DynamicObject> {
     let value = serde_json::to_value(object)?;
     Ok(serde_json::from_value(value)?)
 }
@@ -110,15 +96,13 @@ pub fn namespace_name(prefix: &str, suffix: &str) -> Result<String> {
 
 /// A random suffix for namespace names: 8 hex digits from the clock and process id.
 pub fn random_suffix() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    use std::hash::BuildHasher;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    hasher.write_u128(nanos);
-    hasher.write_u32(std::process::id());
-    format!("{:08x}", hasher.finish() as u32)
+    let hash = std::collections::hash_map::RandomState::new().hash_one((nanos, std::process::id()));
+    format!("{:08x}", hash as u32)
 }
 
 #[cfg(test)]
