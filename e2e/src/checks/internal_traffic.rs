@@ -9,7 +9,6 @@ use kube::api::ListParams;
 
 use super::multi_node::too_few_nodes;
 use super::*;
-use crate::cluster::is_ready;
 use crate::manifest::{self, Manifest};
 use crate::nodes::NodeInfo;
 use crate::parse::quote_identity;
@@ -54,45 +53,30 @@ impl Run<'_> {
             return self.record(CheckResult::skip(NAME, reason));
         }
         let result = self.internal_local_inner(&nodes).await;
-        let cleanup = async {
-            self.cluster
-                .delete_service(self.objects.book.quote_local.name())
-                .await?;
-            self.cluster
-                .delete_pod(CALLER, Duration::from_secs(60))
-                .await
-        }
-        .await;
+        let service = self.objects.book.quote_local.name();
+        let cleanup = self.delete_service_and_pod(service, CALLER, 60).await;
         self.check(NAME, after_cleanup(result, cleanup));
     }
 
     pub(super) async fn ready_pods(&self) -> Result<ReadyPods, String> {
         let pods = self
-            .cluster
-            .pods()
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| format!("listing the pods: {:#}", crate::cluster::api_error(e)))?;
-        let mut by_app: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-        for pod in pods.items.iter().filter(|p| is_ready(p)) {
+            .ready_pods_listed(ListParams::default(), "the pods")
+            .await?;
+        let mut by_app = ReadyPods(BTreeMap::new());
+        for pod in pods {
             let app = pod.metadata.labels.as_ref().and_then(|l| l.get("app"));
             let node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
-            if let (Some(app), Some(node), Some(name)) = (app, node, &pod.metadata.name) {
-                by_app
-                    .entry(app.clone())
-                    .or_default()
-                    .push((name.clone(), node));
+            if let (Some(app), Some(node), Some(name)) = (app, node, pod.metadata.name) {
+                let pods = by_app.0.entry(app.clone()).or_default();
+                pods.push((name, node));
             }
         }
-        Ok(ReadyPods(by_app))
+        Ok(by_app)
     }
 
     async fn internal_local_inner(&self, nodes: &[NodeInfo]) -> Result<String, String> {
         let service = self.objects.book.quote_local.name();
-        self.cluster
-            .apply(&self.objects.book.quote_local)
-            .await
-            .map_err(reason)?;
+        self.apply(&self.objects.book.quote_local).await?;
         let live = self.live_service(service).await?;
         let policy = live
             .spec
@@ -119,16 +103,14 @@ impl Run<'_> {
             let calls = self.calls_from(kiada, &url, CALLS).await?;
             let mut by_pod: BTreeMap<String, usize> = BTreeMap::new();
             for answer in &calls.answers {
-                match quote_identity(answer) {
-                    Some((pod, at)) if at == *node && local.contains(&pod) => {
-                        *by_pod.entry(pod).or_default() += 1;
-                    }
-                    _ => {
-                        return Err(format!(
-                            "from {kiada} on {node}, {url} answered {answer:?}: not a quote pod of that node ({local:?})"
-                        ));
-                    }
-                }
+                let Some((pod, _)) =
+                    quote_identity(answer).filter(|(pod, at)| at == node && local.contains(pod))
+                else {
+                    return Err(format!(
+                        "from {kiada} on {node}, {url} answered {answer:?}: not a quote pod of that node ({local:?})"
+                    ));
+                };
+                *by_pod.entry(pod).or_default() += 1;
             }
             if calls.answers.len() != CALLS as usize {
                 return Err(format!(
@@ -198,19 +180,16 @@ impl Run<'_> {
     /// Calls `url` from `pod` until one is answered (a new Service takes a moment to
     /// be programmed on the node), then `count` calls.
     async fn calls_from(&self, pod: &str, url: &str, count: u32) -> Result<CurlLoop, String> {
-        let mut poller = Poller::new(
-            format!("{url} answering in {pod}"),
-            Duration::from_secs(1),
-            self.short(),
-        )
-        .tries(10);
-        loop {
-            let first = CurlLoop::read(&self.exec(pod, &shell::curl_loop(url, 1, MAX_TIME)).await?);
-            if first.failed() == 0 {
-                break;
-            }
-            poller.again(first.describe()).await?;
-        }
+        let what = format!("{url} answering in {pod}");
+        let poller = Poller::new(what, Duration::from_secs(1), self.short()).tries(10);
+        let first = shell::curl_loop(url, 1, MAX_TIME);
+        self.exec_until(pod, &first, poller, |out| {
+            let first = CurlLoop::read(out);
+            (first.failed() == 0)
+                .then_some(())
+                .ok_or_else(|| first.describe())
+        })
+        .await?;
         if count <= 1 {
             return Ok(CurlLoop::default());
         }
