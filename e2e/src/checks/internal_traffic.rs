@@ -9,7 +9,7 @@ use kube::api::ListParams;
 
 use super::multi_node::too_few_nodes;
 use super::*;
-use crate::manifest::{self, Manifest};
+use crate::manifest::Manifest;
 use crate::nodes::NodeInfo;
 use crate::parse::quote_identity;
 use crate::poll::Poller;
@@ -205,8 +205,7 @@ impl Run<'_> {
     /// A copy of the client pod pinned to `node` (tolerating its taints, as a
     /// DaemonSet's pods do), labelled so that no Service selects it.
     fn caller_on(&self, node: &str) -> Result<Manifest, String> {
-        let client = self.objects.get("Pod", CLIENT).map_err(reason)?;
-        let mut pod = manifest::renamed_pod(client, CALLER).map_err(reason)?;
+        let mut pod = self.client_copy(CALLER)?;
         pod.object
             .metadata
             .labels

@@ -22,17 +22,12 @@ impl Run<'_> {
         &self,
         request: &Request,
     ) -> Result<crate::http::Response, String> {
-        let pod = &self.objects.probe_pod;
+        let (pod, within) = (&self.objects.probe_pod, Duration::from_secs(20));
+        let port = http_port(pod)?;
         self.cluster
-            .http_via_portforward(
-                pod.name(),
-                http_port(pod)?,
-                request,
-                None,
-                Duration::from_secs(20),
-            )
+            .http_via_portforward(pod.name(), port, request, None, within)
             .await
-            .map_err(super::reason)
+            .map_err(reason)
     }
 
     /// The `readiness` group: the probe pod joins quote, is switched unready, is seen

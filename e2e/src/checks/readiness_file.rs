@@ -120,7 +120,7 @@ impl Run<'_> {
                 through_publish.describe()
             ));
         }
-        let through_kiada = self.load("http://kiada/").await?;
+        let through_kiada = self.load("http://kiada/", LoadTally::default()).await?;
         if through_kiada.served_by(pod) != 0 {
             return Err(format!(
                 "the kiada Service sent the unready {pod} requests: {}",
@@ -149,14 +149,7 @@ impl Run<'_> {
     async fn pod_in_load(&self, url: &str, pod: &str) -> Result<LoadTally, String> {
         let mut combined = LoadTally::default();
         for _ in 0..ROUNDS {
-            let round = self.load(url).await?;
-            combined.requests += round.requests;
-            for (status, n) in round.statuses {
-                *combined.statuses.entry(status).or_default() += n;
-            }
-            for (name, n) in round.pods {
-                *combined.pods.entry(name).or_default() += n;
-            }
+            combined = self.load(url, combined).await?;
             if combined.served_by(pod) > 0 {
                 break;
             }
@@ -164,23 +157,24 @@ impl Run<'_> {
         Ok(combined)
     }
 
-    /// [`ROUND`] requests to `url` from the client pod, each on a new connection: all
-    /// must be answered 200.
-    async fn load(&self, url: &str) -> Result<LoadTally, String> {
+    /// [`ROUND`] requests to `url` from the client pod, each on a new connection, added
+    /// to `tally`: all must be answered 200.
+    async fn load(&self, url: &str, mut tally: LoadTally) -> Result<LoadTally, String> {
         let script = shell::load_loop(url, 60, ROUND, 10, 0);
         let out = self
             .cluster
             .exec(CLIENT, &script, Duration::from_secs(90))
             .await
             .map_err(reason)?;
-        let mut tally = LoadTally::default();
+        let mut round = LoadTally::default();
         for line in out.lines() {
             if let LoadLine::Answer(answer) = shell::load_line(line) {
+                round.add(&answer);
                 tally.add(&answer);
             }
         }
-        if tally.requests != ROUND as usize || tally.failed() != 0 {
-            let got = tally.describe();
+        if round.requests != ROUND as usize || round.failed() != 0 {
+            let got = round.describe();
             return Err(format!("{url}: {got} (expected {ROUND} × 200)"));
         }
         Ok(tally)
