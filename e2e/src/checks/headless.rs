@@ -150,11 +150,7 @@ impl Run<'_> {
         for object in std::iter::once(&book.quote_headless).chain(&book.hostname_pods) {
             self.apply(object).await?;
         }
-        let names: Vec<String> = book
-            .hostname_pods
-            .iter()
-            .map(|p| p.name().to_owned())
-            .collect();
+        let names: Vec<String> = book.hostname_pods.iter().map(|p| p.name().into()).collect();
         self.cluster
             .wait_pods_ready(&names, self.options.timeout)
             .await

@@ -29,13 +29,8 @@ pub(super) struct ReadyPods(BTreeMap<String, Vec<(String, String)>>);
 impl ReadyPods {
     /// The ready pods labelled `app` on `node`.
     pub(super) fn on(&self, app: &str, node: &str) -> BTreeSet<String> {
-        self.0
-            .get(app)
-            .into_iter()
-            .flatten()
-            .filter(|(_, n)| n == node)
-            .map(|(pod, _)| pod.clone())
-            .collect()
+        let on_node = self.of(app).iter().filter(|(_, n)| n == node);
+        on_node.map(|(pod, _)| pod.clone()).collect()
     }
 
     fn of(&self, app: &str) -> &[(String, String)] {
@@ -78,10 +73,7 @@ impl Run<'_> {
         let service = self.objects.book.quote_local.name();
         self.apply(&self.objects.book.quote_local).await?;
         let live = self.live_service(service).await?;
-        let policy = live
-            .spec
-            .as_ref()
-            .and_then(|s| s.internal_traffic_policy.clone());
+        let policy = live.spec.and_then(|s| s.internal_traffic_policy);
         if policy.as_deref() != Some("Local") {
             return Err(format!("{service} has internalTrafficPolicy {policy:?}"));
         }
@@ -160,11 +152,10 @@ impl Run<'_> {
         // The caller reaches quote through the ordinary Service: the silence below is
         // the policy's, not the node's network.
         self.calls_from(&caller, "http://quote/", 1).await?;
-        let calls = CurlLoop::read(
-            &self
-                .exec(&caller, &shell::curl_loop(url, 3, MAX_TIME))
-                .await?,
-        );
+        let out = self
+            .exec(&caller, &shell::curl_loop(url, 3, MAX_TIME))
+            .await?;
+        let calls = CurlLoop::read(&out);
         if calls.failures.get(&28) != Some(&3) {
             return Err(format!(
                 "from {caller} on {node} (no quote pod there), 3 calls to {url} should all time out (curl exit 28): {} {:?}",
@@ -206,11 +197,12 @@ impl Run<'_> {
     /// DaemonSet's pods do), labelled so that no Service selects it.
     fn caller_on(&self, node: &str) -> Result<Manifest, String> {
         let mut pod = self.client_copy(CALLER)?;
-        pod.object
+        let labels = pod
+            .object
             .metadata
             .labels
-            .get_or_insert_with(Default::default)
-            .insert("app".into(), CALLER.into());
+            .get_or_insert_with(Default::default);
+        labels.insert("app".into(), CALLER.into());
         let spec = &mut pod.object.data["spec"];
         spec["affinity"] = serde_json::json!({
             "nodeAffinity": { "requiredDuringSchedulingIgnoredDuringExecution": {

@@ -15,6 +15,8 @@ use crate::shell;
 /// How long the forced readiness failure lasts unless it is cleared first: longer
 /// than the checks need, and it ends by itself if the run is interrupted.
 const FORCED_FAILURE_SECONDS: u32 = 300;
+/// The probe pod's control of its readiness: POST forces a failure, DELETE clears it.
+const FAIL: &str = "/admin/probes/ready/fail";
 
 impl Run<'_> {
     /// One HTTP request to the probe pod through a port-forward.
@@ -53,10 +55,9 @@ impl Run<'_> {
                 }
             },
         };
-        let (service, pod) = (&self.objects.publish_not_ready, &self.objects.probe_pod);
-        let cleanup = self
-            .delete_service_and_pod(service.name(), pod.name(), 90)
-            .await;
+        let objects = &self.objects;
+        let (service, pod) = (objects.publish_not_ready.name(), objects.probe_pod.name());
+        let cleanup = self.delete_service_and_pod(service, pod, 90).await;
         self.record_before_cleanup(&NAMES, results, cleanup);
     }
 
@@ -111,10 +112,9 @@ impl Run<'_> {
     /// Creates the probe pod and waits until it is ready in quote's EndpointSlice and
     /// answers requests to the quote Service.
     pub(super) async fn probe_pod_serving(&self) -> Result<String, String> {
-        let pod = self.objects.probe_pod.name();
-        let state = self
-            .ready_in_service(&self.objects.probe_pod, "quote")
-            .await?;
+        let probe = &self.objects.probe_pod;
+        let pod = probe.name();
+        let state = self.ready_in_service(probe, "quote").await?;
         let tally = self.until_pod_answers("http://quote/", pod).await?;
         Ok(format!(
             "before: {}, {} of {} requests to http://quote/ reached it",
@@ -131,13 +131,9 @@ impl Run<'_> {
     pub(super) async fn switch_readiness(&self, ready: bool) -> Result<String, String> {
         let pod = self.objects.probe_pod.name();
         let (request, control_status, probe_status) = if ready {
-            (
-                Request::delete("/admin/probes/ready/fail", "application/json"),
-                204,
-                200,
-            )
+            (Request::delete(FAIL, "application/json"), 204, 200)
         } else {
-            let path = format!("/admin/probes/ready/fail?seconds={FORCED_FAILURE_SECONDS}");
+            let path = format!("{FAIL}?seconds={FORCED_FAILURE_SECONDS}");
             (Request::post(&path, "application/json"), 200, 503)
         };
         let request = request.with_empty_json_body();
@@ -151,9 +147,8 @@ impl Run<'_> {
             ));
         }
         let switched = Instant::now();
-        let probe = self
-            .to_probe_pod(&Request::get("/healthz/ready", "text/plain"))
-            .await?;
+        let healthz = Request::get("/healthz/ready", "text/plain");
+        let probe = self.to_probe_pod(&healthz).await?;
         if probe.status != probe_status {
             return Err(format!(
                 "after {call}, /healthz/ready on {pod} answered {} ({})",
@@ -161,18 +156,13 @@ impl Run<'_> {
                 probe.body.trim()
             ));
         }
+        let waiting_for =
+            format!("waiting for {pod} to turn ready={ready} in quote's EndpointSlice");
+        // In no slice at all is out of the ready set too.
+        let turned =
+            |state: Option<&EndpointState>| state.map_or(!ready, |s| s.ready == Some(ready));
         let (state, seen) = self
-            .wait_endpoint(
-                "quote",
-                pod,
-                self.short(),
-                &format!("waiting for {pod} to turn ready={ready} in quote's EndpointSlice"),
-                |state| match state {
-                    Some(state) => state.ready == Some(ready),
-                    // In no slice at all is out of the ready set too.
-                    None => !ready,
-                },
-            )
+            .wait_endpoint("quote", pod, self.short(), &waiting_for, turned)
             .await?;
         let endpoint = endpoints::describe_pod_endpoint(pod, state.as_ref());
         self.ready_condition_agrees(pod, ready, &endpoint).await?;

@@ -47,10 +47,11 @@ impl Run<'_> {
             }
         };
         let book = &self.objects.book;
-        let (service, pod) = (&book.kiada_publish_not_ready, &book.mock_readiness);
-        let cleanup = self
-            .delete_service_and_pod(service.name(), pod.name(), 90)
-            .await;
+        let (service, pod) = (
+            book.kiada_publish_not_ready.name(),
+            book.mock_readiness.name(),
+        );
+        let cleanup = self.delete_service_and_pod(service, pod, 90).await;
         self.record_before_cleanup(&[INITIAL, PUBLISH, TOUCH, RM], results, cleanup);
     }
 
@@ -62,11 +63,8 @@ impl Run<'_> {
         let pod = book.mock_readiness.name();
         self.apply(&book.kiada_publish_not_ready).await?;
         self.apply(&book.mock_readiness).await?;
-        let mut poller = Poller::new(
-            format!("pod {pod}'s container running"),
-            Duration::from_secs(1),
-            self.options.timeout,
-        );
+        let what = format!("pod {pod}'s container running");
+        let mut poller = Poller::new(what, Duration::from_secs(1), self.options.timeout);
         let running = loop {
             let live = self.get_pod(pod).await?;
             if let Some(problem) = crate::cluster::fatal_problem(&live) {
@@ -84,14 +82,11 @@ impl Run<'_> {
             poller.again(crate::cluster::pod_state(&live)).await?;
         };
         tokio::time::sleep(UNREADY_FOR).await;
+        let waiting_for = format!("waiting for {pod} in the kiada Service's EndpointSlice");
         let (state, _) = self
-            .wait_endpoint(
-                "kiada",
-                pod,
-                self.short(),
-                &format!("waiting for {pod} in the kiada Service's EndpointSlice"),
-                |state| state.is_some(),
-            )
+            .wait_endpoint("kiada", pod, self.short(), &waiting_for, |state| {
+                state.is_some()
+            })
             .await?;
         let ready = is_ready(&self.get_pod(pod).await?);
         let after = running.elapsed().as_secs();
@@ -193,14 +188,13 @@ impl Run<'_> {
         };
         self.exec(pod, command).await?;
         let switched = Instant::now();
+        let waiting_for = format!(
+            "waiting for {pod} to turn ready={ready} in kiada's EndpointSlice after {command}"
+        );
         let (state, seen) = self
-            .wait_endpoint(
-                "kiada",
-                pod,
-                SWITCH_WITHIN,
-                &format!("waiting for {pod} to turn ready={ready} in kiada's EndpointSlice after {command}"),
-                |state| state.is_some_and(|s| s.ready == Some(ready)),
-            )
+            .wait_endpoint("kiada", pod, SWITCH_WITHIN, &waiting_for, |state| {
+                state.is_some_and(|s| s.ready == Some(ready))
+            })
             .await?;
         let took = seen - switched;
         let endpoint = endpoints::describe_pod_endpoint(pod, state.as_ref());
