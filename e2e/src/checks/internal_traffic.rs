@@ -152,9 +152,8 @@ impl Run<'_> {
         // The caller reaches quote through the ordinary Service: the silence below is
         // the policy's, not the node's network.
         self.calls_from(&caller, "http://quote/", 1).await?;
-        let out = self
-            .exec(&caller, &shell::curl_loop(url, 3, MAX_TIME))
-            .await?;
+        let script = shell::curl_loop(url, 3, MAX_TIME);
+        let out = self.exec(&caller, &script).await?;
         let calls = CurlLoop::read(&out);
         if calls.failures.get(&28) != Some(&3) {
             return Err(format!(

@@ -149,14 +149,10 @@ pub(super) async fn page(
         .map_err(|e| NoPage::Other(format!("the connection's own address: {e}")))?
         .ip()
         .to_string();
-    let response = http::send(
-        stream,
-        address,
-        &Request::get(JSON_PATH, "application/json"),
-        Duration::from_secs(10),
-    )
-    .await
-    .map_err(|e| NoPage::Other(format!("{e:#}")))?;
+    let request = Request::get(JSON_PATH, "application/json");
+    let response = http::send(stream, address, &request, Duration::from_secs(10))
+        .await
+        .map_err(|e| NoPage::Other(format!("{e:#}")))?;
     if response.status != 200 {
         return Err(NoPage::Other(format!("answered {}", response.status)));
     }

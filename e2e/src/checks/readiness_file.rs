@@ -84,9 +84,7 @@ impl Run<'_> {
         tokio::time::sleep(UNREADY_FOR).await;
         let waiting_for = format!("waiting for {pod} in the kiada Service's EndpointSlice");
         let (state, _) = self
-            .wait_endpoint("kiada", pod, self.short(), &waiting_for, |state| {
-                state.is_some()
-            })
+            .wait_endpoint("kiada", pod, self.short(), &waiting_for, |s| s.is_some())
             .await?;
         let ready = is_ready(&self.get_pod(pod).await?);
         let after = running.elapsed().as_secs();

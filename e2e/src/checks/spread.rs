@@ -53,13 +53,8 @@ impl Run<'_> {
         let pod = &self.objects.kiada_sticky;
         let name = pod.name().to_owned();
         let result = async {
-            for object in [&self.objects.quote_sticky, pod] {
-                self.apply(object).await?;
-            }
-            self.cluster
-                .wait_pods_ready(std::slice::from_ref(&name), self.options.timeout)
-                .await
-                .map_err(reason)?;
+            self.apply(&self.objects.quote_sticky).await?;
+            self.start_pod(pod).await?;
             // The Service's rules may lag its creation: wait until it answers at all.
             let url = format!("http://{}/", self.objects.quote_sticky.name());
             self.until_quote_answers(&url, u32::MAX).await?;
