@@ -4,7 +4,6 @@
 //! labels `app` and `rel` (what `kubectl expose` turns into a selector).
 
 use super::{CLIENT, QUOTE_PODS, Run};
-use crate::service::cluster_ip;
 use crate::summary::one_line;
 
 /// The labels of the chapter's pods, no more.
@@ -46,19 +45,15 @@ impl Run<'_> {
     /// `ping -c 2 quiz` in quote-001 and in the client pod: the name resolves to the
     /// cluster IP, and every packet is lost.
     async fn ping_reaches_no_service(&self) -> Result<String, String> {
-        let service = self.live_service("quiz").await?;
-        let ip = cluster_ip(&service).ok_or("the quiz Service has no cluster IP")?;
+        let (_, ip) = self.live_quiz().await?;
         for pod in [QUOTE_PODS[0], CLIENT] {
             let out = self
                 .exec(pod, "ping -c 2 -W 1 quiz 2>&1; echo \"exit=$?\"")
                 .await?;
             let first = out.lines().next().unwrap_or_default();
             let resolved = first.starts_with("PING quiz") && first.contains(&format!("({ip})"));
-            if !resolved
-                || !out.contains(" 0 received,")
-                || !out.contains("100% packet loss")
-                || !out.contains("exit=1")
-            {
+            let lost = [" 0 received,", "100% packet loss", "exit=1"];
+            if !resolved || !lost.iter().all(|said| out.contains(said)) {
                 return Err(format!(
                     "{pod}: expected 'PING quiz... ({ip})', 100% packet loss and exit status 1, got {:?}",
                     one_line(&out)
@@ -74,8 +69,9 @@ impl Run<'_> {
     /// Every pod of the base, as the API server has it, carries exactly the labels
     /// `app` and `rel`.
     async fn pods_carry_only_chapter_labels(&self) -> Result<String, String> {
-        let mut pods = 0;
-        for manifest in self.objects.base.iter().filter(|m| m.kind() == "Pod") {
+        let base = &self.objects.base;
+        let pods: Vec<_> = base.iter().filter(|m| m.kind() == "Pod").collect();
+        for manifest in &pods {
             let pod = self.get_pod(manifest.name()).await?;
             let labels = pod.metadata.labels.unwrap_or_default();
             let keys: Vec<&str> = labels.keys().map(String::as_str).collect();
@@ -85,8 +81,7 @@ impl Run<'_> {
                     manifest.name()
                 ));
             }
-            pods += 1;
         }
-        Ok(format!("{pods} pods carry exactly app and rel"))
+        Ok(format!("{} pods carry exactly app and rel", pods.len()))
     }
 }

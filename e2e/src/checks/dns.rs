@@ -6,45 +6,34 @@ use std::time::Duration;
 use super::*;
 use crate::parse::ResolvConf;
 use crate::poll::Poller;
-use crate::service::cluster_ip;
-use crate::shell::{self};
+use crate::shell;
 use crate::summary::one_line;
 
 impl Run<'_> {
     pub(super) async fn dns(&self) {
-        let ns = self.cluster.namespace.clone();
-        let domain = self.domain.clone();
+        let (ns, domain) = (&self.cluster.namespace, &self.domain);
         let resolv = self
             .exec(CLIENT, "cat /etc/resolv.conf")
             .await
             .and_then(|text| {
                 let conf = ResolvConf::parse(&text);
-                if conf.has_kubernetes_search(&ns, &domain) {
-                    Ok(format!(
-                        "search {}; nameserver {}",
-                        conf.search.join(" "),
-                        conf.nameservers.join(" ")
-                    ))
-                } else {
-                    Err(format!(
+                if !conf.has_kubernetes_search(ns, domain) {
+                    return Err(format!(
                         "search line {:?} does not start with {:?}",
                         conf.search,
-                        ResolvConf::expected_search(&ns, &domain)
-                    ))
+                        ResolvConf::expected_search(ns, domain)
+                    ));
                 }
+                Ok(format!(
+                    "search {}; nameserver {}",
+                    conf.search.join(" "),
+                    conf.nameservers.join(" ")
+                ))
             });
         self.check("dns.resolv-conf", resolv);
-
-        let ip = match self.live_service("quiz").await.map(|s| cluster_ip(&s)) {
-            Ok(Some(ip)) => ip,
-            Ok(None) => {
-                self.check("dns", Err("the quiz Service has no cluster IP".into()));
-                return;
-            }
-            Err(error) => {
-                self.check("dns", Err(error));
-                return;
-            }
+        let ip = match self.live_quiz().await {
+            Ok((_, ip)) => ip,
+            Err(error) => return self.check("dns", Err(error)),
         };
         let names = [
             ("dns.short", "quiz".to_owned()),
@@ -53,25 +42,20 @@ impl Run<'_> {
             ("dns.fqdn", format!("quiz.{ns}.svc.{domain}")),
         ];
         for (check, name) in names {
-            if !self.options.selected(check) {
-                continue;
-            }
-            let result = async {
+            self.part(check, async {
                 // How the pod's resolver (search list, ndots) resolves the name: the
                 // address busybox wget connects to.
                 let url = format!("http://{name}/");
                 let what = format!("{name} resolving to the Service's {ip} in the pod");
-                let mut poller = Poller::new(what, Duration::from_secs(2), self.short());
-                let resolved = loop {
-                    let out = self.exec(CLIENT, &shell::wget_connect(&url)).await?;
-                    let resolved = shell::wget_connect_ip(&out);
-                    if resolved.as_deref() == Some(ip.as_str()) {
-                        break ip.clone();
-                    }
-                    poller
-                        .again(format!("{resolved:?}: {}", one_line(&out)))
-                        .await?;
-                };
+                let poller = Poller::new(what, Duration::from_secs(2), self.short());
+                let resolved = self
+                    .exec_until(CLIENT, &shell::wget_connect(&url), poller, |out| {
+                        let resolved = shell::wget_connect_ip(out);
+                        (resolved.as_deref() == Some(ip.as_str()))
+                            .then(|| ip.clone())
+                            .ok_or_else(|| format!("{resolved:?}: {}", one_line(out)))
+                    })
+                    .await?;
                 // The DNS record itself, for the names busybox nslookup resolves the
                 // way the pod does (it applies the search list only to dotless names).
                 let mut lookup = String::new();
@@ -81,7 +65,7 @@ impl Run<'_> {
                     if !addresses.contains(&ip) {
                         return Err(format!(
                             "nslookup {name} gave {addresses:?}, not the Service's {ip}: {}",
-                            crate::summary::one_line(&out)
+                            one_line(&out)
                         ));
                     }
                     lookup = format!(", nslookup: {}", addresses.join(" "));
@@ -90,9 +74,8 @@ impl Run<'_> {
                 Ok(format!(
                     "{name} -> {resolved}{lookup}; {url} answered by pod {pod}"
                 ))
-            }
+            })
             .await;
-            self.check(check, result);
         }
     }
 }

@@ -9,7 +9,7 @@ use kube::api::ListParams;
 use super::*;
 use crate::manifest::{self, Manifest};
 use crate::parse::{self, EnvPort};
-use crate::service::cluster_ip;
+use crate::service;
 
 impl Run<'_> {
     /// The `env` group.
@@ -29,32 +29,25 @@ impl Run<'_> {
         Ok(parse::parse_env(&out))
     }
 
+    /// A copy of the client pod named `name` (not yet created).
+    pub(super) fn client_copy(&self, name: &str) -> Result<Manifest, String> {
+        let client = self.objects.get("Pod", CLIENT).map_err(reason)?;
+        manifest::renamed_pod(client, name).map_err(reason)
+    }
+
     pub(super) async fn env_service_links(&self) -> Result<String, String> {
         // A copy of the client pod, created now that every Service exists.
-        let client = self
-            .objects
-            .get("Pod", CLIENT)
-            .map_err(|e| format!("{e:#}"))?;
-        let copy =
-            manifest::renamed_pod(client, "client-after-services").map_err(|e| format!("{e:#}"))?;
-        let live = self.live_service("quiz").await?;
-        let ip = cluster_ip(&live).ok_or("the quiz Service has no cluster IP")?;
+        let copy = self.client_copy("client-after-services")?;
+        let (live, ip) = self.live_quiz().await?;
         let env = self.env_pod(&copy).await?;
-        let ports: Vec<EnvPort> = live
-            .spec
-            .as_ref()
-            .and_then(|s| s.ports.as_ref())
-            .map(|ports| {
-                ports
-                    .iter()
-                    .map(|p| EnvPort {
-                        name: p.name.clone(),
-                        port: p.port,
-                        protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
-                    })
-                    .collect()
+        let ports: Vec<EnvPort> = service::ports(&live)
+            .iter()
+            .map(|p| EnvPort {
+                name: p.name.clone(),
+                port: p.port,
+                protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
             })
-            .unwrap_or_default();
+            .collect();
         let expected = parse::expected_service_env("quiz", &ip, &ports);
         let mismatches = parse::env_mismatches(&env, &expected);
         if !mismatches.is_empty() {

@@ -10,7 +10,6 @@ use kube::api::ListParams;
 
 use super::external::pod_ip;
 use super::*;
-use crate::cluster::is_ready;
 use crate::poll::Poller;
 use crate::shell::{self, SrvRecord};
 use crate::summary::one_line;
@@ -19,6 +18,23 @@ use crate::summary::one_line;
 const HTTP_PORT: u16 = 80;
 
 impl Run<'_> {
+    /// Runs `script` in `pod` until `read` accepts what it printed (its `Err`: what
+    /// the try saw instead), as long as `poller` allows.
+    pub(super) async fn exec_until<T>(
+        &self,
+        pod: &str,
+        script: &str,
+        mut poller: Poller,
+        read: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, String> {
+        loop {
+            match read(&self.exec(pod, script).await?) {
+                Ok(value) => return Ok(value),
+                Err(seen) => poller.again(seen).await?,
+            }
+        }
+    }
+
     /// Polls `nslookup name` in the client pod until `wanted` accepts the addresses it
     /// gives (`what` describes them, for the time-out's message).
     async fn nslookup_until(
@@ -27,28 +43,21 @@ impl Run<'_> {
         what: &str,
         wanted: impl Fn(&[String]) -> bool,
     ) -> Result<(), String> {
-        let mut poller = Poller::new(
-            format!("nslookup {name} giving exactly {what}"),
-            Duration::from_secs(2),
-            self.short(),
-        );
-        loop {
-            let out = self.exec(CLIENT, &shell::nslookup(name)).await?;
-            let got = shell::nslookup_addresses(&out);
-            if wanted(&got) {
-                return Ok(());
-            }
-            poller.again(format!("{got:?}: {}", one_line(&out))).await?;
-        }
+        let what = format!("nslookup {name} giving exactly {what}");
+        let poller = Poller::new(what, Duration::from_secs(2), self.short());
+        self.exec_until(CLIENT, &shell::nslookup(name), poller, |out| {
+            let got = shell::nslookup_addresses(out);
+            wanted(&got)
+                .then_some(())
+                .ok_or_else(|| format!("{got:?}: {}", one_line(out)))
+        })
+        .await
     }
 
     pub(super) async fn headless_records(&self) -> Result<String, String> {
         let (ns, domain) = (&self.cluster.namespace, &self.domain);
         let service = self.objects.book.quote_headless.name().to_owned();
-        self.cluster
-            .apply(&self.objects.book.quote_headless)
-            .await
-            .map_err(reason)?;
+        self.apply(&self.objects.book.quote_headless).await?;
         let live = self.live_service(&service).await?;
         let cluster_ip = live.spec.as_ref().and_then(|s| s.cluster_ip.clone());
         if cluster_ip.as_deref() != Some("None") {
@@ -64,26 +73,21 @@ impl Run<'_> {
         .await?;
         // SRV: one answer per pod, each on port 80, its target named after the pod's IP.
         let srv = format!("_http._tcp.{name}");
-        let mut poller = Poller::new(
-            format!("SRV {srv}: one answer per ready quote pod, port {HTTP_PORT}"),
-            Duration::from_secs(2),
-            self.short(),
-        );
-        let targets = loop {
-            let out = self.exec(CLIENT, &shell::nslookup_srv(&srv)).await?;
-            let records = shell::srv_records(&out);
-            let ips: BTreeSet<String> = records
-                .iter()
-                .filter_map(|r| dashed_ip(&r.target, &name))
-                .collect();
-            if records.len() == want.len()
-                && records.iter().all(|r| r.port == HTTP_PORT)
-                && ips == want
-            {
-                break records;
-            }
-            poller.again(one_line(&out)).await?;
-        };
+        let what = format!("SRV {srv}: one answer per ready quote pod, port {HTTP_PORT}");
+        let poller = Poller::new(what, Duration::from_secs(2), self.short());
+        let targets = self
+            .exec_until(CLIENT, &shell::nslookup_srv(&srv), poller, |out| {
+                let records = shell::srv_records(out);
+                let ips: BTreeSet<String> = records
+                    .iter()
+                    .filter_map(|r| dashed_ip(&r.target, &name))
+                    .collect();
+                let ok = records.len() == want.len()
+                    && records.iter().all(|r| r.port == HTTP_PORT)
+                    && ips == want;
+                ok.then_some(records).ok_or_else(|| one_line(out))
+            })
+            .await?;
         // The ClusterIP Service's SRV record: port 80 and the Service's own name.
         let quote = format!("quote.{ns}.svc.{domain}");
         let quote_srv = format!("_http._tcp.{quote}");
@@ -112,16 +116,10 @@ impl Run<'_> {
 
     /// The ready pods labelled `app=quote`: pod IP -> pod name.
     async fn ready_quote_ips(&self) -> Result<BTreeMap<String, String>, String> {
-        let pods = self
-            .cluster
-            .pods()
-            .list(&ListParams::default().labels("app=quote"))
-            .await
-            .map_err(|e| format!("listing the quote pods: {:#}", crate::cluster::api_error(e)))?;
+        let quote = ListParams::default().labels("app=quote");
         let mut ready = BTreeMap::new();
-        for pod in pods.items.iter().filter(|p| is_ready(p)) {
-            let name = pod.metadata.name.clone().unwrap_or_default();
-            ready.insert(pod_ip(pod)?, name);
+        for pod in self.ready_pods_listed(quote, "the quote pods").await? {
+            ready.insert(pod_ip(&pod)?, pod.metadata.name.unwrap_or_default());
         }
         if ready.is_empty() {
             return Err("no quote pod is ready".into());
@@ -149,18 +147,10 @@ impl Run<'_> {
     pub(super) async fn pod_hostname_records(&self) -> Result<String, String> {
         let (ns, domain) = (&self.cluster.namespace, &self.domain);
         let book = &self.objects.book;
-        self.cluster
-            .apply(&book.quote_headless)
-            .await
-            .map_err(reason)?;
-        for pod in &book.hostname_pods {
-            self.cluster.apply(pod).await.map_err(reason)?;
+        for object in std::iter::once(&book.quote_headless).chain(&book.hostname_pods) {
+            self.apply(object).await?;
         }
-        let names: Vec<String> = book
-            .hostname_pods
-            .iter()
-            .map(|p| p.name().to_owned())
-            .collect();
+        let names: Vec<String> = book.hostname_pods.iter().map(|p| p.name().into()).collect();
         self.cluster
             .wait_pods_ready(&names, self.options.timeout)
             .await

@@ -9,8 +9,7 @@ use kube::api::ListParams;
 
 use super::multi_node::too_few_nodes;
 use super::*;
-use crate::cluster::is_ready;
-use crate::manifest::{self, Manifest};
+use crate::manifest::Manifest;
 use crate::nodes::NodeInfo;
 use crate::parse::quote_identity;
 use crate::poll::Poller;
@@ -30,13 +29,8 @@ pub(super) struct ReadyPods(BTreeMap<String, Vec<(String, String)>>);
 impl ReadyPods {
     /// The ready pods labelled `app` on `node`.
     pub(super) fn on(&self, app: &str, node: &str) -> BTreeSet<String> {
-        self.0
-            .get(app)
-            .into_iter()
-            .flatten()
-            .filter(|(_, n)| n == node)
-            .map(|(pod, _)| pod.clone())
-            .collect()
+        let on_node = self.of(app).iter().filter(|(_, n)| n == node);
+        on_node.map(|(pod, _)| pod.clone()).collect()
     }
 
     fn of(&self, app: &str) -> &[(String, String)] {
@@ -54,50 +48,32 @@ impl Run<'_> {
             return self.record(CheckResult::skip(NAME, reason));
         }
         let result = self.internal_local_inner(&nodes).await;
-        let cleanup = async {
-            self.cluster
-                .delete_service(self.objects.book.quote_local.name())
-                .await?;
-            self.cluster
-                .delete_pod(CALLER, Duration::from_secs(60))
-                .await
-        }
-        .await;
+        let service = self.objects.book.quote_local.name();
+        let cleanup = self.delete_service_and_pod(service, CALLER, 60).await;
         self.check(NAME, after_cleanup(result, cleanup));
     }
 
     pub(super) async fn ready_pods(&self) -> Result<ReadyPods, String> {
         let pods = self
-            .cluster
-            .pods()
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| format!("listing the pods: {:#}", crate::cluster::api_error(e)))?;
-        let mut by_app: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-        for pod in pods.items.iter().filter(|p| is_ready(p)) {
+            .ready_pods_listed(ListParams::default(), "the pods")
+            .await?;
+        let mut by_app = ReadyPods(BTreeMap::new());
+        for pod in pods {
             let app = pod.metadata.labels.as_ref().and_then(|l| l.get("app"));
             let node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
-            if let (Some(app), Some(node), Some(name)) = (app, node, &pod.metadata.name) {
-                by_app
-                    .entry(app.clone())
-                    .or_default()
-                    .push((name.clone(), node));
+            if let (Some(app), Some(node), Some(name)) = (app, node, pod.metadata.name) {
+                let pods = by_app.0.entry(app.clone()).or_default();
+                pods.push((name, node));
             }
         }
-        Ok(ReadyPods(by_app))
+        Ok(by_app)
     }
 
     async fn internal_local_inner(&self, nodes: &[NodeInfo]) -> Result<String, String> {
         let service = self.objects.book.quote_local.name();
-        self.cluster
-            .apply(&self.objects.book.quote_local)
-            .await
-            .map_err(reason)?;
+        self.apply(&self.objects.book.quote_local).await?;
         let live = self.live_service(service).await?;
-        let policy = live
-            .spec
-            .as_ref()
-            .and_then(|s| s.internal_traffic_policy.clone());
+        let policy = live.spec.and_then(|s| s.internal_traffic_policy);
         if policy.as_deref() != Some("Local") {
             return Err(format!("{service} has internalTrafficPolicy {policy:?}"));
         }
@@ -119,16 +95,14 @@ impl Run<'_> {
             let calls = self.calls_from(kiada, &url, CALLS).await?;
             let mut by_pod: BTreeMap<String, usize> = BTreeMap::new();
             for answer in &calls.answers {
-                match quote_identity(answer) {
-                    Some((pod, at)) if at == *node && local.contains(&pod) => {
-                        *by_pod.entry(pod).or_default() += 1;
-                    }
-                    _ => {
-                        return Err(format!(
-                            "from {kiada} on {node}, {url} answered {answer:?}: not a quote pod of that node ({local:?})"
-                        ));
-                    }
-                }
+                let Some((pod, _)) =
+                    quote_identity(answer).filter(|(pod, at)| at == node && local.contains(pod))
+                else {
+                    return Err(format!(
+                        "from {kiada} on {node}, {url} answered {answer:?}: not a quote pod of that node ({local:?})"
+                    ));
+                };
+                *by_pod.entry(pod).or_default() += 1;
             }
             if calls.answers.len() != CALLS as usize {
                 return Err(format!(
@@ -178,11 +152,9 @@ impl Run<'_> {
         // The caller reaches quote through the ordinary Service: the silence below is
         // the policy's, not the node's network.
         self.calls_from(&caller, "http://quote/", 1).await?;
-        let calls = CurlLoop::read(
-            &self
-                .exec(&caller, &shell::curl_loop(url, 3, MAX_TIME))
-                .await?,
-        );
+        let script = shell::curl_loop(url, 3, MAX_TIME);
+        let out = self.exec(&caller, &script).await?;
+        let calls = CurlLoop::read(&out);
         if calls.failures.get(&28) != Some(&3) {
             return Err(format!(
                 "from {caller} on {node} (no quote pod there), 3 calls to {url} should all time out (curl exit 28): {} {:?}",
@@ -198,19 +170,16 @@ impl Run<'_> {
     /// Calls `url` from `pod` until one is answered (a new Service takes a moment to
     /// be programmed on the node), then `count` calls.
     async fn calls_from(&self, pod: &str, url: &str, count: u32) -> Result<CurlLoop, String> {
-        let mut poller = Poller::new(
-            format!("{url} answering in {pod}"),
-            Duration::from_secs(1),
-            self.short(),
-        )
-        .tries(10);
-        loop {
-            let first = CurlLoop::read(&self.exec(pod, &shell::curl_loop(url, 1, MAX_TIME)).await?);
-            if first.failed() == 0 {
-                break;
-            }
-            poller.again(first.describe()).await?;
-        }
+        let what = format!("{url} answering in {pod}");
+        let poller = Poller::new(what, Duration::from_secs(1), self.short()).tries(10);
+        let first = shell::curl_loop(url, 1, MAX_TIME);
+        self.exec_until(pod, &first, poller, |out| {
+            let first = CurlLoop::read(out);
+            (first.failed() == 0)
+                .then_some(())
+                .ok_or_else(|| first.describe())
+        })
+        .await?;
         if count <= 1 {
             return Ok(CurlLoop::default());
         }
@@ -226,13 +195,13 @@ impl Run<'_> {
     /// A copy of the client pod pinned to `node` (tolerating its taints, as a
     /// DaemonSet's pods do), labelled so that no Service selects it.
     fn caller_on(&self, node: &str) -> Result<Manifest, String> {
-        let client = self.objects.get("Pod", CLIENT).map_err(reason)?;
-        let mut pod = manifest::renamed_pod(client, CALLER).map_err(reason)?;
-        pod.object
+        let mut pod = self.client_copy(CALLER)?;
+        let labels = pod
+            .object
             .metadata
             .labels
-            .get_or_insert_with(Default::default)
-            .insert("app".into(), CALLER.into());
+            .get_or_insert_with(Default::default);
+        labels.insert("app".into(), CALLER.into());
         let spec = &mut pod.object.data["spec"];
         spec["affinity"] = serde_json::json!({
             "nodeAffinity": { "requiredDuringSchedulingIgnoredDuringExecution": {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::http::{self, Request};
 use crate::page::JSON_PATH;
-use crate::service::url_host;
+use crate::service::{ports, url_host};
 
 /// Answers asked of each address.
 pub(super) const ANSWERS: usize = 5;
@@ -21,24 +21,16 @@ impl Run<'_> {
     pub(super) async fn nodeport(&self) -> Result<String, String> {
         let node_port = self.kiada_node_port().await?;
         let pod = self.get_pod(KIADA_POD).await?;
-        let node = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.node_name.clone())
-            .ok_or("kiada-001 has no node")?;
-        let ips = self
-            .cluster
-            .node_internal_ips()
-            .await
-            .map_err(|e| format!("{e:#}"))?;
+        let node = pod.spec.and_then(|s| s.node_name);
+        let node = node.ok_or("kiada-001 has no node")?;
+        let ips = self.cluster.node_internal_ips().await.map_err(reason)?;
         let (ip, source) = match &self.options.node_address {
             Some(address) => (address.clone(), "--node-address".to_owned()),
-            None => (
-                ips.get(&node)
-                    .cloned()
-                    .ok_or_else(|| format!("node {node} has no InternalIP address"))?,
-                format!("node {node} InternalIP"),
-            ),
+            None => {
+                let ip = ips.get(&node);
+                let ip = ip.ok_or_else(|| format!("node {node} has no InternalIP address"))?;
+                (ip.clone(), format!("node {node} InternalIP"))
+            }
         };
         let address = format!("{}:{node_port}", url_host(&ip));
         let knocks = knock(&address, ANSWERS, self.short()).await;
@@ -57,12 +49,11 @@ impl Run<'_> {
     /// The node port of the kiada Service's `http` port.
     pub(super) async fn kiada_node_port(&self) -> Result<i32, String> {
         let live = self.live_service("kiada").await?;
-        live.spec
-            .as_ref()
-            .and_then(|s| s.ports.as_ref())
-            .and_then(|ports| ports.iter().find(|p| p.name.as_deref() == Some("http")))
-            .and_then(|p| p.node_port)
-            .ok_or_else(|| "the kiada Service has no node port for http".to_owned())
+        let http = ports(&live)
+            .iter()
+            .find(|p| p.name.as_deref() == Some("http"));
+        let node_port = http.and_then(|p| p.node_port);
+        node_port.ok_or_else(|| "the kiada Service has no node port for http".to_owned())
     }
 }
 
@@ -125,12 +116,11 @@ pub(super) async fn knock(address: &str, want: usize, within: Duration) -> Knock
 
 /// One `GET /json` at `address` on a new connection: the pod the page names.
 async fn page_pod(address: &str) -> Result<String, String> {
-    let connect = Duration::from_secs(5);
-    let (page, _) = page(address, connect).await.map_err(|e| match e {
-        NoPage::Timeout(_) => format!("connecting to {address} timed out"),
-        NoPage::Other(error) => error,
-    })?;
-    Ok(page.request.pod_name)
+    match page(address, Duration::from_secs(5)).await {
+        Ok((page, _)) => Ok(page.request.pod_name),
+        Err(NoPage::Timeout(_)) => Err(format!("connecting to {address} timed out")),
+        Err(NoPage::Other(error)) => Err(error),
+    }
 }
 
 /// Why one request to a node port got no page.
@@ -159,14 +149,10 @@ pub(super) async fn page(
         .map_err(|e| NoPage::Other(format!("the connection's own address: {e}")))?
         .ip()
         .to_string();
-    let response = http::send(
-        stream,
-        address,
-        &Request::get(JSON_PATH, "application/json"),
-        Duration::from_secs(10),
-    )
-    .await
-    .map_err(|e| NoPage::Other(format!("{e:#}")))?;
+    let request = Request::get(JSON_PATH, "application/json");
+    let response = http::send(stream, address, &request, Duration::from_secs(10))
+        .await
+        .map_err(|e| NoPage::Other(format!("{e:#}")))?;
     if response.status != 200 {
         return Err(NoPage::Other(format!("answered {}", response.status)));
     }

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+
 use super::*;
 use crate::poll::Poller;
-use crate::shell::{self};
+use crate::shell;
 
 impl Run<'_> {
     pub(super) async fn quiz_pvc(&self) -> Result<String, String> {
@@ -27,40 +29,29 @@ impl Run<'_> {
         if before == 0 {
             return Err("quiz counts no answers right after one was posted".into());
         }
-        let pvc_volume = |pvc: Option<k8s_openapi::api::core::v1::PersistentVolumeClaim>| {
-            pvc.and_then(|p| p.spec)
-                .and_then(|s| s.volume_name)
-                .unwrap_or_default()
-        };
-        let pvcs: kube::Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        let pvcs: kube::Api<PersistentVolumeClaim> =
             kube::Api::namespaced(self.cluster.client.clone(), &self.cluster.namespace);
-        let volume_before = pvc_volume(pvcs.get_opt("quiz-data").await.ok().flatten());
-        let quiz = self
-            .objects
-            .get("Pod", "quiz")
-            .map_err(|e| format!("{e:#}"))?;
+        let volume = async || {
+            let pvc = pvcs.get_opt("quiz-data").await.ok().flatten();
+            let spec = pvc.and_then(|p| p.spec);
+            spec.and_then(|s| s.volume_name).unwrap_or_default()
+        };
+        let volume_before = volume().await;
+        let quiz = self.objects.get("Pod", "quiz").map_err(reason)?;
         let old_uid = self.get_pod("quiz").await?.metadata.uid;
         self.cluster
             .delete_pod("quiz", Duration::from_secs(90))
             .await
-            .map_err(|e| format!("{e:#}"))?;
-        self.cluster
-            .apply(quiz)
+            .map_err(reason)?;
+        self.start_pod(quiz)
             .await
-            .map_err(|e| format!("{e:#}"))?;
-        self.cluster
-            .wait_pods_ready(&["quiz".to_owned()], self.options.timeout)
-            .await
-            .map_err(|e| format!("the recreated quiz pod: {e:#}"))?;
+            .map_err(|e| format!("recreating quiz: {e}"))?;
         let new_uid = self.get_pod("quiz").await?.metadata.uid;
         if new_uid == old_uid {
             return Err("the quiz pod was not recreated (same uid)".into());
         }
-        let mut poller = Poller::new(
-            "quiz /stats answering after recreating quiz",
-            Duration::from_secs(2),
-            self.short(),
-        );
+        let what = "quiz /stats answering after recreating quiz";
+        let mut poller = Poller::new(what, Duration::from_secs(2), self.short());
         let after = loop {
             match self.quiz_stats().await {
                 Ok(n) => break n,
@@ -72,15 +63,14 @@ impl Run<'_> {
                 "quiz counted {before} answers before the pod was recreated and {after} after"
             ));
         }
-        let volume_after = pvc_volume(pvcs.get_opt("quiz-data").await.ok().flatten());
+        let volume_after = volume().await;
+        let changed = if volume_before == volume_after {
+            ""
+        } else {
+            ", CHANGED"
+        };
         Ok(format!(
-            "answers {before} before, {after} after deleting and recreating pod quiz (PVC quiz-data, volume {}{})",
-            volume_after,
-            if volume_before == volume_after {
-                ""
-            } else {
-                ", CHANGED"
-            }
+            "answers {before} before, {after} after deleting and recreating pod quiz (PVC quiz-data, volume {volume_after}{changed})"
         ))
     }
 }

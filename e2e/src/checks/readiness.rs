@@ -9,11 +9,14 @@ use super::*;
 use crate::cluster::is_ready;
 use crate::endpoints::{self, EndpointState};
 use crate::http::Request;
-use crate::shell::{self};
+use crate::manifest::Manifest;
+use crate::shell;
 
 /// How long the forced readiness failure lasts unless it is cleared first: longer
 /// than the checks need, and it ends by itself if the run is interrupted.
 const FORCED_FAILURE_SECONDS: u32 = 300;
+/// The probe pod's control of its readiness: POST forces a failure, DELETE clears it.
+const FAIL: &str = "/admin/probes/ready/fail";
 
 impl Run<'_> {
     /// One HTTP request to the probe pod through a port-forward.
@@ -21,17 +24,12 @@ impl Run<'_> {
         &self,
         request: &Request,
     ) -> Result<crate::http::Response, String> {
-        let pod = &self.objects.probe_pod;
+        let (pod, within) = (&self.objects.probe_pod, Duration::from_secs(20));
+        let port = http_port(pod)?;
         self.cluster
-            .http_via_portforward(
-                pod.name(),
-                http_port(pod)?,
-                request,
-                None,
-                Duration::from_secs(20),
-            )
+            .http_via_portforward(pod.name(), port, request, None, within)
             .await
-            .map_err(super::reason)
+            .map_err(reason)
     }
 
     /// The `readiness` group: the probe pod joins quote, is switched unready, is seen
@@ -43,46 +41,80 @@ impl Run<'_> {
             "readiness.publish-not-ready",
             "readiness.on",
         ];
-        let mut results: Vec<Result<String, String>> = Vec::new();
-        match self.probe_pod_serving().await {
-            Err(error) => {
-                for _ in NAMES {
-                    results.push(Err(format!("not run: {error}")));
+        let results = match self.probe_pod_serving().await {
+            Err(error) => vec![Err(format!("not run: {error}")); NAMES.len()],
+            Ok(before) => match self.readiness_off(&before).await {
+                Ok(off) => vec![
+                    Ok(off),
+                    self.publish_not_ready().await,
+                    self.readiness_on().await,
+                ],
+                off => {
+                    let not_run = Err("not run: readiness.off failed".to_owned());
+                    vec![off, not_run.clone(), not_run]
                 }
-            }
-            Ok(before) => {
-                let off = self.readiness_off(&before).await;
-                let off_passed = off.is_ok();
-                results.push(off);
-                if off_passed {
-                    results.push(self.publish_not_ready().await);
-                    results.push(self.readiness_on().await);
-                } else {
-                    for _ in 1..NAMES.len() {
-                        results.push(Err("not run: readiness.off failed".into()));
-                    }
-                }
-            }
-        }
-        let cleanup = async {
-            self.cluster
-                .delete_service(self.objects.publish_not_ready.name())
-                .await?;
-            self.cluster
-                .delete_pod(self.objects.probe_pod.name(), Duration::from_secs(90))
-                .await
-        }
-        .await;
+            },
+        };
+        let objects = &self.objects;
+        let (service, pod) = (objects.publish_not_ready.name(), objects.probe_pod.name());
+        let cleanup = self.delete_service_and_pod(service, pod, 90).await;
         self.record_before_cleanup(&NAMES, results, cleanup);
+    }
+
+    /// Deletes the Service `service`, then the pod `pod`, waiting at most `seconds` for
+    /// the pod to be gone.
+    pub(super) async fn delete_service_and_pod(
+        &self,
+        service: &str,
+        pod: &str,
+        seconds: u64,
+    ) -> anyhow::Result<()> {
+        self.cluster.delete_service(service).await?;
+        self.cluster
+            .delete_pod(pod, Duration::from_secs(seconds))
+            .await
+    }
+
+    /// Applies `object`; an error is the check's reason.
+    pub(super) async fn apply(&self, object: &Manifest) -> Result<(), String> {
+        self.cluster.apply(object).await.map_err(reason)
+    }
+
+    /// `pod`'s endpoint in the EndpointSlices of `service`, as they are now.
+    pub(super) async fn endpoint_now(
+        &self,
+        service: &str,
+        pod: &str,
+    ) -> Result<Option<EndpointState>, String> {
+        let slices = self
+            .cluster
+            .endpoint_slices(service)
+            .await
+            .map_err(reason)?;
+        Ok(endpoints::pod_endpoint(&slices, pod))
+    }
+
+    /// Waits until `service` (publishNotReadyAddresses: true) lists the unready `pod`
+    /// as ready; its endpoint there and when it was seen.
+    pub(super) async fn listed_ready_while_unready(
+        &self,
+        service: &str,
+        pod: &str,
+    ) -> Result<(Option<EndpointState>, Instant), String> {
+        let waiting_for =
+            format!("waiting for the unready {pod} listed ready in Service {service}");
+        self.wait_endpoint(service, pod, self.short(), &waiting_for, |state| {
+            state.is_some_and(|s| s.ready == Some(true))
+        })
+        .await
     }
 
     /// Creates the probe pod and waits until it is ready in quote's EndpointSlice and
     /// answers requests to the quote Service.
     pub(super) async fn probe_pod_serving(&self) -> Result<String, String> {
-        let pod = self.objects.probe_pod.name();
-        let state = self
-            .ready_in_service(&self.objects.probe_pod, "quote")
-            .await?;
+        let probe = &self.objects.probe_pod;
+        let pod = probe.name();
+        let state = self.ready_in_service(probe, "quote").await?;
         let tally = self.until_pod_answers("http://quote/", pod).await?;
         Ok(format!(
             "before: {}, {} of {} requests to http://quote/ reached it",
@@ -99,13 +131,9 @@ impl Run<'_> {
     pub(super) async fn switch_readiness(&self, ready: bool) -> Result<String, String> {
         let pod = self.objects.probe_pod.name();
         let (request, control_status, probe_status) = if ready {
-            (
-                Request::delete("/admin/probes/ready/fail", "application/json"),
-                204,
-                200,
-            )
+            (Request::delete(FAIL, "application/json"), 204, 200)
         } else {
-            let path = format!("/admin/probes/ready/fail?seconds={FORCED_FAILURE_SECONDS}");
+            let path = format!("{FAIL}?seconds={FORCED_FAILURE_SECONDS}");
             (Request::post(&path, "application/json"), 200, 503)
         };
         let request = request.with_empty_json_body();
@@ -119,9 +147,8 @@ impl Run<'_> {
             ));
         }
         let switched = Instant::now();
-        let probe = self
-            .to_probe_pod(&Request::get("/healthz/ready", "text/plain"))
-            .await?;
+        let healthz = Request::get("/healthz/ready", "text/plain");
+        let probe = self.to_probe_pod(&healthz).await?;
         if probe.status != probe_status {
             return Err(format!(
                 "after {call}, /healthz/ready on {pod} answered {} ({})",
@@ -129,18 +156,13 @@ impl Run<'_> {
                 probe.body.trim()
             ));
         }
+        let waiting_for =
+            format!("waiting for {pod} to turn ready={ready} in quote's EndpointSlice");
+        // In no slice at all is out of the ready set too.
+        let turned =
+            |state: Option<&EndpointState>| state.map_or(!ready, |s| s.ready == Some(ready));
         let (state, seen) = self
-            .wait_endpoint(
-                "quote",
-                pod,
-                self.short(),
-                &format!("waiting for {pod} to turn ready={ready} in quote's EndpointSlice"),
-                |state| match state {
-                    Some(state) => state.ready == Some(ready),
-                    // In no slice at all is out of the ready set too.
-                    None => !ready,
-                },
-            )
+            .wait_endpoint("quote", pod, self.short(), &waiting_for, turned)
             .await?;
         let endpoint = endpoints::describe_pod_endpoint(pod, state.as_ref());
         self.ready_condition_agrees(pod, ready, &endpoint).await?;
@@ -165,35 +187,18 @@ impl Run<'_> {
     pub(super) async fn publish_not_ready(&self) -> Result<String, String> {
         let pod = self.objects.probe_pod.name();
         let service = self.objects.publish_not_ready.name();
-        self.cluster
-            .apply(&self.objects.publish_not_ready)
-            .await
-            .map_err(super::reason)?;
+        self.apply(&self.objects.publish_not_ready).await?;
         let created = Instant::now();
-        let (state, seen) = self
-            .wait_endpoint(
-                service,
-                pod,
-                self.short(),
-                &format!("waiting for the unready {pod} in Service {service}"),
-                |state| state.is_some_and(|s| s.ready == Some(true)),
-            )
-            .await?;
-        let unready = |what: &str, pod_object: &k8s_openapi::api::core::v1::Pod| {
-            if is_ready(pod_object) {
-                Err(format!("{pod} is Ready {what}: the check needs it unready"))
-            } else {
-                Ok(())
+        let (state, seen) = self.listed_ready_while_unready(service, pod).await?;
+        let unready = async |what: &str| -> Result<(), String> {
+            if is_ready(&self.get_pod(pod).await?) {
+                return Err(format!("{pod} is Ready {what}: the check needs it unready"));
             }
+            Ok(())
         };
-        unready("again", &self.get_pod(pod).await?)?;
+        unready("again").await?;
         // The quote Service, at the same time, still leaves it out.
-        let quote = self
-            .cluster
-            .endpoint_slices("quote")
-            .await
-            .map_err(super::reason)?;
-        let in_quote = endpoints::pod_endpoint(&quote, pod);
+        let in_quote = self.endpoint_now("quote", pod).await?;
         if in_quote.as_ref().is_some_and(EndpointState::is_ready) {
             return Err(format!(
                 "the quote Service lists {} as ready again",
@@ -210,7 +215,7 @@ impl Run<'_> {
                 tally.describe()
             ));
         }
-        unready("after the requests", &self.get_pod(pod).await?)?;
+        unready("after the requests").await?;
         Ok(format!(
             "Service {service} (publishNotReadyAddresses: true) lists {} {} after it was created, while the pod's Ready condition is False and quote lists it as {}; {url}: {}",
             endpoints::describe_pod_endpoint(pod, state.as_ref()),
@@ -232,9 +237,7 @@ impl Run<'_> {
             tally.describe()
         ))
     }
-}
 
-impl Run<'_> {
     /// The pod's Ready condition is `ready`, as its EndpointSlice entry (`endpoint`)
     /// says.
     pub(super) async fn ready_condition_agrees(

@@ -31,39 +31,28 @@ const ROUNDS: u32 = 3;
 
 impl Run<'_> {
     pub(super) async fn readiness_file(&self) {
-        let names = [INITIAL, PUBLISH, TOUCH, RM];
-        let mut results: Vec<Result<String, String>> = Vec::new();
-        match self.mock_initial().await {
+        let results = match self.mock_initial().await {
             Err(error) => {
-                results.push(Err(error));
-                for _ in 1..names.len() {
-                    results.push(Err(format!("not run: {INITIAL} failed")));
-                }
+                let not_run = Err(format!("not run: {INITIAL} failed"));
+                vec![Err(error), not_run.clone(), not_run.clone(), not_run]
             }
             Ok(initial) => {
-                results.push(Ok(initial));
-                results.push(self.kiada_publish_not_ready().await);
+                let publish = self.kiada_publish_not_ready().await;
                 let touch = self.mock_switch(true).await;
-                let touched = touch.is_ok();
-                results.push(touch);
-                results.push(if touched {
-                    self.mock_switch(false).await
-                } else {
-                    Err(format!("not run: {TOUCH} failed"))
-                });
+                let rm = match touch {
+                    Ok(_) => self.mock_switch(false).await,
+                    Err(_) => Err(format!("not run: {TOUCH} failed")),
+                };
+                vec![Ok(initial), publish, touch, rm]
             }
-        }
+        };
         let book = &self.objects.book;
-        let cleanup = async {
-            self.cluster
-                .delete_service(book.kiada_publish_not_ready.name())
-                .await?;
-            self.cluster
-                .delete_pod(book.mock_readiness.name(), Duration::from_secs(90))
-                .await
-        }
-        .await;
-        self.record_before_cleanup(&names, results, cleanup);
+        let (service, pod) = (
+            book.kiada_publish_not_ready.name(),
+            book.mock_readiness.name(),
+        );
+        let cleanup = self.delete_service_and_pod(service, pod, 90).await;
+        self.record_before_cleanup(&[INITIAL, PUBLISH, TOUCH, RM], results, cleanup);
     }
 
     /// Creates the pod and the publishNotReadyAddresses Service; the pod's container
@@ -72,19 +61,10 @@ impl Run<'_> {
     async fn mock_initial(&self) -> Result<String, String> {
         let book = &self.objects.book;
         let pod = book.mock_readiness.name();
-        self.cluster
-            .apply(&book.kiada_publish_not_ready)
-            .await
-            .map_err(reason)?;
-        self.cluster
-            .apply(&book.mock_readiness)
-            .await
-            .map_err(reason)?;
-        let mut poller = Poller::new(
-            format!("pod {pod}'s container running"),
-            Duration::from_secs(1),
-            self.options.timeout,
-        );
+        self.apply(&book.kiada_publish_not_ready).await?;
+        self.apply(&book.mock_readiness).await?;
+        let what = format!("pod {pod}'s container running");
+        let mut poller = Poller::new(what, Duration::from_secs(1), self.options.timeout);
         let running = loop {
             let live = self.get_pod(pod).await?;
             if let Some(problem) = crate::cluster::fatal_problem(&live) {
@@ -102,28 +82,20 @@ impl Run<'_> {
             poller.again(crate::cluster::pod_state(&live)).await?;
         };
         tokio::time::sleep(UNREADY_FOR).await;
+        let waiting_for = format!("waiting for {pod} in the kiada Service's EndpointSlice");
         let (state, _) = self
-            .wait_endpoint(
-                "kiada",
-                pod,
-                self.short(),
-                &format!("waiting for {pod} in the kiada Service's EndpointSlice"),
-                |state| state.is_some(),
-            )
+            .wait_endpoint("kiada", pod, self.short(), &waiting_for, |s| s.is_some())
             .await?;
-        let live = self.get_pod(pod).await?;
-        if is_ready(&live) || state.as_ref().is_some_and(EndpointState::is_ready) {
+        let ready = is_ready(&self.get_pod(pod).await?);
+        let after = running.elapsed().as_secs();
+        let endpoint = endpoints::describe_pod_endpoint(pod, state.as_ref());
+        if ready || state.as_ref().is_some_and(EndpointState::is_ready) {
             return Err(format!(
-                "{} s after its container started, without /var/ready, the pod is Ready={}: {}",
-                running.elapsed().as_secs(),
-                is_ready(&live),
-                endpoints::describe_pod_endpoint(pod, state.as_ref())
+                "{after} s after its container started, without /var/ready, the pod is Ready={ready}: {endpoint}"
             ));
         }
         Ok(format!(
-            "{} s after its container started, without /var/ready: pod Ready=False, kiada's slice lists {}",
-            running.elapsed().as_secs(),
-            endpoints::describe_pod_endpoint(pod, state.as_ref())
+            "{after} s after its container started, without /var/ready: pod Ready=False, kiada's slice lists {endpoint}"
         ))
     }
 
@@ -132,15 +104,7 @@ impl Run<'_> {
     async fn kiada_publish_not_ready(&self) -> Result<String, String> {
         let pod = self.objects.book.mock_readiness.name();
         let service = self.objects.book.kiada_publish_not_ready.name();
-        let (state, _) = self
-            .wait_endpoint(
-                service,
-                pod,
-                self.short(),
-                &format!("waiting for the unready {pod} listed ready in Service {service}"),
-                |state| state.is_some_and(|s| s.ready == Some(true)),
-            )
-            .await?;
+        let (state, _) = self.listed_ready_while_unready(service, pod).await?;
         let through_publish = self.pod_in_load(&format!("http://{service}/"), pod).await?;
         if through_publish.served_by(pod) == 0 {
             return Err(format!(
@@ -149,19 +113,14 @@ impl Run<'_> {
                 through_publish.describe()
             ));
         }
-        let through_kiada = self.load(CLIENT, "http://kiada/", ROUND).await?;
+        let through_kiada = self.load("http://kiada/", LoadTally::default()).await?;
         if through_kiada.served_by(pod) != 0 {
             return Err(format!(
                 "the kiada Service sent the unready {pod} requests: {}",
                 through_kiada.describe()
             ));
         }
-        let in_kiada = self
-            .cluster
-            .endpoint_slices("kiada")
-            .await
-            .map_err(reason)?;
-        let in_kiada = endpoints::pod_endpoint(&in_kiada, pod);
+        let in_kiada = self.endpoint_now("kiada", pod).await?;
         if is_ready(&self.get_pod(pod).await?)
             || in_kiada.as_ref().is_none_or(EndpointState::is_ready)
         {
@@ -183,14 +142,7 @@ impl Run<'_> {
     async fn pod_in_load(&self, url: &str, pod: &str) -> Result<LoadTally, String> {
         let mut combined = LoadTally::default();
         for _ in 0..ROUNDS {
-            let round = self.load(CLIENT, url, ROUND).await?;
-            combined.requests += round.requests;
-            for (status, n) in round.statuses {
-                *combined.statuses.entry(status).or_default() += n;
-            }
-            for (name, n) in round.pods {
-                *combined.pods.entry(name).or_default() += n;
-            }
+            combined = self.load(url, combined).await?;
             if combined.served_by(pod) > 0 {
                 break;
             }
@@ -198,26 +150,25 @@ impl Run<'_> {
         Ok(combined)
     }
 
-    /// `count` requests to `url` from `from`, each on a new connection: all must be
-    /// answered 200.
-    async fn load(&self, from: &str, url: &str, count: u32) -> Result<LoadTally, String> {
-        let script = shell::load_loop(url, 60, count, 10, 0);
+    /// [`ROUND`] requests to `url` from the client pod, each on a new connection, added
+    /// to `tally`: all must be answered 200.
+    async fn load(&self, url: &str, mut tally: LoadTally) -> Result<LoadTally, String> {
+        let script = shell::load_loop(url, 60, ROUND, 10, 0);
         let out = self
             .cluster
-            .exec(from, &script, Duration::from_secs(90))
+            .exec(CLIENT, &script, Duration::from_secs(90))
             .await
             .map_err(reason)?;
-        let mut tally = LoadTally::default();
+        let mut round = LoadTally::default();
         for line in out.lines() {
             if let LoadLine::Answer(answer) = shell::load_line(line) {
+                round.add(&answer);
                 tally.add(&answer);
             }
         }
-        if tally.requests != count as usize || tally.failed() != 0 {
-            return Err(format!(
-                "{url}: {} (expected {count} × 200)",
-                tally.describe()
-            ));
+        if round.requests != ROUND as usize || round.failed() != 0 {
+            let got = round.describe();
+            return Err(format!("{url}: {got} (expected {ROUND} × 200)"));
         }
         Ok(tally)
     }
@@ -235,14 +186,13 @@ impl Run<'_> {
         };
         self.exec(pod, command).await?;
         let switched = Instant::now();
+        let waiting_for = format!(
+            "waiting for {pod} to turn ready={ready} in kiada's EndpointSlice after {command}"
+        );
         let (state, seen) = self
-            .wait_endpoint(
-                "kiada",
-                pod,
-                SWITCH_WITHIN,
-                &format!("waiting for {pod} to turn ready={ready} in kiada's EndpointSlice after {command}"),
-                |state| state.is_some_and(|s| s.ready == Some(ready)),
-            )
+            .wait_endpoint("kiada", pod, SWITCH_WITHIN, &waiting_for, |state| {
+                state.is_some_and(|s| s.ready == Some(ready))
+            })
             .await?;
         let took = seen - switched;
         let endpoint = endpoints::describe_pod_endpoint(pod, state.as_ref());

@@ -17,33 +17,34 @@ pub(super) const CALLS: u32 = 40;
 
 impl Run<'_> {
     pub(super) async fn spread(&self) {
-        self.part("spread.new-connection", async {
-            let spread = self.spread_view(KIADA_POD, &format!("?n={CALLS}")).await?;
-            let pods = answered_by_quote(&spread, &self.quote_pods_expected().await?)?;
-            if pods.len() < 3 {
-                return Err(format!(
-                    "{CALLS} new connections reached only {pods:?}: {}",
-                    describe(&spread)
-                ));
-            }
-            Ok(describe(&spread))
-        })
-        .await;
-        self.part("spread.reuse", async {
-            let query = format!("?n={CALLS}&reuse=true");
-            let spread = self.spread_view(KIADA_POD, &query).await?;
-            let pods = answered_by_quote(&spread, &self.quote_pods_expected().await?)?;
-            if pods.len() != 1 {
-                return Err(format!(
-                    "one kept-alive connection reached {pods:?}: {}",
-                    describe(&spread)
-                ));
-            }
-            Ok(describe(&spread))
-        })
-        .await;
+        let new = format!("?n={CALLS}");
+        let problem = format!("{CALLS} new connections reached only");
+        let spread = self.spread_reaching(KIADA_POD, &new, |n| n >= 3, &problem);
+        self.part("spread.new-connection", spread).await;
+        let reuse = format!("?n={CALLS}&reuse=true");
+        let problem = "one kept-alive connection reached";
+        let spread = self.spread_reaching(KIADA_POD, &reuse, |n| n == 1, problem);
+        self.part("spread.reuse", spread).await;
         self.part("spread.affinity", self.spread_through_affinity())
             .await;
+    }
+
+    /// [`Self::spread_view`] of `GET /spread<query>` from `pod`, every call answered by a
+    /// ready quote pod ([`answered_by_quote`]) and `ok` with how many pods answered:
+    /// the view described, or the error (`problem`, then the pods) that says otherwise.
+    async fn spread_reaching(
+        &self,
+        pod: &str,
+        query: &str,
+        ok: impl Fn(usize) -> bool,
+        problem: &str,
+    ) -> Result<String, String> {
+        let spread = self.spread_view(pod, query).await?;
+        let pods = answered_by_quote(&spread, &self.quote_pods_expected().await?)?;
+        if !ok(pods.len()) {
+            return Err(format!("{problem} {pods:?}: {}", describe(&spread)));
+        }
+        Ok(describe(&spread))
     }
 
     /// The kiada-sticky pod, whose QUOTE_URL is the quote-sticky Service: every new
@@ -52,25 +53,16 @@ impl Run<'_> {
         let pod = &self.objects.kiada_sticky;
         let name = pod.name().to_owned();
         let result = async {
-            for object in [&self.objects.quote_sticky, pod] {
-                self.cluster.apply(object).await.map_err(reason)?;
-            }
-            self.cluster
-                .wait_pods_ready(std::slice::from_ref(&name), self.options.timeout)
-                .await
-                .map_err(reason)?;
+            self.apply(&self.objects.quote_sticky).await?;
+            self.start_pod(pod).await?;
             // The Service's rules may lag its creation: wait until it answers at all.
             let url = format!("http://{}/", self.objects.quote_sticky.name());
             self.until_quote_answers(&url, u32::MAX).await?;
-            let spread = self.spread_view(&name, &format!("?n={CALLS}")).await?;
-            let pods = answered_by_quote(&spread, &self.quote_pods_expected().await?)?;
-            if pods.len() != 1 {
-                return Err(format!(
-                    "through sessionAffinity: ClientIP, {CALLS} new connections reached {pods:?}: {}",
-                    describe(&spread)
-                ));
-            }
-            Ok(format!("{name}: {}", describe(&spread)))
+            let problem =
+                format!("through sessionAffinity: ClientIP, {CALLS} new connections reached");
+            let new = format!("?n={CALLS}");
+            let view = self.spread_reaching(&name, &new, |n| n == 1, &problem);
+            Ok(format!("{name}: {}", view.await?))
         }
         .await;
         let cleanup = self
@@ -115,24 +107,15 @@ pub(super) fn answered_by_quote(
 
 /// `40 calls (new-connection) to http://quote/quote: quote-001 12, quote-002 9, ...`
 pub(super) fn describe(spread: &Spread) -> String {
-    let pods: Vec<String> = spread
+    let pods = spread
         .pods
         .iter()
-        .map(|pod| format!("{} {}", pod.pod, pod.calls))
-        .collect();
-    let errors: Vec<String> = spread
+        .map(|pod| format!("{} {}", pod.pod, pod.calls));
+    let errors = spread
         .errors
         .iter()
-        .map(|error| format!("ERROR {} ({})", error.calls, error.cause))
-        .collect();
-    format!(
-        "{} calls ({:?}) to {}: {}",
-        spread.calls,
-        spread.mode,
-        spread.url,
-        pods.into_iter()
-            .chain(errors)
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+        .map(|e| format!("ERROR {} ({})", e.calls, e.cause));
+    let answers: Vec<String> = pods.chain(errors).collect();
+    let (calls, mode, url) = (spread.calls, &spread.mode, &spread.url);
+    format!("{calls} calls ({mode:?}) to {url}: {}", answers.join(", "))
 }
