@@ -2,13 +2,15 @@
 //! whose EndpointSlice the check writes by hand (`endpoints-by-hand`), and an
 //! ExternalName Service, a CNAME in the cluster's DNS (`externalname-cname`).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
+use super::multi_node::comma_list;
 use super::*;
 use crate::manifest::Manifest;
 use crate::parse::quote_identity;
 use crate::poll::Poller;
-use crate::service::{cluster_ip, ports};
+use crate::service::{cluster_ip, ports, url_host};
 use crate::shell::{self, CurlLoop};
 use crate::summary::one_line;
 
@@ -60,12 +62,7 @@ impl Run<'_> {
         self.cluster.apply(&slice).await.map_err(reason)?;
         let live = self.live_service(service_name).await?;
         let service_ip = cluster_ip(&live).ok_or("external-service has no cluster IP")?;
-        if live
-            .spec
-            .as_ref()
-            .and_then(|s| s.selector.as_ref())
-            .is_some()
-        {
+        if live.spec.as_ref().is_some_and(|s| s.selector.is_some()) {
             return Err("external-service has a selector".into());
         }
         // The address is a backend of no Service but this one: no other slice of the
@@ -75,7 +72,7 @@ impl Run<'_> {
         let all = slices
             .list(&kube::api::ListParams::default())
             .await
-            .map_err(|e| format!("listing EndpointSlices: {:#}", crate::cluster::api_error(e)))?;
+            .map_err(|e| format!("listing EndpointSlices: {:#}", api_error(e)))?;
         for other in &all.items {
             let name = other.metadata.name.as_deref().unwrap_or("");
             let lists_ip = other.endpoints.iter().any(|e| e.addresses.contains(&ip));
@@ -101,13 +98,13 @@ impl Run<'_> {
             self.short(),
         );
         loop {
-            let out = self.exec(CLIENT, &shell::curl_loop(&url, 1, 5)).await?;
+            let out = self.curl(&url, 1).await?;
             if out.trim() == body {
                 break;
             }
             poller.again(one_line(&out)).await?;
         }
-        let answers = CurlLoop::read(&self.exec(CLIENT, &shell::curl_loop(&url, CALLS, 5)).await?);
+        let answers = CurlLoop::read(&self.curl(&url, CALLS).await?);
         let exact = answers.answers.iter().filter(|a| **a == body).count();
         if exact != CALLS as usize {
             return Err(format!(
@@ -118,12 +115,8 @@ impl Run<'_> {
         }
         // The Service's port 80 maps to the endpoint's port: at the pod itself, port 80
         // refuses (curl exit 7) and the endpoint's port gives the same answer.
-        let on_port = |port: u16| format!("http://{}:{port}/", crate::service::url_host(&ip));
-        let at_80 = CurlLoop::read(
-            &self
-                .exec(CLIENT, &shell::curl_loop(&on_port(service_port), 1, 5))
-                .await?,
-        );
+        let on_port = |port: u16| format!("http://{}:{port}/", url_host(&ip));
+        let at_80 = CurlLoop::read(&self.curl(&on_port(service_port), 1).await?);
         if at_80.failures.get(&7) != Some(&1) {
             return Err(format!(
                 "{} should refuse the connection (curl exit 7): {}",
@@ -131,9 +124,7 @@ impl Run<'_> {
                 at_80.describe()
             ));
         }
-        let direct = self
-            .exec(CLIENT, &shell::curl_loop(&on_port(endpoint_port), 1, 5))
-            .await?;
+        let direct = self.curl(&on_port(endpoint_port), 1).await?;
         if direct.trim() != body {
             return Err(format!(
                 "{} answered {:?}, not {body:?}",
@@ -145,6 +136,11 @@ impl Run<'_> {
             "Service {service_name} (no selector, cluster IP {service_ip}, port {service_port}) with slice {} listing only {ip}:{endpoint_port} (pod {SERVER_POD}, which no Service selects): {CALLS} of {CALLS} calls to {url} answered {body:?}; at the pod, port {service_port} refuses and port {endpoint_port} answers the same",
             slice.name()
         ))
+    }
+
+    /// `count` curl requests to `url` from the client pod, each bounded by 5 s.
+    async fn curl(&self, url: &str, count: u32) -> Result<String, String> {
+        self.exec(CLIENT, &shell::curl_loop(url, count, 5)).await
     }
 
     /// The endpoint's server: busybox httpd in the toolbox image (the client pod's)
@@ -249,7 +245,7 @@ impl Run<'_> {
             poller.again(one_line(&out)).await?;
         };
         let url = format!("http://{service}/");
-        let calls = CurlLoop::read(&self.exec(CLIENT, &shell::curl_loop(&url, CALLS, 5)).await?);
+        let calls = CurlLoop::read(&self.curl(&url, CALLS).await?);
         let pods: Vec<String> = calls
             .answers
             .iter()
@@ -263,13 +259,11 @@ impl Run<'_> {
                 calls.answers
             ));
         }
-        let mut distinct = pods.clone();
-        distinct.sort();
-        distinct.dedup();
+        let distinct: BTreeSet<&String> = pods.iter().collect();
         Ok(format!(
             "nslookup {name}: canonical name = {target}, address {}; {CALLS} of {CALLS} curl calls to {url} answered by quote pods {}",
             addresses.join(" "),
-            distinct.join(", ")
+            comma_list(distinct)
         ))
     }
 }

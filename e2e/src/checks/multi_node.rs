@@ -24,7 +24,6 @@ use super::traffic::ROUND;
 use super::*;
 use crate::endpoints;
 use crate::nodes::{self, NodeInfo, Placement};
-use crate::page::JSON_PATH;
 use crate::poll::Poller;
 use crate::service::url_host;
 
@@ -64,8 +63,7 @@ impl Run<'_> {
             }
         };
         if let Some(reason) = too_few_nodes(&nodes) {
-            self.skip_all(&PARTS, &reason);
-            return;
+            return self.skip_all(&PARTS, &reason);
         }
         let names: Vec<&str> = nodes::schedulable(&nodes)
             .iter()
@@ -74,13 +72,8 @@ impl Run<'_> {
         self.part(QUOTE_PODS_ON_NODES, self.quote_pods_on_nodes(&names))
             .await;
         self.part(SPREAD_NODES, self.spread_names_nodes()).await;
-        match &self.options.node_address {
-            Some(address) => self.skip_all(
-                &[NODEPORT_EVERY_NODE],
-                &format!(
-                    "--node-address {address} was given: the nodes' InternalIPs are not taken to be reachable from here"
-                ),
-            ),
+        match self.node_address_given() {
+            Some(reason) => self.skip_all(&[NODEPORT_EVERY_NODE], &reason),
             None => {
                 self.part(NODEPORT_EVERY_NODE, self.nodeport_every_node(&nodes))
                     .await;
@@ -91,10 +84,18 @@ impl Run<'_> {
     }
 
     /// Records each selected check of `names` as skipped, for `reason`.
-    fn skip_all(&self, names: &[&str], reason: &str) {
+    pub(super) fn skip_all(&self, names: &[&str], reason: &str) {
         for name in names.iter().filter(|name| self.options.selected(name)) {
             self.record(CheckResult::skip(*name, reason));
         }
+    }
+
+    /// Why the nodes' InternalIPs are not asked from here, when `--node-address` was given.
+    pub(super) fn node_address_given(&self) -> Option<String> {
+        let address = self.options.node_address.as_ref()?;
+        Some(format!(
+            "--node-address {address} was given: the nodes' InternalIPs are not taken to be reachable from here"
+        ))
     }
 
     /// The quote Service's ready endpoints, as its EndpointSlices list them, are on at
@@ -106,13 +107,11 @@ impl Run<'_> {
             .endpoint_slices("quote")
             .await
             .map_err(reason)?;
-        let by_node = endpoints::ready_pods_by_node(&slices)
-            .map_err(|e| format!("the quote Service's EndpointSlices: {e}"))?;
+        let on_slices = |e: String| format!("the quote Service's EndpointSlices: {e}");
+        let by_node = endpoints::ready_pods_by_node(&slices).map_err(on_slices)?;
         for (node, pods) in &by_node {
             for pod in pods {
-                placement
-                    .confirm("quote", pod, node)
-                    .map_err(|e| format!("the quote Service's EndpointSlices: {e}"))?;
+                placement.confirm("quote", pod, node).map_err(on_slices)?;
             }
         }
         let count: usize = by_node.values().map(BTreeSet::len).sum();
@@ -140,18 +139,14 @@ impl Run<'_> {
         if by_node.len() < 2 {
             return Err(format!(
                 "every answer came from one node ({}): {}",
-                by_node.keys().cloned().collect::<Vec<_>>().join(", "),
+                comma_list(by_node.keys()),
                 describe(&spread)
             ));
         }
         Ok(format!(
             "{KIADA_POD}'s /spread?n={CALLS} names {} nodes, each as the API reports for its pods: {}",
             by_node.len(),
-            by_node
-                .iter()
-                .map(|(node, pods)| format!("{node}: {}", pods.join(", ")))
-                .collect::<Vec<_>>()
-                .join("; ")
+            describe_by_node(&by_node)
         ))
     }
 
@@ -201,11 +196,12 @@ impl Run<'_> {
                 knocks.answers(),
                 knocks.attempts
             );
-            if knocks.answers() < ANSWERS {
-                problems.push(line);
+            let list = if knocks.answers() < ANSWERS {
+                &mut problems
             } else {
-                seen.push(line);
-            }
+                &mut seen
+            };
+            list.push(line);
         }
         let not_asked = match not_asked.as_slice() {
             [] => String::new(),
@@ -243,13 +239,13 @@ impl Run<'_> {
         if others.is_empty() {
             return Err(format!(
                 "every ready quote pod ({}) runs on {home}, the client's node: none to reach on another node",
-                ready.iter().cloned().collect::<Vec<_>>().join(", ")
+                comma_list(&ready)
             ));
         }
         let url = "http://quote/";
         let what = format!(
             "{url} from {CLIENT} on {home} reaching quote pods on {}",
-            others.iter().cloned().collect::<Vec<_>>().join(", ")
+            comma_list(&others)
         );
         let mut poller = Poller::new(what, Duration::ZERO, self.short()).tries(CROSS_NODE_ROUNDS);
         let mut tally = NodeTally::default();
@@ -297,15 +293,7 @@ impl Run<'_> {
             }
             for pod in &kiada {
                 let name = pod.metadata.name.clone().unwrap_or_default();
-                let response = self
-                    .kiada_get_ok(
-                        &name,
-                        JSON_PATH,
-                        "application/json",
-                        Duration::from_secs(20),
-                    )
-                    .await?;
-                let page = crate::page::from_json(&response.body)?;
+                let page = self.kiada_page(&name, Duration::from_secs(20)).await?;
                 check_page(&page, pod, &placement)
                     .map_err(|e| format!("the page from {name} (page {}): {e}", pages + 1))?;
                 pages += 1;
@@ -330,12 +318,11 @@ impl Run<'_> {
                 break;
             }
         }
-        let names: Vec<String> = named.into_iter().collect();
         if across.is_empty() {
             return Err(format!(
                 "{pages} pages from {} kiada pods, every one served by quote and quiz pods on the kiada pod's own node (nodes named: {})",
                 kiada.len(),
-                names.join(", ")
+                comma_list(&named)
             ));
         }
         let shown = across[..across.len().min(4)].join("; ");
@@ -346,7 +333,7 @@ impl Run<'_> {
         Ok(format!(
             "{pages} pages from {} kiada pods name nodes {}, request info and served-by as the API reports; across nodes: {shown}{more}",
             kiada.len(),
-            names.join(", "),
+            comma_list(&named),
         ))
     }
 }
@@ -364,17 +351,20 @@ pub(super) fn too_few_nodes(nodes: &[NodeInfo]) -> Option<String> {
 }
 
 /// `kiada-worker: quote-001, quote-003; kiada-worker2: quote-002`.
-fn describe_by_node(by_node: &BTreeMap<String, BTreeSet<String>>) -> String {
-    by_node
+fn describe_by_node<'a, P: 'a>(by_node: &'a BTreeMap<String, P>) -> String
+where
+    &'a P: IntoIterator<Item = &'a String>,
+{
+    let nodes = by_node
         .iter()
-        .map(|(node, pods)| {
-            format!(
-                "{node}: {}",
-                pods.iter().cloned().collect::<Vec<_>>().join(", ")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+        .map(|(node, pods)| format!("{node}: {}", comma_list(pods)));
+    nodes.collect::<Vec<_>>().join("; ")
+}
+
+/// The items as `a, b, c`.
+pub(super) fn comma_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    let items = items.into_iter().map(|item| item.as_ref().to_owned());
+    items.collect::<Vec<_>>().join(", ")
 }
 
 /// The pods of a spread view by the node each is named with (`pod calls` each), once
