@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::multi_node::comma_list;
 use super::*;
+use crate::endpoints::SERVICE_NAME_LABEL;
 use crate::manifest::Manifest;
 use crate::parse::quote_identity;
 use crate::poll::Poller;
@@ -40,12 +41,8 @@ impl Run<'_> {
             .first()
             .and_then(|p| u16::try_from(p.port).ok())
             .ok_or("svc.external-service.yaml has no port")?;
-        let endpoint_port = book
-            .external_slice
-            .object
-            .data
-            .pointer("/ports/0/port")
-            .and_then(serde_json::Value::as_u64)
+        let endpoint_port = book.external_slice.object.data["ports"][0]["port"]
+            .as_u64()
             .and_then(|p| u16::try_from(p).ok())
             .ok_or("variants/eps.external-service.yaml has no port")?;
         let server = self.server_pod(endpoint_port)?;
@@ -53,13 +50,11 @@ impl Run<'_> {
         let ip = pod_ip(&self.get_pod(SERVER_POD).await?)?;
         let body = format!("external endpoint {SERVER_POD} at {ip}:{endpoint_port}");
 
-        self.cluster
-            .apply(&book.external_service)
-            .await
-            .map_err(reason)?;
         let mut slice = book.external_slice.clone();
         slice.object.data["endpoints"] = serde_json::json!([{ "addresses": [ip] }]);
-        self.cluster.apply(&slice).await.map_err(reason)?;
+        for object in [&book.external_service, &slice] {
+            self.cluster.apply(object).await.map_err(reason)?;
+        }
         let live = self.live_service(service_name).await?;
         let service_ip = cluster_ip(&live).ok_or("external-service has no cluster IP")?;
         if live.spec.as_ref().is_some_and(|s| s.selector.is_some()) {
@@ -75,35 +70,27 @@ impl Run<'_> {
             .map_err(|e| format!("listing EndpointSlices: {:#}", api_error(e)))?;
         for other in &all.items {
             let name = other.metadata.name.as_deref().unwrap_or("");
-            let lists_ip = other.endpoints.iter().any(|e| e.addresses.contains(&ip));
-            let of_service = other
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(crate::endpoints::SERVICE_NAME_LABEL))
-                .map(String::as_str);
-            if of_service == Some(service_name) && name != slice.name() {
+            if name == slice.name() {
+                continue;
+            }
+            let labels = other.metadata.labels.as_ref();
+            if labels
+                .and_then(|l| l.get(SERVICE_NAME_LABEL))
+                .is_some_and(|s| s == service_name)
+            {
                 return Err(format!("Service {service_name} has another slice, {name}"));
             }
-            if lists_ip && name != slice.name() {
+            if other.endpoints.iter().any(|e| e.addresses.contains(&ip)) {
                 return Err(format!("slice {name} lists {ip} too"));
             }
         }
 
         // Through the Service (port 80): once it answers, every answer is the server's.
         let url = format!("http://{service_name}/");
-        let mut poller = Poller::new(
-            format!("{url} answering with {body:?}"),
-            Duration::from_secs(2),
-            self.short(),
-        );
-        loop {
-            let out = self.curl(&url, 1).await?;
-            if out.trim() == body {
-                break;
-            }
-            poller.again(one_line(&out)).await?;
-        }
+        let what = format!("{url} answering with {body:?}");
+        let script = shell::curl_loop(&url, 1, 5);
+        self.client_until(what, &script, |out| out.trim() == body)
+            .await?;
         let answers = CurlLoop::read(&self.curl(&url, CALLS).await?);
         let exact = answers.answers.iter().filter(|a| **a == body).count();
         if exact != CALLS as usize {
@@ -136,6 +123,24 @@ impl Run<'_> {
             "Service {service_name} (no selector, cluster IP {service_ip}, port {service_port}) with slice {} listing only {ip}:{endpoint_port} (pod {SERVER_POD}, which no Service selects): {CALLS} of {CALLS} calls to {url} answered {body:?}; at the pod, port {service_port} refuses and port {endpoint_port} answers the same",
             slice.name()
         ))
+    }
+
+    /// Runs `script` in the client pod every 2 s (at most `short()`) until `done` holds
+    /// for its output; that output.
+    async fn client_until(
+        &self,
+        what: String,
+        script: &str,
+        done: impl Fn(&str) -> bool,
+    ) -> Result<String, String> {
+        let mut poller = Poller::new(what, Duration::from_secs(2), self.short());
+        loop {
+            let out = self.exec(CLIENT, script).await?;
+            if done(&out) {
+                return Ok(out);
+            }
+            poller.again(one_line(&out)).await?;
+        }
     }
 
     /// `count` curl requests to `url` from the client pod, each bounded by 5 s.
@@ -230,20 +235,14 @@ impl Run<'_> {
             .ok_or("the quote Service has no cluster IP")?;
         let name = format!("{service}.{ns}.svc.{domain}");
         let want = (name.clone(), target.clone());
-        let mut poller = Poller::new(
-            format!("nslookup {name}: canonical name = {target}"),
-            Duration::from_secs(2),
-            self.short(),
-        );
-        let addresses = loop {
-            let out = self.exec(CLIENT, &shell::nslookup(&name)).await?;
-            let cnames = shell::nslookup_cnames(&out);
-            let addresses = shell::nslookup_addresses(&out);
-            if cnames == [want.clone()] && addresses == [quote_ip.clone()] {
-                break addresses;
-            }
-            poller.again(one_line(&out)).await?;
-        };
+        let what = format!("nslookup {name}: canonical name = {target}");
+        let out = self
+            .client_until(what, &shell::nslookup(&name), |out| {
+                shell::nslookup_cnames(out) == [want.clone()]
+                    && shell::nslookup_addresses(out) == [quote_ip.clone()]
+            })
+            .await?;
+        let addresses = shell::nslookup_addresses(&out);
         let url = format!("http://{service}/");
         let calls = CurlLoop::read(&self.curl(&url, CALLS).await?);
         let pods: Vec<String> = calls

@@ -77,12 +77,8 @@ impl Run<'_> {
         }
         let local = self.local_policy(&ips, &kiada_nodes, &silent).await;
         // The base's kiada Service again (policy Cluster), as the run applied it.
-        let restore = async {
-            self.cluster
-                .apply(self.objects.get("Service", "kiada")?)
-                .await
-        };
-        let restore = restore.await;
+        let kiada = self.objects.get("Service", "kiada");
+        let restore = async { self.cluster.apply(kiada?).await }.await;
         let result = match (local, restore) {
             (Ok(local), Ok(())) => self
                 .cluster_policy(&silent, &ips[&silent])

@@ -201,14 +201,11 @@ pub fn check_page(page: &Page, pod: &Pod, placement: &Placement) -> Result<Strin
         }
     }
     let status = pod.status.clone().unwrap_or_default();
+    let node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
     let request = &page.request;
     let expected = [
         ("pod name", &request.pod_name, pod.metadata.name.clone()),
-        (
-            "node name",
-            &request.node_name,
-            pod.spec.as_ref().and_then(|s| s.node_name.clone()),
-        ),
+        ("node name", &request.node_name, node),
         ("pod IP", &request.pod_ip, status.pod_ip.clone()),
         ("node IP", &request.node_ip, status.host_ip.clone()),
     ];
@@ -217,10 +214,7 @@ pub fn check_page(page: &Page, pod: &Pod, placement: &Placement) -> Result<Strin
             problems.push(format!("{what} shown {shown:?}, the API says {api:?}"));
         }
     }
-    for (by, service) in [
-        (page.tip.served_by(), "quote"),
-        (page.question.served_by(), "quiz"),
-    ] {
+    for (service, by) in served_by(page) {
         if let Some(by) = by
             && let Err(problem) = placement.confirm(service, &by.pod, &by.node)
         {
@@ -230,10 +224,10 @@ pub fn check_page(page: &Page, pod: &Pod, placement: &Placement) -> Result<Strin
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
-    let from = |by: Option<&ServedBy>, service: &str| {
+    let [tip_from, question_from] = served_by(page).map(|(service, by)| {
         by.map(|by| format!("{service} pod {} on node {}", by.pod, by.node))
             .unwrap_or_default()
-    };
+    });
     let question = page.question.value();
     Ok(format!(
         "tip {:?}; question #{} with {} answers; pod {} on node {}, pod IP {}, node IP {}; served by: tip from {}, question from {}; all as the API reports",
@@ -244,9 +238,17 @@ pub fn check_page(page: &Page, pod: &Pod, placement: &Placement) -> Result<Strin
         request.node_name,
         request.pod_ip,
         request.node_ip,
-        from(page.tip.served_by(), "quote"),
-        from(page.question.served_by(), "quiz"),
+        tip_from,
+        question_from,
     ))
+}
+
+/// The pods kiada names as the servers of its tip (a quote pod) and its question (quiz).
+pub(super) fn served_by(page: &Page) -> [(&'static str, Option<&ServedBy>); 2] {
+    [
+        ("quote", page.tip.served_by()),
+        ("quiz", page.question.served_by()),
+    ]
 }
 
 /// The text page's layout, and the pod and node its request line names against the API.

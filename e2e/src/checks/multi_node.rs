@@ -17,6 +17,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kiada_wire::Spread;
 use kube::api::ListParams;
 
+use super::kiada::served_by;
 use super::node_tally::NodeTally;
 use super::nodeport::{ANSWERS, knock};
 use super::spread::{CALLS, answered_by_quote, describe};
@@ -179,12 +180,9 @@ impl Run<'_> {
                 .map(|(_, n)| n)
                 .sum::<usize>();
             total += knocks.answers();
-            let pods = knocks.describe_pods(|pod| {
-                Some(match placement.node(pod) {
-                    Some(on) if on == node.name => "this node".to_owned(),
-                    Some(on) => on.to_owned(),
-                    None => "no node".to_owned(),
-                })
+            let pods = knocks.describe_pods(|pod| match placement.node(pod) {
+                _ if here(pod) => Some("this node".to_owned()),
+                on => Some(on.unwrap_or("no node").to_owned()),
             });
             let failed = match knocks.failed {
                 0 => String::new(),
@@ -196,12 +194,11 @@ impl Run<'_> {
                 knocks.answers(),
                 knocks.attempts
             );
-            let list = if knocks.answers() < ANSWERS {
-                &mut problems
+            if knocks.answers() < ANSWERS {
+                problems.push(line);
             } else {
-                &mut seen
-            };
-            list.push(line);
+                seen.push(line);
+            }
         }
         let not_asked = match not_asked.as_slice() {
             [] => String::new(),
@@ -299,11 +296,7 @@ impl Run<'_> {
                 pages += 1;
                 let home = page.request.node_name.clone();
                 named.insert(home.clone());
-                let served = [
-                    ("quote", page.tip.served_by()),
-                    ("quiz", page.question.served_by()),
-                ];
-                for (service, by) in served {
+                for (service, by) in served_by(&page) {
                     let Some(by) = by else { continue };
                     named.insert(by.node.clone());
                     if by.node != home {

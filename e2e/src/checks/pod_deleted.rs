@@ -212,13 +212,11 @@ impl Run<'_> {
         lines: &Mutex<Vec<(Instant, String)>>,
     ) -> Result<Deletion, String> {
         // (answers by the pod, answers) so far.
-        let served = |lines: &Mutex<Vec<(Instant, String)>>| -> (usize, usize) {
+        let served = || {
             let mut tally = LoadTally::default();
-            if let Ok(lines) = lines.lock() {
-                for (_, line) in lines.iter() {
-                    if let LoadLine::Answer(answer) = shell::load_line(line) {
-                        tally.add(&answer);
-                    }
+            for (_, line) in lines.lock().iter().flat_map(|lines| lines.iter()) {
+                if let LoadLine::Answer(answer) = shell::load_line(line) {
+                    tally.add(&answer);
                 }
             }
             (tally.served_by(name), tally.requests)
@@ -228,7 +226,7 @@ impl Run<'_> {
         );
         let mut poller = Poller::new(what, Duration::from_millis(100), SERVED_WAIT);
         loop {
-            let (by_pod, total) = served(lines);
+            let (by_pod, total) = served();
             if by_pod >= SERVED_BEFORE_DELETE {
                 break;
             }
