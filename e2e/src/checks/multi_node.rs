@@ -57,24 +57,20 @@ impl Run<'_> {
         let nodes = match self.cluster.nodes().await {
             Ok(nodes) => nodes,
             Err(error) => {
-                for name in PARTS {
-                    self.part(name, async { Err(format!("{error:#}")) }).await;
-                }
-                return;
+                let error = format!("{error:#}");
+                return self.record_all(&PARTS, |name| CheckResult::fail(name, &error));
             }
         };
         if let Some(reason) = too_few_nodes(&nodes) {
-            return self.skip_all(&PARTS, &reason);
+            return self.record_all(&PARTS, |name| CheckResult::skip(name, &reason));
         }
-        let names: Vec<&str> = nodes::schedulable(&nodes)
-            .iter()
-            .map(|n| n.name.as_str())
-            .collect();
-        self.part(QUOTE_PODS_ON_NODES, self.quote_pods_on_nodes(&names))
+        self.part(QUOTE_PODS_ON_NODES, self.quote_pods_on_nodes(&nodes))
             .await;
         self.part(SPREAD_NODES, self.spread_names_nodes()).await;
         match self.node_address_given() {
-            Some(reason) => self.skip_all(&[NODEPORT_EVERY_NODE], &reason),
+            Some(reason) => self.record_all(&[NODEPORT_EVERY_NODE], |name| {
+                CheckResult::skip(name, &reason)
+            }),
             None => {
                 self.part(NODEPORT_EVERY_NODE, self.nodeport_every_node(&nodes))
                     .await;
@@ -84,10 +80,10 @@ impl Run<'_> {
         self.part(SERVED_BY, self.served_by_across_nodes()).await;
     }
 
-    /// Records each selected check of `names` as skipped, for `reason`.
-    pub(super) fn skip_all(&self, names: &[&str], reason: &str) {
+    /// Records each selected check of `names` as `result` makes it (a skip or a failure).
+    pub(super) fn record_all(&self, names: &[&str], result: impl Fn(&str) -> CheckResult) {
         for name in names.iter().filter(|name| self.options.selected(name)) {
-            self.record(CheckResult::skip(*name, reason));
+            self.record(result(name));
         }
     }
 
@@ -101,7 +97,8 @@ impl Run<'_> {
 
     /// The quote Service's ready endpoints, as its EndpointSlices list them, are on at
     /// least two nodes, each where the API says its pod runs.
-    async fn quote_pods_on_nodes(&self, schedulable: &[&str]) -> Result<String, String> {
+    async fn quote_pods_on_nodes(&self, nodes: &[NodeInfo]) -> Result<String, String> {
+        let schedulable = comma_list(nodes::schedulable(nodes).iter().map(|n| &n.name));
         let placement = self.placement().await?;
         let slices = self
             .cluster
@@ -119,15 +116,13 @@ impl Run<'_> {
         let listed = describe_by_node(&by_node);
         if by_node.len() < 2 {
             return Err(format!(
-                "the quote Service's {count} ready endpoints are on one node ({listed}), though the base's pods can go to {}: the scheduler did not spread them (the suite asks it to, with a ScheduleAnyway topologySpreadConstraint over {})",
-                schedulable.join(", "),
+                "the quote Service's {count} ready endpoints are on one node ({listed}), though the base's pods can go to {schedulable}: the scheduler did not spread them (the suite asks it to, with a ScheduleAnyway topologySpreadConstraint over {})",
                 crate::manifest::HOSTNAME_TOPOLOGY_KEY
             ));
         }
         Ok(format!(
-            "the quote Service's EndpointSlices list {count} ready endpoints on {} nodes: {listed}; each endpoint's nodeName is its pod's spec.nodeName; schedulable nodes: {}",
+            "the quote Service's EndpointSlices list {count} ready endpoints on {} nodes: {listed}; each endpoint's nodeName is its pod's spec.nodeName; schedulable nodes: {schedulable}",
             by_node.len(),
-            schedulable.join(", ")
         ))
     }
 

@@ -15,6 +15,7 @@ use crate::manifest::{self, Manifest};
 use crate::parse::{quiz_identity, quote_identity};
 use crate::poll::Poller;
 use crate::shell;
+use crate::summary::CheckResult;
 
 /// The pod that plays an outsider: a quote pod is neither kiada nor the client.
 const OUTSIDER: &str = QUOTE_PODS[0];
@@ -71,29 +72,17 @@ impl Run<'_> {
                      does not)",
                     POLICY_TAKES_EFFECT.as_secs()
                 );
-                return self.skip_all(&names, &reason);
+                return self.record_all(&names, |name| CheckResult::skip(name, &reason));
             }
-            Err(reason) => {
-                for name in names {
-                    self.part(name, async { Err(reason.clone()) }).await;
-                }
-                return;
-            }
+            Err(reason) => return self.record_all(&names, |name| CheckResult::fail(name, &reason)),
         }
         let checks = async {
             for policy in &self.objects.network_policies {
                 let applied = self.cluster.apply(policy).await;
                 applied.map_err(|e| format!("applying {NETWORK_POLICY_FILE}: {e:#}"))?;
             }
-            let quiz = self
-                .only_for_kiada_and_client(Backend::Quiz, "http://quiz/")
-                .await;
-            let quote = async {
-                let target = format!("http://{}/", pod_ip(&self.get_pod(QUOTE_TARGET).await?)?);
-                self.only_for_kiada_and_client(Backend::Quote, &target)
-                    .await
-            }
-            .await;
+            let quiz = self.only_for_kiada_and_client(Backend::Quiz).await;
+            let quote = self.only_for_kiada_and_client(Backend::Quote).await;
             Ok::<_, String>((quote, quiz))
         }
         .await;
@@ -129,15 +118,19 @@ impl Run<'_> {
         Ok(closed.is_ok())
     }
 
-    /// `backend` refuses the outsider at `target` and answers the client there, and
-    /// kiada's page (fetched by the client) shows its part.
-    async fn only_for_kiada_and_client(
-        &self,
-        backend: Backend,
-        target: &str,
-    ) -> Result<String, String> {
-        self.until_reach(OUTSIDER, target, CLOSED).await?;
-        let answer = self.exec(CLIENT, &shell::wget_get(target)).await?;
+    /// `backend` refuses the outsider at its target (quote at [`QUOTE_TARGET`]'s IP, quiz
+    /// at its Service) and answers the client there, and kiada's page (fetched by the
+    /// client) shows its part.
+    async fn only_for_kiada_and_client(&self, backend: Backend) -> Result<String, String> {
+        let (target, pod) = match backend {
+            Backend::Quote => {
+                let ip = pod_ip(&self.get_pod(QUOTE_TARGET).await?)?;
+                (format!("http://{ip}/"), format!(" ({QUOTE_TARGET})"))
+            }
+            Backend::Quiz => ("http://quiz/".to_owned(), String::new()),
+        };
+        self.until_reach(OUTSIDER, &target, CLOSED).await?;
+        let answer = self.exec(CLIENT, &shell::wget_get(&target)).await?;
         let (service, identified) = match backend {
             Backend::Quote => ("quote", quote_identity(answer.trim()).is_some()),
             Backend::Quiz => ("quiz", quiz_identity(answer.trim()).is_some()),
@@ -155,10 +148,6 @@ impl Run<'_> {
         if text.is_none_or(|text| text.trim().is_empty()) {
             return Err(format!("kiada's page has no {part}"));
         }
-        let pod = match backend {
-            Backend::Quote => format!(" ({QUOTE_TARGET})"),
-            Backend::Quiz => String::new(),
-        };
         Ok(format!(
             "{OUTSIDER} refused at {target}{pod}; the client and kiada (its {part}) answered"
         ))
