@@ -268,14 +268,8 @@ impl Run<'_> {
 }
 
 /// The pod's IP as the API reports it.
-pub(super) fn pod_ip(pod: &k8s_openapi::api::core::v1::Pod) -> Result<String, String> {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.pod_ip.clone())
-        .ok_or_else(|| {
-            format!(
-                "pod {} has no IP",
-                pod.metadata.name.as_deref().unwrap_or("")
-            )
-        })
+pub(super) fn pod_ip(pod: &Pod) -> Result<String, String> {
+    let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
+    let name = pod.metadata.name.as_deref().unwrap_or("");
+    ip.ok_or_else(|| format!("pod {name} has no IP"))
 }

@@ -105,15 +105,12 @@ impl Run<'_> {
         // The silent node: after the change reaches it, every request times out.
         let address = format!("{}:{port}", url_host(&ips[silent]));
         let started = Instant::now();
-        let mut poller = Poller::new(
-            format!(
-                "http://{address}/json (node {silent}, no kiada pod) timing out {SILENT} times in a row"
-            ),
-            Duration::from_millis(500),
-            self.short(),
+        let what = format!(
+            "http://{address}/json (node {silent}, no kiada pod) timing out {SILENT} times in a row"
         );
+        let mut poller = Poller::new(what, Duration::from_millis(500), self.short());
         let mut in_a_row = 0;
-        loop {
+        while in_a_row < SILENT {
             match page_at(&address).await {
                 Err(NoPage::Timeout(_)) => in_a_row += 1,
                 Err(NoPage::Other(error)) => {
@@ -125,9 +122,6 @@ impl Run<'_> {
                     in_a_row = 0;
                     poller.again(format!("answered by {}", page.pod)).await?;
                 }
-            }
-            if in_a_row == SILENT {
-                break;
             }
         }
         let placement = self.placement().await?;

@@ -146,13 +146,9 @@ impl Run<'_> {
 
     pub(super) async fn kiada_answer(&self, timeout: Duration) -> Result<String, String> {
         let page = self.kiada_page(KIADA_POD, timeout).await?;
-        let id = page
-            .question
-            .value()
-            .ok_or("the page shows no question")?
-            .id;
+        let question = page.question.value().ok_or("the page shows no question")?;
         let before = self.quiz_stats().await?;
-        let path = format!("/question/{id}/answers/0");
+        let path = format!("/question/{}/answers/0", question.id);
         let response = self
             .to_kiada(KIADA_POD, &Request::post(&path, "text/plain"), timeout)
             .await?;

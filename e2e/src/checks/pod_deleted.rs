@@ -100,13 +100,9 @@ impl Run<'_> {
         );
         let lines = Mutex::new(Vec::new());
         let load_started = Instant::now();
+        let load_bound = Duration::from_secs(u64::from(LOAD_SECONDS) + 30);
         let (load, deletion) = tokio::join!(
-            self.cluster.exec_lines(
-                CLIENT,
-                &script,
-                Duration::from_secs(u64::from(LOAD_SECONDS) + 30),
-                &lines
-            ),
+            self.cluster.exec_lines(CLIENT, &script, load_bound, &lines),
             self.delete_while_loaded(name, grace, &lines)
         );
         let load_took = load_started.elapsed();
@@ -211,22 +207,19 @@ impl Run<'_> {
         grace: i64,
         lines: &Mutex<Vec<(Instant, String)>>,
     ) -> Result<Deletion, String> {
-        // (answers by the pod, answers) so far.
-        let served = || {
+        let what = format!(
+            "{name} answering {SERVED_BEFORE_DELETE} of the load's requests (else it is not getting traffic through the kiada Service)"
+        );
+        let mut poller = Poller::new(what, Duration::from_millis(100), SERVED_WAIT);
+        loop {
+            // The load's answers so far.
             let mut tally = LoadTally::default();
             for (_, line) in lines.lock().iter().flat_map(|lines| lines.iter()) {
                 if let LoadLine::Answer(answer) = shell::load_line(line) {
                     tally.add(&answer);
                 }
             }
-            (tally.served_by(name), tally.requests)
-        };
-        let what = format!(
-            "{name} answering {SERVED_BEFORE_DELETE} of the load's requests (else it is not getting traffic through the kiada Service)"
-        );
-        let mut poller = Poller::new(what, Duration::from_millis(100), SERVED_WAIT);
-        loop {
-            let (by_pod, total) = served();
+            let (by_pod, total) = (tally.served_by(name), tally.requests);
             if by_pod >= SERVED_BEFORE_DELETE {
                 break;
             }
