@@ -28,17 +28,13 @@ use crate::nodes::{self, NodeInfo, Placement};
 use crate::poll::Poller;
 use crate::service::url_host;
 
-const QUOTE_PODS_ON_NODES: &str = "multi-node.quote-pods";
-const SPREAD_NODES: &str = "multi-node.spread";
-const NODEPORT_EVERY_NODE: &str = "multi-node.nodeport";
-const CROSS_NODE: &str = "multi-node.cross-node";
-const SERVED_BY: &str = "multi-node.served-by";
+/// The group's checks, in the order they run.
 const PARTS: [&str; 5] = [
-    QUOTE_PODS_ON_NODES,
-    SPREAD_NODES,
-    NODEPORT_EVERY_NODE,
-    CROSS_NODE,
-    SERVED_BY,
+    "multi-node.quote-pods",
+    "multi-node.spread",
+    "multi-node.nodeport",
+    "multi-node.cross-node",
+    "multi-node.served-by",
 ];
 
 /// At most this many rounds of [`ROUND`] requests from the client to reach every
@@ -64,20 +60,18 @@ impl Run<'_> {
         if let Some(reason) = too_few_nodes(&nodes) {
             return self.record_all(&PARTS, |name| CheckResult::skip(name, &reason));
         }
-        self.part(QUOTE_PODS_ON_NODES, self.quote_pods_on_nodes(&nodes))
+        let [quote_pods, spread, nodeport, cross_node, served] = PARTS;
+        self.part(quote_pods, self.quote_pods_on_nodes(&nodes))
             .await;
-        self.part(SPREAD_NODES, self.spread_names_nodes()).await;
+        self.part(spread, self.spread_names_nodes()).await;
         match self.node_address_given() {
-            Some(reason) => self.record_all(&[NODEPORT_EVERY_NODE], |name| {
-                CheckResult::skip(name, &reason)
-            }),
+            Some(reason) => self.record_all(&[nodeport], |name| CheckResult::skip(name, &reason)),
             None => {
-                self.part(NODEPORT_EVERY_NODE, self.nodeport_every_node(&nodes))
-                    .await;
+                self.part(nodeport, self.nodeport_every_node(&nodes)).await;
             }
         }
-        self.part(CROSS_NODE, self.cross_node()).await;
-        self.part(SERVED_BY, self.served_by_across_nodes()).await;
+        self.part(cross_node, self.cross_node()).await;
+        self.part(served, self.served_by_across_nodes()).await;
     }
 
     /// Records each selected check of `names` as `result` makes it (a skip or a failure).
@@ -175,9 +169,9 @@ impl Run<'_> {
                 .map(|(_, n)| n)
                 .sum::<usize>();
             total += knocks.answers();
-            let pods = knocks.describe_pods(|pod| match placement.node(pod) {
-                _ if here(pod) => Some("this node".to_owned()),
-                on => Some(on.unwrap_or("no node").to_owned()),
+            let pods = knocks.describe_pods(|pod| {
+                let on = placement.node(pod).unwrap_or("no node");
+                Some(if here(pod) { "this node" } else { on }.to_owned())
             });
             let failed = match knocks.failed {
                 0 => String::new(),

@@ -48,11 +48,11 @@ impl Run<'_> {
             .map_err(reason)?;
         let what = format!("20 of 20 answers from the other quote pods after deleting {victim}");
         let mut poller = Poller::new(what, Duration::from_secs(2), self.short());
+        // Every pod that answers must be one of the other quote pods.
+        let others = |pod: &String| pod != victim && QUOTE_PODS.contains(&pod.as_str());
         loop {
             let out = self.requests(CLIENT, "http://quote/", 20).await?;
             let tally = shell::tally_quote_lines(&out);
-            // Every pod that answered is one of the other quote pods.
-            let others = |pod: &String| pod != victim && QUOTE_PODS.contains(&pod.as_str());
             let good = tally.no_answer == 0
                 && tally.unexpected.is_empty()
                 && tally.answered() == 20
