@@ -2,13 +2,16 @@
 //! whose EndpointSlice the check writes by hand (`endpoints-by-hand`), and an
 //! ExternalName Service, a CNAME in the cluster's DNS (`externalname-cname`).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
+use super::multi_node::comma_list;
 use super::*;
+use crate::endpoints::SERVICE_NAME_LABEL;
 use crate::manifest::Manifest;
 use crate::parse::quote_identity;
 use crate::poll::Poller;
-use crate::service::{cluster_ip, ports};
+use crate::service::{cluster_ip, ports, url_host};
 use crate::shell::{self, CurlLoop};
 use crate::summary::one_line;
 
@@ -38,12 +41,8 @@ impl Run<'_> {
             .first()
             .and_then(|p| u16::try_from(p.port).ok())
             .ok_or("svc.external-service.yaml has no port")?;
-        let endpoint_port = book
-            .external_slice
-            .object
-            .data
-            .pointer("/ports/0/port")
-            .and_then(serde_json::Value::as_u64)
+        let endpoint_port = book.external_slice.object.data["ports"][0]["port"]
+            .as_u64()
             .and_then(|p| u16::try_from(p).ok())
             .ok_or("variants/eps.external-service.yaml has no port")?;
         let server = self.server_pod(endpoint_port)?;
@@ -51,21 +50,14 @@ impl Run<'_> {
         let ip = pod_ip(&self.get_pod(SERVER_POD).await?)?;
         let body = format!("external endpoint {SERVER_POD} at {ip}:{endpoint_port}");
 
-        self.cluster
-            .apply(&book.external_service)
-            .await
-            .map_err(reason)?;
         let mut slice = book.external_slice.clone();
         slice.object.data["endpoints"] = serde_json::json!([{ "addresses": [ip] }]);
-        self.cluster.apply(&slice).await.map_err(reason)?;
+        for object in [&book.external_service, &slice] {
+            self.cluster.apply(object).await.map_err(reason)?;
+        }
         let live = self.live_service(service_name).await?;
         let service_ip = cluster_ip(&live).ok_or("external-service has no cluster IP")?;
-        if live
-            .spec
-            .as_ref()
-            .and_then(|s| s.selector.as_ref())
-            .is_some()
-        {
+        if live.spec.as_ref().is_some_and(|s| s.selector.is_some()) {
             return Err("external-service has a selector".into());
         }
         // The address is a backend of no Service but this one: no other slice of the
@@ -75,39 +67,31 @@ impl Run<'_> {
         let all = slices
             .list(&kube::api::ListParams::default())
             .await
-            .map_err(|e| format!("listing EndpointSlices: {:#}", crate::cluster::api_error(e)))?;
+            .map_err(|e| format!("listing EndpointSlices: {:#}", api_error(e)))?;
         for other in &all.items {
             let name = other.metadata.name.as_deref().unwrap_or("");
-            let lists_ip = other.endpoints.iter().any(|e| e.addresses.contains(&ip));
-            let of_service = other
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(crate::endpoints::SERVICE_NAME_LABEL))
-                .map(String::as_str);
-            if of_service == Some(service_name) && name != slice.name() {
+            if name == slice.name() {
+                continue;
+            }
+            let labels = other.metadata.labels.as_ref();
+            if labels
+                .and_then(|l| l.get(SERVICE_NAME_LABEL))
+                .is_some_and(|s| s == service_name)
+            {
                 return Err(format!("Service {service_name} has another slice, {name}"));
             }
-            if lists_ip && name != slice.name() {
+            if other.endpoints.iter().any(|e| e.addresses.contains(&ip)) {
                 return Err(format!("slice {name} lists {ip} too"));
             }
         }
 
         // Through the Service (port 80): once it answers, every answer is the server's.
         let url = format!("http://{service_name}/");
-        let mut poller = Poller::new(
-            format!("{url} answering with {body:?}"),
-            Duration::from_secs(2),
-            self.short(),
-        );
-        loop {
-            let out = self.exec(CLIENT, &shell::curl_loop(&url, 1, 5)).await?;
-            if out.trim() == body {
-                break;
-            }
-            poller.again(one_line(&out)).await?;
-        }
-        let answers = CurlLoop::read(&self.exec(CLIENT, &shell::curl_loop(&url, CALLS, 5)).await?);
+        let what = format!("{url} answering with {body:?}");
+        let script = shell::curl_loop(&url, 1, 5);
+        self.client_until(what, &script, |out| out.trim() == body)
+            .await?;
+        let answers = CurlLoop::read(&self.curl(&url, CALLS).await?);
         let exact = answers.answers.iter().filter(|a| **a == body).count();
         if exact != CALLS as usize {
             return Err(format!(
@@ -118,12 +102,8 @@ impl Run<'_> {
         }
         // The Service's port 80 maps to the endpoint's port: at the pod itself, port 80
         // refuses (curl exit 7) and the endpoint's port gives the same answer.
-        let on_port = |port: u16| format!("http://{}:{port}/", crate::service::url_host(&ip));
-        let at_80 = CurlLoop::read(
-            &self
-                .exec(CLIENT, &shell::curl_loop(&on_port(service_port), 1, 5))
-                .await?,
-        );
+        let on_port = |port: u16| format!("http://{}:{port}/", url_host(&ip));
+        let at_80 = CurlLoop::read(&self.curl(&on_port(service_port), 1).await?);
         if at_80.failures.get(&7) != Some(&1) {
             return Err(format!(
                 "{} should refuse the connection (curl exit 7): {}",
@@ -131,9 +111,7 @@ impl Run<'_> {
                 at_80.describe()
             ));
         }
-        let direct = self
-            .exec(CLIENT, &shell::curl_loop(&on_port(endpoint_port), 1, 5))
-            .await?;
+        let direct = self.curl(&on_port(endpoint_port), 1).await?;
         if direct.trim() != body {
             return Err(format!(
                 "{} answered {:?}, not {body:?}",
@@ -145,6 +123,29 @@ impl Run<'_> {
             "Service {service_name} (no selector, cluster IP {service_ip}, port {service_port}) with slice {} listing only {ip}:{endpoint_port} (pod {SERVER_POD}, which no Service selects): {CALLS} of {CALLS} calls to {url} answered {body:?}; at the pod, port {service_port} refuses and port {endpoint_port} answers the same",
             slice.name()
         ))
+    }
+
+    /// Runs `script` in the client pod every 2 s (at most `short()`) until `done` holds
+    /// for its output; that output.
+    async fn client_until(
+        &self,
+        what: String,
+        script: &str,
+        done: impl Fn(&str) -> bool,
+    ) -> Result<String, String> {
+        let mut poller = Poller::new(what, Duration::from_secs(2), self.short());
+        loop {
+            let out = self.exec(CLIENT, script).await?;
+            if done(&out) {
+                return Ok(out);
+            }
+            poller.again(one_line(&out)).await?;
+        }
+    }
+
+    /// `count` curl requests to `url` from the client pod, each bounded by 5 s.
+    async fn curl(&self, url: &str, count: u32) -> Result<String, String> {
+        self.exec(CLIENT, &shell::curl_loop(url, count, 5)).await
     }
 
     /// The endpoint's server: busybox httpd in the toolbox image (the client pod's)
@@ -234,22 +235,16 @@ impl Run<'_> {
             .ok_or("the quote Service has no cluster IP")?;
         let name = format!("{service}.{ns}.svc.{domain}");
         let want = (name.clone(), target.clone());
-        let mut poller = Poller::new(
-            format!("nslookup {name}: canonical name = {target}"),
-            Duration::from_secs(2),
-            self.short(),
-        );
-        let addresses = loop {
-            let out = self.exec(CLIENT, &shell::nslookup(&name)).await?;
-            let cnames = shell::nslookup_cnames(&out);
-            let addresses = shell::nslookup_addresses(&out);
-            if cnames == [want.clone()] && addresses == [quote_ip.clone()] {
-                break addresses;
-            }
-            poller.again(one_line(&out)).await?;
-        };
+        let what = format!("nslookup {name}: canonical name = {target}");
+        let out = self
+            .client_until(what, &shell::nslookup(&name), |out| {
+                shell::nslookup_cnames(out) == [want.clone()]
+                    && shell::nslookup_addresses(out) == [quote_ip.clone()]
+            })
+            .await?;
+        let addresses = shell::nslookup_addresses(&out);
         let url = format!("http://{service}/");
-        let calls = CurlLoop::read(&self.exec(CLIENT, &shell::curl_loop(&url, CALLS, 5)).await?);
+        let calls = CurlLoop::read(&self.curl(&url, CALLS).await?);
         let pods: Vec<String> = calls
             .answers
             .iter()
@@ -263,26 +258,18 @@ impl Run<'_> {
                 calls.answers
             ));
         }
-        let mut distinct = pods.clone();
-        distinct.sort();
-        distinct.dedup();
+        let distinct: BTreeSet<&String> = pods.iter().collect();
         Ok(format!(
             "nslookup {name}: canonical name = {target}, address {}; {CALLS} of {CALLS} curl calls to {url} answered by quote pods {}",
             addresses.join(" "),
-            distinct.join(", ")
+            comma_list(distinct)
         ))
     }
 }
 
 /// The pod's IP as the API reports it.
-pub(super) fn pod_ip(pod: &k8s_openapi::api::core::v1::Pod) -> Result<String, String> {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.pod_ip.clone())
-        .ok_or_else(|| {
-            format!(
-                "pod {} has no IP",
-                pod.metadata.name.as_deref().unwrap_or("")
-            )
-        })
+pub(super) fn pod_ip(pod: &Pod) -> Result<String, String> {
+    let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
+    let name = pod.metadata.name.as_deref().unwrap_or("");
+    ip.ok_or_else(|| format!("pod {name} has no IP"))
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use super::multi_node::too_few_nodes;
+use super::multi_node::{comma_list, too_few_nodes};
 use super::nodeport::{self, NoPage};
 use super::*;
 use crate::poll::Poller;
@@ -31,10 +31,7 @@ struct Page {
 
 impl Run<'_> {
     pub(super) async fn external_traffic_local(&self) {
-        if let Some(address) = &self.options.node_address {
-            let reason = format!(
-                "--node-address {address} was given: the nodes' InternalIPs are not taken to be reachable from here"
-            );
+        if let Some(reason) = self.node_address_given() {
             return self.record(CheckResult::skip(NAME, reason));
         }
         let nodes = match self.cluster.nodes().await {
@@ -61,7 +58,7 @@ impl Run<'_> {
         let Some(silent) = ips.keys().find(|n| !kiada_nodes.contains(*n)).cloned() else {
             let reason = format!(
                 "every Ready node runs a kiada pod ({}): no node can show the policy's silence",
-                kiada_nodes.iter().cloned().collect::<Vec<_>>().join(", ")
+                comma_list(&kiada_nodes)
             );
             return self.record(CheckResult::skip(NAME, reason));
         };
@@ -79,7 +76,9 @@ impl Run<'_> {
             return self.record(CheckResult::skip(NAME, reason));
         }
         let local = self.local_policy(&ips, &kiada_nodes, &silent).await;
-        let restore = self.restore_kiada_service().await;
+        // The base's kiada Service again (policy Cluster), as the run applied it.
+        let kiada = self.objects.get("Service", "kiada");
+        let restore = async { self.cluster.apply(kiada?).await }.await;
         let result = match (local, restore) {
             (Ok(local), Ok(())) => self
                 .cluster_policy(&silent, &ips[&silent])
@@ -88,13 +87,6 @@ impl Run<'_> {
             (local, restore) => after_cleanup(local, restore),
         };
         self.check(NAME, result);
-    }
-
-    /// The base's kiada Service again (policy Cluster), as the run applied it.
-    async fn restore_kiada_service(&self) -> anyhow::Result<()> {
-        self.cluster
-            .apply(self.objects.get("Service", "kiada")?)
-            .await
     }
 
     async fn local_policy(
@@ -113,15 +105,12 @@ impl Run<'_> {
         // The silent node: after the change reaches it, every request times out.
         let address = format!("{}:{port}", url_host(&ips[silent]));
         let started = Instant::now();
-        let mut poller = Poller::new(
-            format!(
-                "http://{address}/json (node {silent}, no kiada pod) timing out {SILENT} times in a row"
-            ),
-            Duration::from_millis(500),
-            self.short(),
+        let what = format!(
+            "http://{address}/json (node {silent}, no kiada pod) timing out {SILENT} times in a row"
         );
+        let mut poller = Poller::new(what, Duration::from_millis(500), self.short());
         let mut in_a_row = 0;
-        loop {
+        while in_a_row < SILENT {
             match page_at(&address).await {
                 Err(NoPage::Timeout(_)) => in_a_row += 1,
                 Err(NoPage::Other(error)) => {
@@ -134,9 +123,6 @@ impl Run<'_> {
                     poller.again(format!("answered by {}", page.pod)).await?;
                 }
             }
-            if in_a_row == SILENT {
-                break;
-            }
         }
         let placement = self.placement().await?;
         let mut seen = Vec::new();
@@ -145,41 +131,24 @@ impl Run<'_> {
             // Under Cluster a page may come from any node, and kiada never sees this
             // host's address (the node masquerades): a streak of pages from the node's
             // own pods, each with this host's address, is the Local policy at work.
-            let mut poller = Poller::new(
-                format!(
-                    "http://{address}/json (node {node}) answering {ANSWERS} times in a row from its own kiada pods, with this host as client"
-                ),
-                Duration::from_millis(200),
-                self.short(),
+            let what = format!(
+                "http://{address}/json (node {node}) answering {ANSWERS} times in a row from its own kiada pods, with this host as client"
             );
-            let mut streak: Vec<Page> = Vec::new();
-            let mut before = 0;
-            while streak.len() < ANSWERS {
-                let seen_now = match page_at(&address).await {
-                    Ok(page)
-                        if placement.node(&page.pod) == Some(node.as_str())
-                            && page.client_ip == page.local_ip =>
-                    {
-                        streak.push(page);
-                        continue;
-                    }
-                    Ok(page) => format!(
-                        "{} on {:?} saw client {} (this host: {})",
-                        page.pod,
-                        placement.node(&page.pod),
-                        page.client_ip,
-                        page.local_ip
-                    ),
-                    Err(error) => error.to_string(),
-                };
-                before += streak.len() + 1;
-                streak.clear();
-                poller.again(seen_now).await?;
-            }
-            let pods: BTreeSet<&str> = streak.iter().map(|p| p.pod.as_str()).collect();
+            let poller = Poller::new(what, Duration::from_millis(200), self.short());
+            let own = |page: &Page| {
+                let on = placement.node(&page.pod);
+                if on == Some(node.as_str()) && page.client_ip == page.local_ip {
+                    return Ok(());
+                }
+                let (pod, client, local) = (&page.pod, &page.client_ip, &page.local_ip);
+                Err(format!(
+                    "{pod} on {on:?} saw client {client} (this host: {local})"
+                ))
+            };
+            let (streak, before) = streak(&address, ANSWERS, poller, own).await?;
             seen.push(format!(
                 "{node} answered {ANSWERS} in a row from its own {} with Client IP {} (this host), after {before} requests that did not",
-                pods.into_iter().collect::<Vec<_>>().join(", "),
+                comma_list(pods(&streak)),
                 streak[0].client_ip
             ));
         }
@@ -210,7 +179,9 @@ impl Run<'_> {
         self.policy_is("Cluster").await?;
         let port = self.kiada_node_port().await?;
         let address = format!("{}:{port}", url_host(ip));
-        let pages = answers(&address, ANSWERS, self.short()).await?;
+        let what = format!("http://{address}/json answering {ANSWERS} times in a row");
+        let poller = Poller::new(what, Duration::from_millis(500), self.short());
+        let (pages, _) = streak(&address, ANSWERS, poller, |_| Ok(())).await?;
         let placement = self.placement().await?;
         for page in &pages {
             if page.client_ip != ip {
@@ -226,35 +197,40 @@ impl Run<'_> {
                 ));
             }
         }
-        let pods: BTreeSet<&str> = pages.iter().map(|p| p.pod.as_str()).collect();
         Ok(format!(
             "Cluster restored: {node} answers {ANSWERS} of {ANSWERS} through {} on other nodes, Client IP {ip} (the node's InternalIP)",
-            pods.into_iter().collect::<Vec<_>>().join(", ")
+            comma_list(pods(&pages))
         ))
     }
 }
 
-/// `want` pages from `address`, each on a new connection, once it answers at all
-/// (the policy change takes a moment to reach the node): at most `within`.
-async fn answers(address: &str, want: usize, within: Duration) -> Result<Vec<Page>, String> {
-    let mut poller = Poller::new(
-        format!("http://{address}/json answering {want} times in a row"),
-        Duration::from_millis(500),
-        within,
-    );
-    let mut pages = Vec::new();
-    loop {
-        match page_at(address).await {
-            Ok(page) => pages.push(page),
-            Err(error) => {
-                pages.clear();
-                poller.again(error.to_string()).await?;
+/// Pages from `address`, each on a new connection, until `want` in a row pass `good`
+/// (else it says what was wrong), polled by `poller` (a policy change takes a moment to
+/// reach the node): the streak, and how many requests went before it.
+async fn streak(
+    address: &str,
+    want: usize,
+    mut poller: Poller,
+    good: impl Fn(&Page) -> Result<(), String>,
+) -> Result<(Vec<Page>, usize), String> {
+    let (mut streak, mut before) = (Vec::new(), 0);
+    while streak.len() < want {
+        let page = page_at(address).await.map_err(|e| e.to_string());
+        match page.and_then(|page| good(&page).map(|()| page)) {
+            Ok(page) => streak.push(page),
+            Err(seen) => {
+                before += streak.len() + 1;
+                streak.clear();
+                poller.again(seen).await?;
             }
         }
-        if pages.len() == want {
-            return Ok(pages);
-        }
     }
+    Ok((streak, before))
+}
+
+/// The pods that served `pages`, each once.
+fn pods(pages: &[Page]) -> BTreeSet<&str> {
+    pages.iter().map(|p| p.pod.as_str()).collect()
 }
 
 /// One `GET /json` at `address` on a new connection.

@@ -14,55 +14,49 @@ use crate::nodes::Placement;
 use crate::page::JSON_PATH;
 use crate::parse;
 use crate::poll::Poller;
+use crate::summary::one_line;
 
 impl Run<'_> {
     pub(super) async fn kiada(&self) {
         let pod = match self.get_pod(KIADA_POD).await {
             Ok(pod) => pod,
-            Err(error) => {
-                self.check("kiada", Err(error));
-                return;
-            }
+            Err(error) => return self.check("kiada", Err(error)),
         };
         let timeout = Duration::from_secs(20);
-        if self.options.selected("kiada.text") {
-            let result = async {
-                let json = self
-                    .kiada_get_ok(KIADA_POD, JSON_PATH, "application/json", timeout)
-                    .await?;
-                let page = crate::page::from_json(&json.body)?;
-                let detail = check_page(&page, &pod, &self.placement().await?)?;
-                let text = self.kiada_get_ok(KIADA_POD, "/", "*/*", timeout).await?;
-                check_text_layout(&text.body, &pod)?;
-                Ok(format!(
-                    "{detail}; GET / is the text page, laid out as the chapter's"
-                ))
-            }
-            .await;
-            self.check("kiada.text", result);
-        }
+        let text = async {
+            let page = self.kiada_page(KIADA_POD, timeout).await?;
+            let detail = check_page(&page, &pod, &self.placement().await?)?;
+            let text = self.kiada_get_ok(KIADA_POD, "/", "*/*", timeout).await?;
+            check_text_layout(&text.body, &pod)?;
+            Ok(format!(
+                "{detail}; GET / is the text page, laid out as the chapter's"
+            ))
+        };
+        self.part("kiada.text", text).await;
         self.part("kiada.html", self.kiada_html(timeout)).await;
-        if self.options.selected("kiada.https") {
-            let result = async {
-                let config = tls::client_config(&self.tls.cert_der).map_err(|e| format!("{e:#}"))?;
-                let response = self
-                    .cluster
-                    .http_via_portforward(KIADA_POD, 8443, &Request::get(JSON_PATH, "application/json"), Some(config), timeout)
-                    .await
-                    .map_err(|e| format!("{e:#}"))?;
-                if response.status != 200 {
-                    return Err(format!("GET {JSON_PATH} over HTTPS answered {}", response.status));
-                }
-                let page = crate::page::from_json(&response.body)?;
-                Ok(format!(
-                    "GET https://localhost:8443{JSON_PATH} (port-forward) verified against the kiada-tls Secret's certificate; page from pod {}",
-                    page.request.pod_name
-                ))
-            }
-            .await;
-            self.check("kiada.https", result);
-        }
+        self.part("kiada.https", self.kiada_https(timeout)).await;
         self.part("kiada.answer", self.kiada_answer(timeout)).await;
+    }
+
+    async fn kiada_https(&self, timeout: Duration) -> Result<String, String> {
+        let config = tls::client_config(&self.tls.cert_der).map_err(reason)?;
+        let request = Request::get(JSON_PATH, "application/json");
+        let response = self
+            .cluster
+            .http_via_portforward(KIADA_POD, 8443, &request, Some(config), timeout)
+            .await
+            .map_err(reason)?;
+        if response.status != 200 {
+            return Err(format!(
+                "GET {JSON_PATH} over HTTPS answered {}",
+                response.status
+            ));
+        }
+        let page = crate::page::from_json(&response.body)?;
+        Ok(format!(
+            "GET https://localhost:8443{JSON_PATH} (port-forward) verified against the kiada-tls Secret's certificate; page from pod {}",
+            page.request.pod_name
+        ))
     }
 
     pub(super) async fn kiada_html(&self, timeout: Duration) -> Result<String, String> {
@@ -72,13 +66,8 @@ impl Run<'_> {
         };
         let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
         let redirect = get("/", browser).await?;
-        if !(300..400).contains(&redirect.status)
-            || !redirect
-                .location
-                .as_deref()
-                .unwrap_or("")
-                .ends_with("/html")
-        {
+        let location = redirect.location.as_deref().unwrap_or("");
+        if !(300..400).contains(&redirect.status) || !location.ends_with("/html") {
             return Err(format!(
                 "GET / from a browser answered {} (location {:?}), expected a redirect to /html",
                 redirect.status, redirect.location
@@ -125,7 +114,13 @@ impl Run<'_> {
         self.cluster
             .http_via_portforward(pod, 8080, request, None, timeout)
             .await
-            .map_err(|e| format!("{e:#}"))
+            .map_err(reason)
+    }
+
+    /// kiada's page (`/json`) from a kiada pod's port 8080, which must answer 200.
+    pub(super) async fn kiada_page(&self, pod: &str, timeout: Duration) -> Result<Page, String> {
+        let json = self.kiada_get_ok(pod, JSON_PATH, "application/json", timeout);
+        crate::page::from_json(&json.await?.body)
     }
 
     /// `GET path` from a kiada pod's port 8080, which must answer 200.
@@ -143,24 +138,17 @@ impl Run<'_> {
             return Err(format!(
                 "GET {path} from {pod} answered {}: {}",
                 response.status,
-                crate::summary::one_line(&response.body)
+                one_line(&response.body)
             ));
         }
         Ok(response)
     }
 
     pub(super) async fn kiada_answer(&self, timeout: Duration) -> Result<String, String> {
-        let page = self
-            .kiada_get_ok(KIADA_POD, JSON_PATH, "application/json", timeout)
-            .await?;
-        let page = crate::page::from_json(&page.body)?;
-        let id = page
-            .question
-            .value()
-            .ok_or("the page shows no question")?
-            .id;
+        let page = self.kiada_page(KIADA_POD, timeout).await?;
+        let question = page.question.value().ok_or("the page shows no question")?;
         let before = self.quiz_stats().await?;
-        let path = format!("/question/{id}/answers/0");
+        let path = format!("/question/{}/answers/0", question.id);
         let response = self
             .to_kiada(KIADA_POD, &Request::post(&path, "text/plain"), timeout)
             .await?;
@@ -168,7 +156,7 @@ impl Run<'_> {
             return Err(format!(
                 "POST {path} answered {}: {}",
                 response.status,
-                crate::summary::one_line(&response.body)
+                one_line(&response.body)
             ));
         }
         // quiz updates its counts after the commit: give it a moment.
@@ -183,7 +171,7 @@ impl Run<'_> {
         };
         Ok(format!(
             "POST {path} via kiada: {}; quiz /stats total {before} -> {after}",
-            crate::summary::one_line(&response.body)
+            one_line(&response.body)
         ))
     }
 }
@@ -209,14 +197,11 @@ pub fn check_page(page: &Page, pod: &Pod, placement: &Placement) -> Result<Strin
         }
     }
     let status = pod.status.clone().unwrap_or_default();
+    let node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
     let request = &page.request;
     let expected = [
         ("pod name", &request.pod_name, pod.metadata.name.clone()),
-        (
-            "node name",
-            &request.node_name,
-            pod.spec.as_ref().and_then(|s| s.node_name.clone()),
-        ),
+        ("node name", &request.node_name, node),
         ("pod IP", &request.pod_ip, status.pod_ip.clone()),
         ("node IP", &request.node_ip, status.host_ip.clone()),
     ];
@@ -225,10 +210,7 @@ pub fn check_page(page: &Page, pod: &Pod, placement: &Placement) -> Result<Strin
             problems.push(format!("{what} shown {shown:?}, the API says {api:?}"));
         }
     }
-    for (by, service) in [
-        (page.tip.served_by(), "quote"),
-        (page.question.served_by(), "quiz"),
-    ] {
+    for (service, by) in served_by(page) {
         if let Some(by) = by
             && let Err(problem) = placement.confirm(service, &by.pod, &by.node)
         {
@@ -238,26 +220,31 @@ pub fn check_page(page: &Page, pod: &Pod, placement: &Placement) -> Result<Strin
     if !problems.is_empty() {
         return Err(problems.join("; "));
     }
-    let from = |by: Option<&ServedBy>, service: &str| {
+    let [tip_from, question_from] = served_by(page).map(|(service, by)| {
         by.map(|by| format!("{service} pod {} on node {}", by.pod, by.node))
             .unwrap_or_default()
-    };
+    });
     let question = page.question.value();
     Ok(format!(
         "tip {:?}; question #{} with {} answers; pod {} on node {}, pod IP {}, node IP {}; served by: tip from {}, question from {}; all as the API reports",
-        crate::summary::one_line(tip)
-            .chars()
-            .take(60)
-            .collect::<String>(),
+        one_line(tip).chars().take(60).collect::<String>(),
         question.map_or(0, |q| q.id),
         question.map_or(0, |q| q.answers.len()),
         request.pod_name,
         request.node_name,
         request.pod_ip,
         request.node_ip,
-        from(page.tip.served_by(), "quote"),
-        from(page.question.served_by(), "quiz"),
+        tip_from,
+        question_from,
     ))
+}
+
+/// The pods kiada names as the servers of its tip (a quote pod) and its question (quiz).
+pub(super) fn served_by(page: &Page) -> [(&'static str, Option<&ServedBy>); 2] {
+    [
+        ("quote", page.tip.served_by()),
+        ("quiz", page.question.served_by()),
+    ]
 }
 
 /// The text page's layout, and the pod and node its request line names against the API.

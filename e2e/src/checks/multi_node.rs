@@ -17,6 +17,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kiada_wire::Spread;
 use kube::api::ListParams;
 
+use super::kiada::served_by;
 use super::node_tally::NodeTally;
 use super::nodeport::{ANSWERS, knock};
 use super::spread::{CALLS, answered_by_quote, describe};
@@ -24,21 +25,16 @@ use super::traffic::ROUND;
 use super::*;
 use crate::endpoints;
 use crate::nodes::{self, NodeInfo, Placement};
-use crate::page::JSON_PATH;
 use crate::poll::Poller;
 use crate::service::url_host;
 
-const QUOTE_PODS_ON_NODES: &str = "multi-node.quote-pods";
-const SPREAD_NODES: &str = "multi-node.spread";
-const NODEPORT_EVERY_NODE: &str = "multi-node.nodeport";
-const CROSS_NODE: &str = "multi-node.cross-node";
-const SERVED_BY: &str = "multi-node.served-by";
+/// The group's checks, in the order they run.
 const PARTS: [&str; 5] = [
-    QUOTE_PODS_ON_NODES,
-    SPREAD_NODES,
-    NODEPORT_EVERY_NODE,
-    CROSS_NODE,
-    SERVED_BY,
+    "multi-node.quote-pods",
+    "multi-node.spread",
+    "multi-node.nodeport",
+    "multi-node.cross-node",
+    "multi-node.served-by",
 ];
 
 /// At most this many rounds of [`ROUND`] requests from the client to reach every
@@ -57,77 +53,70 @@ impl Run<'_> {
         let nodes = match self.cluster.nodes().await {
             Ok(nodes) => nodes,
             Err(error) => {
-                for name in PARTS {
-                    self.part(name, async { Err(format!("{error:#}")) }).await;
-                }
-                return;
+                let error = format!("{error:#}");
+                return self.record_all(&PARTS, |name| CheckResult::fail(name, &error));
             }
         };
         if let Some(reason) = too_few_nodes(&nodes) {
-            self.skip_all(&PARTS, &reason);
-            return;
+            return self.record_all(&PARTS, |name| CheckResult::skip(name, &reason));
         }
-        let names: Vec<&str> = nodes::schedulable(&nodes)
-            .iter()
-            .map(|n| n.name.as_str())
-            .collect();
-        self.part(QUOTE_PODS_ON_NODES, self.quote_pods_on_nodes(&names))
+        let [quote_pods, spread, nodeport, cross_node, served] = PARTS;
+        self.part(quote_pods, self.quote_pods_on_nodes(&nodes))
             .await;
-        self.part(SPREAD_NODES, self.spread_names_nodes()).await;
-        match &self.options.node_address {
-            Some(address) => self.skip_all(
-                &[NODEPORT_EVERY_NODE],
-                &format!(
-                    "--node-address {address} was given: the nodes' InternalIPs are not taken to be reachable from here"
-                ),
-            ),
+        self.part(spread, self.spread_names_nodes()).await;
+        match self.node_address_given() {
+            Some(reason) => self.record_all(&[nodeport], |name| CheckResult::skip(name, &reason)),
             None => {
-                self.part(NODEPORT_EVERY_NODE, self.nodeport_every_node(&nodes))
-                    .await;
+                self.part(nodeport, self.nodeport_every_node(&nodes)).await;
             }
         }
-        self.part(CROSS_NODE, self.cross_node()).await;
-        self.part(SERVED_BY, self.served_by_across_nodes()).await;
+        self.part(cross_node, self.cross_node()).await;
+        self.part(served, self.served_by_across_nodes()).await;
     }
 
-    /// Records each selected check of `names` as skipped, for `reason`.
-    fn skip_all(&self, names: &[&str], reason: &str) {
+    /// Records each selected check of `names` as `result` makes it (a skip or a failure).
+    pub(super) fn record_all(&self, names: &[&str], result: impl Fn(&str) -> CheckResult) {
         for name in names.iter().filter(|name| self.options.selected(name)) {
-            self.record(CheckResult::skip(*name, reason));
+            self.record(result(name));
         }
+    }
+
+    /// Why the nodes' InternalIPs are not asked from here, when `--node-address` was given.
+    pub(super) fn node_address_given(&self) -> Option<String> {
+        let address = self.options.node_address.as_ref()?;
+        Some(format!(
+            "--node-address {address} was given: the nodes' InternalIPs are not taken to be reachable from here"
+        ))
     }
 
     /// The quote Service's ready endpoints, as its EndpointSlices list them, are on at
     /// least two nodes, each where the API says its pod runs.
-    async fn quote_pods_on_nodes(&self, schedulable: &[&str]) -> Result<String, String> {
+    async fn quote_pods_on_nodes(&self, nodes: &[NodeInfo]) -> Result<String, String> {
+        let schedulable = comma_list(nodes::schedulable(nodes).iter().map(|n| &n.name));
         let placement = self.placement().await?;
         let slices = self
             .cluster
             .endpoint_slices("quote")
             .await
             .map_err(reason)?;
-        let by_node = endpoints::ready_pods_by_node(&slices)
-            .map_err(|e| format!("the quote Service's EndpointSlices: {e}"))?;
+        let on_slices = |e: String| format!("the quote Service's EndpointSlices: {e}");
+        let by_node = endpoints::ready_pods_by_node(&slices).map_err(on_slices)?;
         for (node, pods) in &by_node {
             for pod in pods {
-                placement
-                    .confirm("quote", pod, node)
-                    .map_err(|e| format!("the quote Service's EndpointSlices: {e}"))?;
+                placement.confirm("quote", pod, node).map_err(on_slices)?;
             }
         }
         let count: usize = by_node.values().map(BTreeSet::len).sum();
         let listed = describe_by_node(&by_node);
         if by_node.len() < 2 {
             return Err(format!(
-                "the quote Service's {count} ready endpoints are on one node ({listed}), though the base's pods can go to {}: the scheduler did not spread them (the suite asks it to, with a ScheduleAnyway topologySpreadConstraint over {})",
-                schedulable.join(", "),
+                "the quote Service's {count} ready endpoints are on one node ({listed}), though the base's pods can go to {schedulable}: the scheduler did not spread them (the suite asks it to, with a ScheduleAnyway topologySpreadConstraint over {})",
                 crate::manifest::HOSTNAME_TOPOLOGY_KEY
             ));
         }
         Ok(format!(
-            "the quote Service's EndpointSlices list {count} ready endpoints on {} nodes: {listed}; each endpoint's nodeName is its pod's spec.nodeName; schedulable nodes: {}",
+            "the quote Service's EndpointSlices list {count} ready endpoints on {} nodes: {listed}; each endpoint's nodeName is its pod's spec.nodeName; schedulable nodes: {schedulable}",
             by_node.len(),
-            schedulable.join(", ")
         ))
     }
 
@@ -140,18 +129,14 @@ impl Run<'_> {
         if by_node.len() < 2 {
             return Err(format!(
                 "every answer came from one node ({}): {}",
-                by_node.keys().cloned().collect::<Vec<_>>().join(", "),
+                comma_list(by_node.keys()),
                 describe(&spread)
             ));
         }
         Ok(format!(
             "{KIADA_POD}'s /spread?n={CALLS} names {} nodes, each as the API reports for its pods: {}",
             by_node.len(),
-            by_node
-                .iter()
-                .map(|(node, pods)| format!("{node}: {}", pods.join(", ")))
-                .collect::<Vec<_>>()
-                .join("; ")
+            describe_by_node(&by_node)
         ))
     }
 
@@ -185,11 +170,8 @@ impl Run<'_> {
                 .sum::<usize>();
             total += knocks.answers();
             let pods = knocks.describe_pods(|pod| {
-                Some(match placement.node(pod) {
-                    Some(on) if on == node.name => "this node".to_owned(),
-                    Some(on) => on.to_owned(),
-                    None => "no node".to_owned(),
-                })
+                let on = placement.node(pod).unwrap_or("no node");
+                Some(if here(pod) { "this node" } else { on }.to_owned())
             });
             let failed = match knocks.failed {
                 0 => String::new(),
@@ -243,13 +225,13 @@ impl Run<'_> {
         if others.is_empty() {
             return Err(format!(
                 "every ready quote pod ({}) runs on {home}, the client's node: none to reach on another node",
-                ready.iter().cloned().collect::<Vec<_>>().join(", ")
+                comma_list(&ready)
             ));
         }
         let url = "http://quote/";
         let what = format!(
             "{url} from {CLIENT} on {home} reaching quote pods on {}",
-            others.iter().cloned().collect::<Vec<_>>().join(", ")
+            comma_list(&others)
         );
         let mut poller = Poller::new(what, Duration::ZERO, self.short()).tries(CROSS_NODE_ROUNDS);
         let mut tally = NodeTally::default();
@@ -297,25 +279,13 @@ impl Run<'_> {
             }
             for pod in &kiada {
                 let name = pod.metadata.name.clone().unwrap_or_default();
-                let response = self
-                    .kiada_get_ok(
-                        &name,
-                        JSON_PATH,
-                        "application/json",
-                        Duration::from_secs(20),
-                    )
-                    .await?;
-                let page = crate::page::from_json(&response.body)?;
+                let page = self.kiada_page(&name, Duration::from_secs(20)).await?;
                 check_page(&page, pod, &placement)
                     .map_err(|e| format!("the page from {name} (page {}): {e}", pages + 1))?;
                 pages += 1;
                 let home = page.request.node_name.clone();
                 named.insert(home.clone());
-                let served = [
-                    ("quote", page.tip.served_by()),
-                    ("quiz", page.question.served_by()),
-                ];
-                for (service, by) in served {
+                for (service, by) in served_by(&page) {
                     let Some(by) = by else { continue };
                     named.insert(by.node.clone());
                     if by.node != home {
@@ -330,12 +300,11 @@ impl Run<'_> {
                 break;
             }
         }
-        let names: Vec<String> = named.into_iter().collect();
         if across.is_empty() {
             return Err(format!(
                 "{pages} pages from {} kiada pods, every one served by quote and quiz pods on the kiada pod's own node (nodes named: {})",
                 kiada.len(),
-                names.join(", ")
+                comma_list(&named)
             ));
         }
         let shown = across[..across.len().min(4)].join("; ");
@@ -346,7 +315,7 @@ impl Run<'_> {
         Ok(format!(
             "{pages} pages from {} kiada pods name nodes {}, request info and served-by as the API reports; across nodes: {shown}{more}",
             kiada.len(),
-            names.join(", "),
+            comma_list(&named),
         ))
     }
 }
@@ -364,17 +333,20 @@ pub(super) fn too_few_nodes(nodes: &[NodeInfo]) -> Option<String> {
 }
 
 /// `kiada-worker: quote-001, quote-003; kiada-worker2: quote-002`.
-fn describe_by_node(by_node: &BTreeMap<String, BTreeSet<String>>) -> String {
-    by_node
+fn describe_by_node<'a, P: 'a>(by_node: &'a BTreeMap<String, P>) -> String
+where
+    &'a P: IntoIterator<Item = &'a String>,
+{
+    let nodes = by_node
         .iter()
-        .map(|(node, pods)| {
-            format!(
-                "{node}: {}",
-                pods.iter().cloned().collect::<Vec<_>>().join(", ")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+        .map(|(node, pods)| format!("{node}: {}", comma_list(pods)));
+    nodes.collect::<Vec<_>>().join("; ")
+}
+
+/// The items as `a, b, c`.
+pub(super) fn comma_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    let items = items.into_iter().map(|item| item.as_ref().to_owned());
+    items.collect::<Vec<_>>().join(", ")
 }
 
 /// The pods of a spread view by the node each is named with (`pod calls` each), once

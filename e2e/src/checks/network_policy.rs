@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use super::external::pod_ip;
 use super::objects::NETWORK_POLICY_FILE;
-use super::{CLIENT, QUOTE_PODS, Run, after_cleanup};
+use super::{CLIENT, QUOTE_PODS, Run, after_cleanup, reason};
 use crate::manifest::{self, Manifest};
 use crate::parse::{quiz_identity, quote_identity};
 use crate::poll::Poller;
@@ -61,73 +62,52 @@ fn canary(namespace: &str) -> Result<Manifest> {
 impl Run<'_> {
     pub(super) async fn network_policy(&self) {
         let names = ["network-policy.quote", "network-policy.quiz"];
-        let result = self.policies_enforced().await;
-        match result {
+        match self.policies_enforced().await {
             Ok(true) => {}
             Ok(false) => {
-                for name in names.iter().filter(|name| self.options.selected(name)) {
-                    self.record(CheckResult::skip(
-                        *name,
-                        format!(
-                            "this cluster enforces no NetworkPolicy: a policy denying all \
-                             ingress to pod {CLIENT} left it reachable from {OUTSIDER} for \
-                             {} s (kind's kindnet enforces policies; a plain bridge plugin \
-                             does not)",
-                            POLICY_TAKES_EFFECT.as_secs()
-                        ),
-                    ));
-                }
-                return;
+                let reason = format!(
+                    "this cluster enforces no NetworkPolicy: a policy denying all \
+                     ingress to pod {CLIENT} left it reachable from {OUTSIDER} for \
+                     {} s (kind's kindnet enforces policies; a plain bridge plugin \
+                     does not)",
+                    POLICY_TAKES_EFFECT.as_secs()
+                );
+                return self.record_all(&names, |name| CheckResult::skip(name, &reason));
             }
-            Err(reason) => {
-                for name in names {
-                    self.part(name, async { Err(reason.clone()) }).await;
-                }
-                return;
-            }
+            Err(reason) => return self.record_all(&names, |name| CheckResult::fail(name, &reason)),
         }
-        let applied = self.apply_all(&self.objects.network_policies).await;
         let checks = async {
-            applied?;
-            let quiz = self
-                .only_for_kiada_and_client(Backend::Quiz, "http://quiz/")
-                .await;
-            let quote = async {
-                let target = format!("http://{}/", self.pod_ip(QUOTE_TARGET).await?);
-                self.only_for_kiada_and_client(Backend::Quote, &target)
-                    .await
+            for policy in &self.objects.network_policies {
+                let applied = self.cluster.apply(policy).await;
+                applied.map_err(|e| format!("applying {NETWORK_POLICY_FILE}: {e:#}"))?;
             }
-            .await;
+            let quiz = self.only_for_kiada_and_client(Backend::Quiz).await;
+            let quote = self.only_for_kiada_and_client(Backend::Quote).await;
             Ok::<_, String>((quote, quiz))
         }
         .await;
         let cleanup = self.lift_policies().await;
-        let (quote, quiz) = match checks {
-            Ok(both) => both,
-            Err(reason) => (Err(reason.clone()), Err(reason)),
-        };
-        let cleanup = || cleanup.clone().map_err(anyhow::Error::msg);
-        self.part(names[0], async { after_cleanup(quote, cleanup()) })
-            .await;
-        self.part(names[1], async { after_cleanup(quiz, cleanup()) })
-            .await;
+        let (quote, quiz) = checks.unwrap_or_else(|reason| (Err(reason.clone()), Err(reason)));
+        for (name, result) in names.into_iter().zip([quote, quiz]) {
+            let cleanup = cleanup.clone().map_err(anyhow::Error::msg);
+            self.part(name, async { after_cleanup(result, cleanup) })
+                .await;
+        }
     }
 
     /// Whether this cluster enforces NetworkPolicy: the client's web server answers the
     /// outsider, then, with the canary in place, stops answering it within the bound.
     async fn policies_enforced(&self) -> Result<bool, String> {
-        let client_url = format!("http://{}:8080/healthz/ready", self.pod_ip(CLIENT).await?);
+        let client_ip = pod_ip(&self.get_pod(CLIENT).await?)?;
+        let client_url = format!("http://{client_ip}:8080/healthz/ready");
         let before = self.exec(OUTSIDER, &reach(&client_url)).await?;
         if before.trim() != OPEN {
             return Err(format!(
                 "before any policy, {OUTSIDER} cannot reach {client_url}: {before:?}"
             ));
         }
-        let canary = canary(&self.cluster.namespace).map_err(|e| format!("{e:#}"))?;
-        self.cluster
-            .apply(&canary)
-            .await
-            .map_err(|e| format!("{e:#}"))?;
+        let canary = canary(&self.cluster.namespace).map_err(reason)?;
+        self.cluster.apply(&canary).await.map_err(reason)?;
         let closed = self.until_reach(OUTSIDER, &client_url, CLOSED).await;
         let deleted = self.cluster.delete(&canary).await;
         deleted.map_err(|e| format!("deleting the canary policy: {e:#}"))?;
@@ -138,15 +118,19 @@ impl Run<'_> {
         Ok(closed.is_ok())
     }
 
-    /// `backend` refuses the outsider at `target` and answers the client there, and
-    /// kiada's page (fetched by the client) shows its part.
-    async fn only_for_kiada_and_client(
-        &self,
-        backend: Backend,
-        target: &str,
-    ) -> Result<String, String> {
-        self.until_reach(OUTSIDER, target, CLOSED).await?;
-        let answer = self.exec(CLIENT, &shell::wget_get(target)).await?;
+    /// `backend` refuses the outsider at its target (quote at [`QUOTE_TARGET`]'s IP, quiz
+    /// at its Service) and answers the client there, and kiada's page (fetched by the
+    /// client) shows its part.
+    async fn only_for_kiada_and_client(&self, backend: Backend) -> Result<String, String> {
+        let (target, pod) = match backend {
+            Backend::Quote => {
+                let ip = pod_ip(&self.get_pod(QUOTE_TARGET).await?)?;
+                (format!("http://{ip}/"), format!(" ({QUOTE_TARGET})"))
+            }
+            Backend::Quiz => ("http://quiz/".to_owned(), String::new()),
+        };
+        self.until_reach(OUTSIDER, &target, CLOSED).await?;
+        let answer = self.exec(CLIENT, &shell::wget_get(&target)).await?;
         let (service, identified) = match backend {
             Backend::Quote => ("quote", quote_identity(answer.trim()).is_some()),
             Backend::Quiz => ("quiz", quiz_identity(answer.trim()).is_some()),
@@ -164,10 +148,6 @@ impl Run<'_> {
         if text.is_none_or(|text| text.trim().is_empty()) {
             return Err(format!("kiada's page has no {part}"));
         }
-        let pod = match backend {
-            Backend::Quote => format!(" ({QUOTE_TARGET})"),
-            Backend::Quiz => String::new(),
-        };
         Ok(format!(
             "{OUTSIDER} refused at {target}{pod}; the client and kiada (its {part}) answered"
         ))
@@ -190,22 +170,9 @@ impl Run<'_> {
     /// so that no later check runs behind them.
     async fn lift_policies(&self) -> Result<(), String> {
         for policy in &self.objects.network_policies {
-            self.cluster
-                .delete(policy)
-                .await
-                .map_err(|e| format!("{e:#}"))?;
+            self.cluster.delete(policy).await.map_err(reason)?;
         }
         self.until_reach(OUTSIDER, "http://quiz/", OPEN).await
-    }
-
-    async fn apply_all(&self, objects: &[Manifest]) -> Result<(), String> {
-        for object in objects {
-            self.cluster
-                .apply(object)
-                .await
-                .map_err(|e| format!("applying {NETWORK_POLICY_FILE}: {e:#}"))?;
-        }
-        Ok(())
     }
 
     /// Tries `url` from `pod` until the attempt prints `want` ([`OPEN`] or [`CLOSED`]),
@@ -218,15 +185,7 @@ impl Run<'_> {
             if seen.trim() == want {
                 return Ok(());
             }
-            poller.again(seen.trim()).await.map_err(|e| e.to_string())?;
+            poller.again(seen.trim()).await?;
         }
-    }
-
-    async fn pod_ip(&self, name: &str) -> Result<String, String> {
-        self.get_pod(name)
-            .await?
-            .status
-            .and_then(|status| status.pod_ip)
-            .ok_or_else(|| format!("pod {name} has no IP"))
     }
 }

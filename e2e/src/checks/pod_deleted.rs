@@ -2,10 +2,8 @@
 //! pod is deleted (`quote-pod-deleted`), and a kiada pod deleted with its default grace
 //! period under load loses no request (`kiada-pod-deleted`).
 
-use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
-
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use kube::api::DeleteParams;
 
@@ -15,8 +13,7 @@ use super::*;
 use crate::endpoints::{self, EndpointState};
 use crate::manifest::{self, Manifest};
 use crate::poll::{FailedInARow, Poller};
-use crate::shell::{self};
-use crate::shell::{LoadLine, LoadTally};
+use crate::shell::{self, LoadLine, LoadTally};
 
 /// The temporary kiada pod that is deleted under load.
 const DOOMED_KIADA: &str = "kiada-drain";
@@ -48,22 +45,18 @@ impl Run<'_> {
         self.cluster
             .delete_pod(victim, Duration::from_secs(90))
             .await
-            .map_err(|e| format!("{e:#}"))?;
-        let expected: BTreeSet<String> = QUOTE_PODS
-            .iter()
-            .filter(|p| **p != victim)
-            .map(|p| (*p).to_owned())
-            .collect();
+            .map_err(reason)?;
         let what = format!("20 of 20 answers from the other quote pods after deleting {victim}");
         let mut poller = Poller::new(what, Duration::from_secs(2), self.short());
+        // Every pod that answers must be one of the other quote pods.
+        let others = |pod: &String| pod != victim && QUOTE_PODS.contains(&pod.as_str());
         loop {
             let out = self.requests(CLIENT, "http://quote/", 20).await?;
             let tally = shell::tally_quote_lines(&out);
-            let seen: BTreeSet<String> = tally.pods.keys().cloned().collect();
             let good = tally.no_answer == 0
                 && tally.unexpected.is_empty()
                 && tally.answered() == 20
-                && seen.is_subset(&expected);
+                && tally.pods.keys().all(others);
             if good {
                 return Ok(format!(
                     "{victim} deleted; 20/20 answered: {}",
@@ -78,26 +71,22 @@ impl Run<'_> {
     /// default grace period while a load runs through the kiada Service. The pod is
     /// gone afterwards, whatever happened.
     pub(super) async fn kiada_pod_deleted(&self) -> Result<String, String> {
-        let template = self.objects.get("Pod", KIADA_POD).map_err(super::reason)?;
-        let doomed = manifest::renamed_pod(template, DOOMED_KIADA).map_err(super::reason)?;
+        let template = self.objects.get("Pod", KIADA_POD).map_err(reason)?;
+        let doomed = manifest::renamed_pod(template, DOOMED_KIADA).map_err(reason)?;
         let result = self.delete_under_load(&doomed).await;
         let cleanup = self
             .cluster
             .delete_pod(DOOMED_KIADA, Duration::from_secs(90))
             .await;
-        super::after_cleanup(result, cleanup)
+        after_cleanup(result, cleanup)
     }
 
     async fn delete_under_load(&self, doomed: &Manifest) -> Result<String, String> {
         let name = doomed.name();
-        let spec = doomed
-            .as_pod()
-            .map_err(super::reason)?
-            .spec
-            .unwrap_or_default();
+        let spec = doomed.as_pod().map_err(reason)?.spec.unwrap_or_default();
         let grace = spec.termination_grace_period_seconds.unwrap_or(30);
         let drain = env_value(doomed, "SHUTDOWN_DRAIN_SECONDS")
-            .map_err(super::reason)?
+            .map_err(reason)?
             .unwrap_or_else(|| "0".into());
         self.ready_in_service(doomed, "kiada").await?;
 
@@ -111,13 +100,9 @@ impl Run<'_> {
         );
         let lines = Mutex::new(Vec::new());
         let load_started = Instant::now();
+        let load_bound = Duration::from_secs(u64::from(LOAD_SECONDS) + 30);
         let (load, deletion) = tokio::join!(
-            self.cluster.exec_lines(
-                CLIENT,
-                &script,
-                Duration::from_secs(u64::from(LOAD_SECONDS) + 30),
-                &lines
-            ),
+            self.cluster.exec_lines(CLIENT, &script, load_bound, &lines),
             self.delete_while_loaded(name, grace, &lines)
         );
         let load_took = load_started.elapsed();
@@ -125,12 +110,7 @@ impl Run<'_> {
         load.map_err(|e| format!("the load in the client pod: {e:#}"))?;
 
         let lines = lines.into_inner().unwrap_or_default();
-        let (mut all, mut before, mut during, mut after) = (
-            LoadTally::default(),
-            LoadTally::default(),
-            LoadTally::default(),
-            LoadTally::default(),
-        );
+        let [mut all, mut before, mut during, mut after]: [LoadTally; 4] = Default::default();
         let mut reported = None;
         let mut other = Vec::new();
         for (at, line) in &lines {
@@ -227,24 +207,19 @@ impl Run<'_> {
         grace: i64,
         lines: &Mutex<Vec<(Instant, String)>>,
     ) -> Result<Deletion, String> {
-        // (answers by the pod, answers) so far.
-        let served = |lines: &Mutex<Vec<(Instant, String)>>| -> (usize, usize) {
-            let mut tally = LoadTally::default();
-            if let Ok(lines) = lines.lock() {
-                for (_, line) in lines.iter() {
-                    if let LoadLine::Answer(answer) = shell::load_line(line) {
-                        tally.add(&answer);
-                    }
-                }
-            }
-            (tally.served_by(name), tally.requests)
-        };
         let what = format!(
             "{name} answering {SERVED_BEFORE_DELETE} of the load's requests (else it is not getting traffic through the kiada Service)"
         );
         let mut poller = Poller::new(what, Duration::from_millis(100), SERVED_WAIT);
         loop {
-            let (by_pod, total) = served(lines);
+            // The load's answers so far.
+            let mut tally = LoadTally::default();
+            for (_, line) in lines.lock().iter().flat_map(|lines| lines.iter()) {
+                if let LoadLine::Answer(answer) = shell::load_line(line) {
+                    tally.add(&answer);
+                }
+            }
+            let (by_pod, total) = (tally.served_by(name), tally.requests);
             if by_pod >= SERVED_BEFORE_DELETE {
                 break;
             }
