@@ -64,8 +64,8 @@ impl Run<'_> {
                 break;
             }
         }
-        let seen: BTreeSet<String> = combined.pods.keys().cloned().collect();
-        if seen != expected || combined.no_answer > 0 || !combined.unexpected.is_empty() {
+        let seen = combined.seen();
+        if seen != expected || !combined.is_clean() {
             let missing: Vec<&String> = expected.difference(&seen).collect();
             return Err(format!(
                 "{}; pods never reached: {missing:?}",
@@ -91,7 +91,7 @@ impl Run<'_> {
         // Wait until the new Service answers at all.
         self.until_quote_answers(&url, u32::MAX).await?;
         let tally = shell::tally_quote_lines(&self.requests(CLIENT, &url, 20).await?);
-        if tally.pods.len() != 1 || tally.no_answer > 0 || !tally.unexpected.is_empty() {
+        if tally.pods.len() != 1 || !tally.is_clean() {
             return Err(format!(
                 "expected 20 answers from one pod, got {}",
                 tally.describe()

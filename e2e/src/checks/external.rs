@@ -133,14 +133,13 @@ impl Run<'_> {
         script: &str,
         done: impl Fn(&str) -> bool,
     ) -> Result<String, String> {
-        let mut poller = Poller::new(what, Duration::from_secs(2), self.short());
-        loop {
-            let out = self.exec(CLIENT, script).await?;
-            if done(&out) {
-                return Ok(out);
-            }
-            poller.again(one_line(&out)).await?;
-        }
+        let poller = Poller::new(what, Duration::from_secs(2), self.short());
+        self.exec_until(CLIENT, script, poller, |out| {
+            done(out)
+                .then(|| out.to_owned())
+                .ok_or_else(|| one_line(out))
+        })
+        .await
     }
 
     /// `count` curl requests to `url` from the client pod, each bounded by 5 s.

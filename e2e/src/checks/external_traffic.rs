@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use super::multi_node::{comma_list, too_few_nodes};
+use super::multi_node::comma_list;
 use super::nodeport::{self, NoPage};
 use super::*;
 use crate::poll::Poller;
@@ -32,15 +32,12 @@ struct Page {
 impl Run<'_> {
     pub(super) async fn external_traffic_local(&self) {
         if let Some(reason) = self.node_address_given() {
-            return self.record(CheckResult::skip(NAME, reason));
+            return self.record_all(&[NAME], Outcome::Skip(reason));
         }
-        let nodes = match self.cluster.nodes().await {
+        let nodes = match self.several_nodes().await {
             Ok(nodes) => nodes,
-            Err(error) => return self.check(NAME, Err(format!("{error:#}"))),
+            Err(outcome) => return self.record_all(&[NAME], outcome),
         };
-        if let Some(reason) = too_few_nodes(&nodes) {
-            return self.record(CheckResult::skip(NAME, reason));
-        }
         let ips: BTreeMap<String, String> = nodes
             .iter()
             .filter(|n| n.ready)

@@ -18,23 +18,6 @@ use crate::summary::one_line;
 const HTTP_PORT: u16 = 80;
 
 impl Run<'_> {
-    /// Runs `script` in `pod` until `read` accepts what it printed (its `Err`: what
-    /// the try saw instead), as long as `poller` allows.
-    pub(super) async fn exec_until<T>(
-        &self,
-        pod: &str,
-        script: &str,
-        mut poller: Poller,
-        read: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<T, String> {
-        loop {
-            match read(&self.exec(pod, script).await?) {
-                Ok(value) => return Ok(value),
-                Err(seen) => poller.again(seen).await?,
-            }
-        }
-    }
-
     /// Polls `nslookup name` in the client pod until `wanted` accepts the addresses it
     /// gives (`what` describes them, for the time-out's message).
     async fn nslookup_until(

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use kube::api::ListParams;
 
-use super::multi_node::too_few_nodes;
 use super::*;
 use crate::manifest::Manifest;
 use crate::nodes::NodeInfo;
@@ -40,13 +39,10 @@ impl ReadyPods {
 
 impl Run<'_> {
     pub(super) async fn internal_traffic_local(&self) {
-        let nodes = match self.cluster.nodes().await {
+        let nodes = match self.several_nodes().await {
             Ok(nodes) => nodes,
-            Err(error) => return self.check(NAME, Err(format!("{error:#}"))),
+            Err(outcome) => return self.record_all(&[NAME], outcome),
         };
-        if let Some(reason) = too_few_nodes(&nodes) {
-            return self.record(CheckResult::skip(NAME, reason));
-        }
         let result = self.internal_local_inner(&nodes).await;
         let service = self.objects.book.quote_local.name();
         let cleanup = self.delete_service_and_pod(service, CALLER, 60).await;

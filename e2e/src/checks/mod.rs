@@ -18,7 +18,7 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use crate::cluster::{Cluster, api_error};
 use crate::nodes::Placement;
 use crate::shell;
-use crate::summary::{CheckResult, Summary};
+use crate::summary::{CheckResult, Outcome, Summary};
 use crate::tls;
 
 mod balance;
@@ -134,6 +134,18 @@ impl Run<'_> {
                 .await
         };
         started.await.map_err(|e| format!("pod {pod}: {e:#}"))
+    }
+
+    /// Records the same `outcome` for each selected check of `names`: a skip, or the
+    /// failure that stops them all.
+    fn record_all(&self, names: &[&str], outcome: Outcome) {
+        for name in names.iter().filter(|name| self.options.selected(name)) {
+            let outcome = outcome.clone();
+            self.record(CheckResult {
+                name: (*name).to_owned(),
+                outcome,
+            });
+        }
     }
 
     /// Records `reason` for each selected row of `rows`.

@@ -50,35 +50,27 @@ const BETWEEN_PAGES: Duration = Duration::from_millis(1200);
 
 impl Run<'_> {
     pub(super) async fn multi_node(&self) {
-        let nodes = match self.cluster.nodes().await {
+        let nodes = match self.several_nodes().await {
             Ok(nodes) => nodes,
-            Err(error) => {
-                let error = format!("{error:#}");
-                return self.record_all(&PARTS, |name| CheckResult::fail(name, &error));
-            }
+            Err(outcome) => return self.record_all(&PARTS, outcome),
         };
-        if let Some(reason) = too_few_nodes(&nodes) {
-            return self.record_all(&PARTS, |name| CheckResult::skip(name, &reason));
-        }
         let [quote_pods, spread, nodeport, cross_node, served] = PARTS;
         self.part(quote_pods, self.quote_pods_on_nodes(&nodes))
             .await;
         self.part(spread, self.spread_names_nodes()).await;
         match self.node_address_given() {
-            Some(reason) => self.record_all(&[nodeport], |name| CheckResult::skip(name, &reason)),
-            None => {
-                self.part(nodeport, self.nodeport_every_node(&nodes)).await;
-            }
+            Some(reason) => self.record_all(&[nodeport], Outcome::Skip(reason)),
+            None => self.part(nodeport, self.nodeport_every_node(&nodes)).await,
         }
         self.part(cross_node, self.cross_node()).await;
         self.part(served, self.served_by_across_nodes()).await;
     }
 
-    /// Records each selected check of `names` as `result` makes it (a skip or a failure).
-    pub(super) fn record_all(&self, names: &[&str], result: impl Fn(&str) -> CheckResult) {
-        for name in names.iter().filter(|name| self.options.selected(name)) {
-            self.record(result(name));
-        }
+    /// The cluster's nodes when at least two take the base's pods; else what each
+    /// check across nodes records instead: the API's error, or a skip saying why.
+    pub(super) async fn several_nodes(&self) -> Result<Vec<NodeInfo>, Outcome> {
+        let nodes = (self.cluster.nodes().await).map_err(|e| Outcome::Fail(format!("{e:#}")))?;
+        too_few_nodes(&nodes).map_or(Ok(nodes), |reason| Err(Outcome::Skip(reason)))
     }
 
     /// Why the nodes' InternalIPs are not asked from here, when `--node-address` was given.

@@ -15,7 +15,7 @@ use crate::manifest::{self, Manifest};
 use crate::parse::{quiz_identity, quote_identity};
 use crate::poll::Poller;
 use crate::shell;
-use crate::summary::CheckResult;
+use crate::summary::Outcome;
 
 /// The pod that plays an outsider: a quote pod is neither kiada nor the client.
 const OUTSIDER: &str = QUOTE_PODS[0];
@@ -72,9 +72,9 @@ impl Run<'_> {
                      does not)",
                     POLICY_TAKES_EFFECT.as_secs()
                 );
-                return self.record_all(&names, |name| CheckResult::skip(name, &reason));
+                return self.record_all(&names, Outcome::Skip(reason));
             }
-            Err(reason) => return self.record_all(&names, |name| CheckResult::fail(name, &reason)),
+            Err(reason) => return self.record_all(&names, Outcome::Fail(reason)),
         }
         let checks = async {
             for policy in &self.objects.network_policies {

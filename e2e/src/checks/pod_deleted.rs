@@ -16,7 +16,7 @@ use crate::poll::{FailedInARow, Poller};
 use crate::shell::{self, LoadLine, LoadTally};
 
 /// The temporary kiada pod that is deleted under load.
-const DOOMED_KIADA: &str = "kiada-drain";
+pub(super) const DOOMED_KIADA: &str = "kiada-drain";
 /// The load: at most this long and this many requests, in rounds of one curl process
 /// that sends [`LOAD_BATCH`] requests one after the other, with a pause after each.
 const LOAD_SECONDS: u32 = 30;
@@ -53,11 +53,7 @@ impl Run<'_> {
         loop {
             let out = self.requests(CLIENT, "http://quote/", 20).await?;
             let tally = shell::tally_quote_lines(&out);
-            let good = tally.no_answer == 0
-                && tally.unexpected.is_empty()
-                && tally.answered() == 20
-                && tally.pods.keys().all(others);
-            if good {
+            if tally.is_clean() && tally.answered() == 20 && tally.pods.keys().all(others) {
                 return Ok(format!(
                     "{victim} deleted; 20/20 answered: {}",
                     tally.describe()
@@ -68,17 +64,12 @@ impl Run<'_> {
     }
 
     /// The `kiada-pod-deleted` check: a temporary kiada pod is deleted with its
-    /// default grace period while a load runs through the kiada Service. The pod is
-    /// gone afterwards, whatever happened.
+    /// default grace period while a load runs through the kiada Service. The table's
+    /// cleanup deletes the pod afterwards, whatever happened.
     pub(super) async fn kiada_pod_deleted(&self) -> Result<String, String> {
         let template = self.objects.get("Pod", KIADA_POD).map_err(reason)?;
         let doomed = manifest::renamed_pod(template, DOOMED_KIADA).map_err(reason)?;
-        let result = self.delete_under_load(&doomed).await;
-        let cleanup = self
-            .cluster
-            .delete_pod(DOOMED_KIADA, Duration::from_secs(90))
-            .await;
-        after_cleanup(result, cleanup)
+        self.delete_under_load(&doomed).await
     }
 
     async fn delete_under_load(&self, doomed: &Manifest) -> Result<String, String> {

@@ -184,9 +184,15 @@ pub const CHECKS: &[Check] = &[
         |run| Box::pin(run.quote_pod_deleted()),
         "after a quote pod is deleted the Service keeps answering from the others",
     ),
-    one(
+    cleaned(
         "kiada-pod-deleted",
         |run| Box::pin(run.kiada_pod_deleted()),
+        |run| {
+            Box::pin(
+                run.cluster
+                    .delete_pod(super::pod_deleted::DOOMED_KIADA, Duration::from_secs(90)),
+            )
+        },
         "a kiada pod deleted (default grace period) while a load runs through the kiada Service: every request answered 200",
     ),
     one(

@@ -39,6 +39,23 @@ impl Run<'_> {
             .map_err(|e| format!("{e:#}"))
     }
 
+    /// Runs `script` in `pod` until `read` accepts what it printed (its `Err`: what
+    /// the try saw instead), as long as `poller` allows.
+    pub(super) async fn exec_until<T>(
+        &self,
+        pod: &str,
+        script: &str,
+        mut poller: Poller,
+        read: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, String> {
+        loop {
+            match read(&self.exec(pod, script).await?) {
+                Ok(value) => return Ok(value),
+                Err(seen) => poller.again(seen).await?,
+            }
+        }
+    }
+
     /// Sends single requests from the client pod until quiz's identity line comes back
     /// (a new Service or endpoint takes a moment to be programmed), bounded.
     pub(super) async fn quiz_answers(&self, url: &str) -> Result<String, String> {
