@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::processes::{clock_ticks_per_second, stat_ticks, status_kib};
+use procfs::{Current, CurrentSI, KernelStats, LoadAverage, Meminfo, process::Process};
 
 fn command_output(program: &str, args: &[&str]) -> String {
     Command::new(program)
@@ -15,14 +15,11 @@ fn command_output(program: &str, args: &[&str]) -> String {
 
 /// `2 cores (AMD EPYC), 24 GiB, Linux 6.1, rustc 1.95.0 (...), wrk 4.1.0 ...`.
 pub fn description(wrk_version: &str) -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|line| line.strip_prefix("model name"))
-        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+    let model = procfs::CpuInfo::current()
+        .ok()
+        .and_then(|cpus| Some(cpus.model_name(0)?.to_owned()))
         .unwrap_or_else(|| "unknown CPU".into());
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let memory_gib = status_kib(&meminfo, "MemTotal").unwrap_or(0.0) / 1024.0 / 1024.0;
+    let memory_gib = Meminfo::current().map_or(0.0, |m| m.mem_total as f64 / GIB);
     format!(
         "{} cores ({model}), {memory_gib:.0} GiB, Linux {}, {}, {wrk_version}",
         cores(),
@@ -31,56 +28,41 @@ pub fn description(wrk_version: &str) -> String {
     )
 }
 
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The 1-minute load average (/proc/loadavg).
 pub fn load_average() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| text.split_whitespace().next()?.parse().ok())
-        .unwrap_or(f64::NAN)
+    LoadAverage::current().map_or(f64::NAN, |load| f64::from(load.one))
 }
 
 /// CPU seconds all cores spent busy so far (the `cpu` line of /proc/stat, less idle and
-/// iowait).
+/// iowait; guest time is already in user).
 pub fn busy_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    busy_ticks(&stat).map_or(f64::NAN, |ticks| ticks as f64 / clock_ticks_per_second())
-}
-
-fn busy_ticks(stat: &str) -> Option<u64> {
-    let line = stat.lines().find(|line| line.starts_with("cpu "))?;
-    let ticks: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .map(|field| field.parse().ok())
-        .collect::<Option<_>>()?;
-    // user nice system idle iowait irq softirq steal [guest guest_nice, already in user]
-    let total: u64 = ticks.iter().take(8).sum();
-    Some(total - ticks.get(3)? - ticks.get(4)?)
+    KernelStats::current().map_or(f64::NAN, |stats| {
+        let cpu = stats.total;
+        let optional = [cpu.irq, cpu.softirq, cpu.steal].map(|ticks| ticks.unwrap_or(0));
+        let busy = cpu.user + cpu.nice + cpu.system + optional.iter().sum::<u64>();
+        busy as f64 / procfs::ticks_per_second() as f64
+    })
 }
 
 /// CPU seconds of this process and of the children it has waited for (wrk, cargo).
 pub fn own_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    match (stat_ticks(&stat, false), stat_ticks(&stat, true)) {
-        (Some(own), Some(children)) => (own + children) as f64 / clock_ticks_per_second(),
-        _ => f64::NAN,
-    }
+    Process::myself()
+        .and_then(|me| me.stat())
+        .map_or(f64::NAN, |stat| {
+            let children = u64::try_from(stat.cutime + stat.cstime).unwrap_or(0);
+            (stat.utime + stat.stime + children) as f64 / procfs::ticks_per_second() as f64
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn busy_time_leaves_out_idle_and_iowait() {
-        let stat = "cpu  100 5 50 1000 7 3 2 1 40 0\ncpu0 50 2 25 500 3 1 1 0 20 0\n";
-        assert_eq!(busy_ticks(stat), Some(100 + 5 + 50 + 3 + 2 + 1));
-        assert_eq!(busy_ticks("intr 1 2 3"), None);
-    }
 
     #[test]
     fn reads_this_machine() {

@@ -1,11 +1,6 @@
 //! The measured server processes: started on free loopback ports in the manifests'
-//! configuration, read through /proc while they run, killed when dropped.
-//!
-//! /proc/<pid>/stat and /proc/<pid>/status are read by the two small parsers below rather
-//! than the procfs crate: procfs needs rustix's `param` and `thread` features, which the
-//! services' build lacks, and as xtask is a member of the workspace its dependencies'
-//! features are unified into every service's rustix (through gethostname): it would change
-//! what ships.
+//! configuration, read through /proc (the procfs crate) while they run, killed when
+//! dropped.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -14,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use procfs::process::Process;
 
 use crate::binaries;
 
@@ -45,26 +41,27 @@ pub struct Spec<'a> {
 }
 
 impl Server {
-    fn proc_file(&self, file: &str) -> anyhow::Result<String> {
-        let path = format!("/proc/{}/{file}", self.child.id());
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))
+    fn process(&self) -> anyhow::Result<Process> {
+        let pid = i32::try_from(self.child.id()).context("a pid beyond i32")?;
+        Process::new(pid).with_context(|| format!("cannot read /proc/{pid} ({})", self.name))
     }
 
     /// Peak resident memory so far, in MiB.
     pub fn peak_rss_mib(&self) -> anyhow::Result<f64> {
-        Ok(status_kib(&self.proc_file("status")?, "VmHWM").context("no VmHWM")? / 1024.0)
+        let kib = self.process()?.status()?.vmhwm.context("no VmHWM")?;
+        Ok(kib as f64 / 1024.0)
     }
 
     /// Resident memory now, in MiB.
     pub fn rss_mib(&self) -> anyhow::Result<f64> {
-        Ok(status_kib(&self.proc_file("status")?, "VmRSS").context("no VmRSS")? / 1024.0)
+        let kib = self.process()?.status()?.vmrss.context("no VmRSS")?;
+        Ok(kib as f64 / 1024.0)
     }
 
     /// CPU time used so far (user + system), in seconds.
     pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        let ticks =
-            stat_ticks(&self.proc_file("stat")?, false).context("short /proc/<pid>/stat")?;
-        Ok(ticks as f64 / clock_ticks_per_second())
+        let stat = self.process()?.stat()?;
+        Ok((stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64)
     }
 
     /// Lines in its log so far.
@@ -73,40 +70,6 @@ impl Server {
             .with_context(|| format!("cannot read {}", self.log.display()))?;
         Ok(log.iter().filter(|&&byte| byte == b'\n').count() as u64)
     }
-}
-
-/// user + system CPU time in clock ticks from the text of /proc/<pid>/stat: the 14th and
-/// 15th fields (proc(5)), counted after the command name, which is in parentheses and may
-/// hold spaces and parentheses itself. With `children`, the 16th and 17th (the waited-for
-/// children's) instead.
-pub fn stat_ticks(stat: &str, children: bool) -> Option<u64> {
-    let (_, after_name) = stat.rsplit_once(')')?;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // fields[0] is the 3rd field (state), so field n is fields[n - 3].
-    let first = if children { 16 } else { 14 };
-    let value = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
-    Some(value(first)? + value(first + 1)?)
-}
-
-/// A `Field:   123 kB` line of /proc/<pid>/status, in KiB.
-pub fn status_kib(status: &str, field: &str) -> Option<f64> {
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|value| value.trim().strip_suffix("kB")?.trim().parse().ok())
-}
-
-/// The kernel's clock tick rate for /proc CPU times (`getconf CLK_TCK`; 100 on Linux).
-pub fn clock_ticks_per_second() -> f64 {
-    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
-            .unwrap_or(100.0)
-    })
 }
 
 pub fn free_port() -> anyhow::Result<u16> {
@@ -225,36 +188,23 @@ pub fn start_suite(work: &Path) -> anyhow::Result<Suite> {
 mod tests {
     use super::*;
 
-    // A command name with a space and a parenthesis, as a process may call itself.
-    const STAT: &str = "4242 (tokio (rt) w) S 1 4242 4242 0 -1 4194560 912 0 0 0 \
-                        1234 567 89 10 20 0 9 0 133742 123456789 4321 18446744073709551615";
-
+    /// Memory and CPU time of a real child process, through the same methods as the
+    /// servers'.
     #[test]
-    fn reads_cpu_ticks_after_a_command_name_with_spaces() {
-        assert_eq!(stat_ticks(STAT, false), Some(1234 + 567));
-        assert_eq!(stat_ticks(STAT, true), Some(89 + 10));
-    }
-
-    #[test]
-    fn a_short_stat_is_none() {
-        assert_eq!(stat_ticks("4242 (kiada) S 1 2 3", false), None);
-        assert_eq!(stat_ticks("no parentheses", false), None);
-    }
-
-    #[test]
-    fn reads_memory_from_status() {
-        let status =
-            "Name:\tkiada\nVmPeak:\t  123456 kB\nVmHWM:\t   19404 kB\nVmRSS:\t   18000 kB\n";
-        assert_eq!(status_kib(status, "VmHWM"), Some(19404.0));
-        assert_eq!(status_kib(status, "VmRSS"), Some(18000.0));
-        assert_eq!(status_kib(status, "VmSwap"), None);
-    }
-
-    #[test]
-    fn reads_this_process() {
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-        assert!(stat_ticks(&stat, false).is_some());
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        assert!(status_kib(&status, "VmHWM").unwrap() > 0.0);
+    fn reads_a_child_process() {
+        let child = Command::new("sleep").arg("5").spawn().unwrap();
+        let server = Server {
+            name: "sleep",
+            binary: PathBuf::from("sleep"),
+            log: PathBuf::from("/dev/null"),
+            ready_after: Duration::ZERO,
+            child,
+        };
+        let (peak, now) = (server.peak_rss_mib().unwrap(), server.rss_mib().unwrap());
+        assert!(
+            peak > 0.0 && now > 0.0 && now <= peak,
+            "{now} MiB of {peak} MiB"
+        );
+        assert!(server.cpu_seconds().unwrap() >= 0.0);
     }
 }
