@@ -9,7 +9,7 @@ use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::cluster::within;
+use crate::poll::within;
 
 /// What one request needs.
 #[derive(Debug, Clone)]

@@ -1,8 +1,20 @@
 //! The one way the suite waits for something: try, look at what came back, pause,
 //! try again, bounded in time and in count ([`Poller`]), tolerating a few failed API
-//! calls in a row ([`FailedInARow`]).
+//! calls in a row ([`FailedInARow`]); and one future bounded in time ([`within`]).
 
+use std::fmt::Display;
 use std::time::{Duration, Instant};
+
+/// `future`, bounded by `timeout`; when it runs out, the error says `{what} within {n} s`.
+pub async fn within<T>(
+    timeout: Duration,
+    what: impl Display,
+    future: impl Future<Output = T>,
+) -> anyhow::Result<T> {
+    tokio::time::timeout(timeout, future)
+        .await
+        .map_err(|_| anyhow::anyhow!("{what} within {} s", timeout.as_secs()))
+}
 
 /// A bounded poll, used as `loop { try; if done { return }; poller.again(seen).await?; }`:
 /// each [`Poller::again`] counts the try that did not succeed, pauses and lets the loop

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
-use std::future::Future;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -20,6 +19,7 @@ use tokio::sync::Mutex;
 use crate::endpoints;
 use crate::manifest::Manifest;
 use crate::nodes::NodeInfo;
+use crate::poll::within;
 use crate::poll::{FailedInARow, Poller};
 
 mod connect;
@@ -37,17 +37,6 @@ pub const FIELD_MANAGER: &str = "kiada-e2e";
 /// Consecutive failed API calls after which a wait gives up: the API server is gone
 /// (and its address may no longer exist on this machine, so stop knocking).
 const MAX_FAILED_POLLS: u32 = 3;
-
-/// `future`, bounded by `timeout`; when it runs out, the error says `{what} within {n} s`.
-pub async fn within<T>(
-    timeout: Duration,
-    what: impl Display,
-    future: impl Future<Output = T>,
-) -> Result<T> {
-    tokio::time::timeout(timeout, future)
-        .await
-        .map_err(|_| anyhow!("{what} within {} s", timeout.as_secs()))
-}
 
 /// The result of a delete with a 404 counted as done: whether the object was there.
 fn deleted<T>(result: kube::Result<T>, what: impl Display + Send + Sync + 'static) -> Result<bool> {
