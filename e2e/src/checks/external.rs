@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::multi_node::comma_list;
 use super::*;
 use crate::endpoints::SERVICE_NAME_LABEL;
 use crate::manifest::Manifest;
@@ -53,7 +52,7 @@ impl Run<'_> {
         let mut slice = book.external_slice.clone();
         slice.object.data["endpoints"] = serde_json::json!([{ "addresses": [ip] }]);
         for object in [&book.external_service, &slice] {
-            self.cluster.apply(object).await.map_err(reason)?;
+            self.apply(object).await?;
         }
         let live = self.live_service(service_name).await?;
         let service_ip = cluster_ip(&live).ok_or("external-service has no cluster IP")?;
@@ -218,7 +217,7 @@ impl Run<'_> {
         let mut object = self.objects.book.time_api.clone();
         object.object.data["spec"]["externalName"] = target.clone().into();
         let service = object.name().to_owned();
-        self.cluster.apply(&object).await.map_err(reason)?;
+        self.apply(&object).await?;
         let live = self.live_service(&service).await?;
         let spec = live.spec.clone().unwrap_or_default();
         if spec.type_.as_deref() != Some("ExternalName")
@@ -264,11 +263,4 @@ impl Run<'_> {
             comma_list(distinct)
         ))
     }
-}
-
-/// The pod's IP as the API reports it.
-pub(super) fn pod_ip(pod: &Pod) -> Result<String, String> {
-    let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
-    let name = pod.metadata.name.as_deref().unwrap_or("");
-    ip.ok_or_else(|| format!("pod {name} has no IP"))
 }

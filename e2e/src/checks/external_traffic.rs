@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use super::multi_node::comma_list;
 use super::nodeport::{self, NoPage};
 use super::*;
 use crate::poll::Poller;
@@ -96,7 +95,7 @@ impl Run<'_> {
         if self.node_ports_reassigned {
             crate::manifest::strip_node_ports(&mut service);
         }
-        self.cluster.apply(&service).await.map_err(reason)?;
+        self.apply(&service).await?;
         self.policy_is("Local").await?;
         let port = self.kiada_node_port().await?;
         // The silent node: after the change reaches it, every request times out.

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use kube::api::ListParams;
 
-use super::external::pod_ip;
 use super::*;
 use crate::poll::Poller;
 use crate::shell::{self, SrvRecord};

@@ -16,6 +16,7 @@ use anyhow::Result;
 use k8s_openapi::api::core::v1::{Pod, Service};
 
 use crate::cluster::{Cluster, api_error};
+use crate::manifest::Manifest;
 use crate::nodes::Placement;
 use crate::shell;
 use crate::summary::{CheckResult, Outcome, Summary};
@@ -125,7 +126,7 @@ impl Run<'_> {
     }
 
     /// Applies the pod `object` and waits until it is ready; an error names the pod.
-    async fn start_pod(&self, object: &crate::manifest::Manifest) -> Result<(), String> {
+    async fn start_pod(&self, object: &Manifest) -> Result<(), String> {
         let pod = object.name();
         let started = async {
             self.cluster.apply(object).await?;
@@ -134,6 +135,25 @@ impl Run<'_> {
                 .await
         };
         started.await.map_err(|e| format!("pod {pod}: {e:#}"))
+    }
+
+    /// Deletes the Service `service`, then the pod `pod`, waiting at most `seconds` for
+    /// the pod to be gone.
+    pub(super) async fn delete_service_and_pod(
+        &self,
+        service: &str,
+        pod: &str,
+        seconds: u64,
+    ) -> anyhow::Result<()> {
+        self.cluster.delete_service(service).await?;
+        self.cluster
+            .delete_pod(pod, Duration::from_secs(seconds))
+            .await
+    }
+
+    /// Applies `object`; an error is the check's reason.
+    pub(super) async fn apply(&self, object: &Manifest) -> Result<(), String> {
+        self.cluster.apply(object).await.map_err(reason)
     }
 
     /// Records the same `outcome` for each selected check of `names`: a skip, or the
@@ -261,6 +281,19 @@ impl Run<'_> {
             .await?;
         Ok(stats.totals.answers)
     }
+}
+
+/// The items as `a, b, c`.
+pub(super) fn comma_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
+    let items = items.into_iter().map(|item| item.as_ref().to_owned());
+    items.collect::<Vec<_>>().join(", ")
+}
+
+/// The pod's IP as the API reports it.
+pub(super) fn pod_ip(pod: &Pod) -> Result<String, String> {
+    let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
+    let name = pod.metadata.name.as_deref().unwrap_or("");
+    ip.ok_or_else(|| format!("pod {name} has no IP"))
 }
 
 /// One object of the run's namespace, by name.

@@ -335,12 +335,6 @@ where
     nodes.collect::<Vec<_>>().join("; ")
 }
 
-/// The items as `a, b, c`.
-pub(super) fn comma_list<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> String {
-    let items = items.into_iter().map(|item| item.as_ref().to_owned());
-    items.collect::<Vec<_>>().join(", ")
-}
-
 /// The pods of a spread view by the node each is named with (`pod calls` each), once
 /// every pod's node is the one the API reports.
 fn spread_by_node(

@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::external::pod_ip;
 use super::objects::NETWORK_POLICY_FILE;
-use super::{CLIENT, QUOTE_PODS, Run, after_cleanup, reason};
+use super::{CLIENT, QUOTE_PODS, Run, after_cleanup, pod_ip, reason};
 use crate::manifest::{self, Manifest};
 use crate::parse::{quiz_identity, quote_identity};
 use crate::poll::Poller;
@@ -107,7 +106,7 @@ impl Run<'_> {
             ));
         }
         let canary = canary(&self.cluster.namespace).map_err(reason)?;
-        self.cluster.apply(&canary).await.map_err(reason)?;
+        self.apply(&canary).await?;
         let closed = self.until_reach(OUTSIDER, &client_url, CLOSED).await;
         let deleted = self.cluster.delete(&canary).await;
         deleted.map_err(|e| format!("deleting the canary policy: {e:#}"))?;

@@ -138,8 +138,10 @@ impl Objects {
 /// tests exercise).
 pub fn describe_objects(dir: &Path, namespace: &str) -> Result<String> {
     let objects = Objects::load(dir, namespace).context("loading the manifests")?;
-    let (book, all) = (&objects.book, objects.base.iter());
-    let all = all
+    let book = &objects.book;
+    let all = objects
+        .base
+        .iter()
         .chain([
             &objects.quiz_exposed,
             &objects.quiz_selector,
@@ -171,7 +173,8 @@ pub fn describe_objects(dir: &Path, namespace: &str) -> Result<String> {
 /// Reads the variant file: exactly one Pod with `PROBE_CONTROLS_ENABLED=true` and one
 /// Service with `publishNotReadyAddresses: true` whose selector picks that pod.
 pub fn load_publish_not_ready(path: &Path) -> Result<(Manifest, Manifest)> {
-    let (objects, file) = (manifest::load_file(path)?, path.display());
+    let objects = manifest::load_file(path)?;
+    let file = path.display();
     let ids: Vec<String> = objects.iter().map(Manifest::id).collect();
     let pods: Vec<&Manifest> = objects.iter().filter(|m| m.kind() == "Pod").collect();
     let services: Vec<&Manifest> = objects.iter().filter(|m| m.kind() == "Service").collect();

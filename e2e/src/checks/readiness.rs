@@ -9,7 +9,6 @@ use super::*;
 use crate::cluster::is_ready;
 use crate::endpoints::{self, EndpointState};
 use crate::http::Request;
-use crate::manifest::Manifest;
 use crate::shell;
 
 /// How long the forced readiness failure lasts unless it is cleared first: longer
@@ -24,7 +23,8 @@ impl Run<'_> {
         &self,
         request: &Request,
     ) -> Result<crate::http::Response, String> {
-        let (pod, within) = (&self.objects.probe_pod, Duration::from_secs(20));
+        let pod = &self.objects.probe_pod;
+        let within = Duration::from_secs(20);
         let port = http_port(pod)?;
         self.cluster
             .http_via_portforward(pod.name(), port, request, None, within)
@@ -59,25 +59,6 @@ impl Run<'_> {
         let (service, pod) = (objects.publish_not_ready.name(), objects.probe_pod.name());
         let cleanup = self.delete_service_and_pod(service, pod, 90).await;
         self.record_before_cleanup(&NAMES, results, cleanup);
-    }
-
-    /// Deletes the Service `service`, then the pod `pod`, waiting at most `seconds` for
-    /// the pod to be gone.
-    pub(super) async fn delete_service_and_pod(
-        &self,
-        service: &str,
-        pod: &str,
-        seconds: u64,
-    ) -> anyhow::Result<()> {
-        self.cluster.delete_service(service).await?;
-        self.cluster
-            .delete_pod(pod, Duration::from_secs(seconds))
-            .await
-    }
-
-    /// Applies `object`; an error is the check's reason.
-    pub(super) async fn apply(&self, object: &Manifest) -> Result<(), String> {
-        self.cluster.apply(object).await.map_err(reason)
     }
 
     /// `pod`'s endpoint in the EndpointSlices of `service`, as they are now.

@@ -60,7 +60,7 @@ impl Run<'_> {
             }
             let canary_ready = canary_ready.clone();
             let result = async {
-                self.cluster.apply(object).await.map_err(reason)?;
+                self.apply(object).await?;
                 let expected = object.as_service().map_err(reason)?;
                 let live = self.live_service("quiz").await?;
                 let mismatches = compare_service(&expected, &live);

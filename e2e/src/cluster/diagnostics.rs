@@ -119,7 +119,8 @@ impl Cluster {
 
     /// The last 25 lines of each container's log (each fetch bounded to 10 s).
     async fn log_tails(&self, out: &mut String, pod: &Pod) {
-        let (pods, name) = (self.pods(), pod.metadata.name.clone().unwrap_or_default());
+        let pods = self.pods();
+        let name = pod.metadata.name.clone().unwrap_or_default();
         for container in pod.spec.iter().flat_map(|s| &s.containers) {
             let params = LogParams {
                 container: Some(container.name.clone()),
