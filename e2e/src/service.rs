@@ -149,7 +149,7 @@ mod tests {
 
     fn service(yaml: &str) -> Service {
         let object = manifest::parse_documents(yaml).unwrap().remove(0);
-        manifest::typed(&object).unwrap()
+        object.try_parse().unwrap()
     }
 
     const QUIZ: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: quiz\nspec:\n  selector:\n    app: quiz\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n";
