@@ -204,7 +204,6 @@ pub fn nslookup_addresses(output: &str) -> Vec<String> {
                 && let Some((_, rest)) = line.split_once(':')
                 && let Some(address) = rest.split_whitespace().next()
                 && address.parse::<IpAddr>().is_ok()
-                && !addresses.iter().any(|a| a == address)
             {
                 addresses.push(address.to_owned());
             }
@@ -213,7 +212,18 @@ pub fn nslookup_addresses(output: &str) -> Vec<String> {
             in_answer = false;
         }
     }
-    addresses
+    unique(addresses)
+}
+
+/// The items in their first order, each once.
+fn unique<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut once = Vec::new();
+    for item in items {
+        if !once.contains(&item) {
+            once.push(item);
+        }
+    }
+    once
 }
 
 /// The address busybox `wget` connected to, from its `Connecting to HOST (IP:PORT)`
