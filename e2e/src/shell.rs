@@ -155,12 +155,9 @@ impl Tally {
         if self.no_answer > 0 {
             out.push_str(&format!(", {} without answer", self.no_answer));
         }
-        if !self.unexpected.is_empty() {
-            out.push_str(&format!(
-                ", {} unexpected lines (first: {:?})",
-                self.unexpected.len(),
-                self.unexpected[0]
-            ));
+        if let Some(first) = self.unexpected.first() {
+            let n = self.unexpected.len();
+            out.push_str(&format!(", {n} unexpected lines (first: {first:?})"));
         }
         out
     }
