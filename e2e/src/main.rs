@@ -100,17 +100,13 @@ async fn run(args: Args, namespace: String) -> ExitCode {
     let (client, server, version) = match cluster::connect(Duration::from_secs(15)).await {
         Ok(connected) => connected,
         Err(error) => {
-            let reason = format!("{error:#}");
-            eprintln!("kiada-e2e: no usable Kubernetes cluster: {reason}");
+            let reason = format!("no usable Kubernetes cluster: {error:#}");
+            eprintln!("kiada-e2e: {reason}");
             eprintln!(
                 "kiada-e2e: point KUBECONFIG (or the current context) at a running cluster, e.g. one made with `kind create cluster`, and try again"
             );
-            let summary = Summary {
-                results: vec![CheckResult::fail(
-                    "cluster",
-                    format!("no usable Kubernetes cluster: {reason}"),
-                )],
-            };
+            let results = vec![CheckResult::fail("cluster", reason)];
+            let summary = Summary { results };
             print!("{}", summary.render());
             return ExitCode::from(NO_CLUSTER);
         }

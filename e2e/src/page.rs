@@ -36,6 +36,7 @@ pub struct TextLayout {
 pub fn text_layout(text: &str) -> Result<TextLayout, String> {
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
     let find = |prefix: &str| lines.iter().position(|line| line.starts_with(prefix));
+    let after = |prefix: &str| lines.iter().find_map(|line| line.strip_prefix(prefix));
     if lines.first().is_none_or(|title| title.trim().is_empty()) {
         return Err("the text page has no title line".into());
     }
@@ -57,21 +58,13 @@ pub fn text_layout(text: &str) -> Result<TextLayout, String> {
     if find("0) ").is_none() || find("1) ").is_none() {
         return Err("the text page lists fewer than two numbered answers".into());
     }
-    let submit = lines
-        .iter()
-        .find_map(|line| line.strip_prefix("Submit your answer to /question/"))
-        .ok_or("the text page has no submit line")?;
-    if submit
-        .split('/')
-        .next()
-        .and_then(|id| id.parse::<u32>().ok())
-        .is_none()
-    {
+    let submit =
+        after("Submit your answer to /question/").ok_or("the text page has no submit line")?;
+    let id = submit.split('/').next().unwrap_or_default();
+    if id.parse::<u32>().is_err() {
         return Err(format!("the submit line names no question id: {submit:?}"));
     }
-    let request = lines
-        .iter()
-        .find_map(|line| line.strip_prefix("Request processed by Kiada "))
+    let request = after("Request processed by Kiada ")
         .ok_or("the text page has no \"Request processed by\" line")?;
     let [pod_name, node_name] = quoted_pair(request, " running in pod \"", "\" on node \"").ok_or(
         format!("the request line names no pod and node: {request:?}"),
@@ -88,10 +81,7 @@ pub fn text_layout(text: &str) -> Result<TextLayout, String> {
     {
         return Err("the text page has no \"Pod hostname: ...; Client IP: ...\" line".into());
     }
-    let served_by = lines
-        .iter()
-        .find_map(|line| line.strip_prefix("Served by: "))
-        .ok_or("the text page has no \"Served by:\" line")?;
+    let served_by = after("Served by: ").ok_or("the text page has no \"Served by:\" line")?;
     let (tip, question) = served_by
         .strip_suffix('.')
         .and_then(|line| line.split_once("; "))

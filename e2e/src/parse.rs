@@ -107,11 +107,7 @@ pub fn expected_service_env(
     };
     env.insert(format!("{prefix}_SERVICE_HOST"), cluster_ip.to_owned());
     env.insert(format!("{prefix}_SERVICE_PORT"), first.port.to_string());
-    let host = if cluster_ip.contains(':') {
-        format!("[{cluster_ip}]")
-    } else {
-        cluster_ip.to_owned()
-    };
+    let host = crate::service::url_host(cluster_ip);
     env.insert(
         format!("{prefix}_PORT"),
         format!("{}://{host}:{}", first.protocol.to_lowercase(), first.port),

@@ -1,7 +1,7 @@
 //! Reading a Service: its cluster IP and ports, the selector and ports as text, and how
 //! a live Service differs from its manifest.
 
-use k8s_openapi::api::core::v1::{Service, ServicePort};
+use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// The Service's cluster IP, if it has a real one.
@@ -72,78 +72,74 @@ fn target_text(target: Option<&IntOrString>, port: i32) -> String {
 /// session affinity and ports (name, port, target port, protocol, node port where the
 /// manifest fixes one).
 pub fn compare_service(expected: &Service, live: &Service) -> Vec<String> {
-    let mut problems = Vec::new();
     let (Some(want), Some(got)) = (expected.spec.as_ref(), live.spec.as_ref()) else {
         return vec!["no spec".into()];
     };
-    let want_type = want.type_.as_deref().unwrap_or("ClusterIP");
-    let got_type = got.type_.as_deref().unwrap_or("ClusterIP");
-    if want_type != got_type {
-        problems.push(format!("type {got_type}, manifest {want_type}"));
-    }
-    let want_selector = want.selector.clone().unwrap_or_default();
-    let got_selector = got.selector.clone().unwrap_or_default();
-    if want_selector != got_selector {
-        problems.push(format!(
-            "selector {got_selector:?}, manifest {want_selector:?}"
-        ));
-    }
-    let want_affinity = want.session_affinity.as_deref().unwrap_or("None");
-    let got_affinity = got.session_affinity.as_deref().unwrap_or("None");
-    if want_affinity != got_affinity {
-        problems.push(format!(
-            "sessionAffinity {got_affinity}, manifest {want_affinity}"
-        ));
-    }
+    let mut problems = Vec::new();
+    let type_ = |spec: &ServiceSpec| spec.type_.clone().unwrap_or("ClusterIP".into());
+    differ(&mut problems, "type", type_(want), type_(got));
+    let selectors = (selector_text(expected), selector_text(live));
+    differ(&mut problems, "selector", selectors.0, selectors.1);
+    let affinity = |spec: &ServiceSpec| spec.session_affinity.clone().unwrap_or("None".into());
+    differ(
+        &mut problems,
+        "sessionAffinity",
+        affinity(want),
+        affinity(got),
+    );
     let (want_ports, got_ports) = (ports(expected), ports(live));
-    if want_ports.len() != got_ports.len() {
-        problems.push(format!(
-            "{} ports, manifest {}",
-            got_ports.len(),
-            want_ports.len()
-        ));
-    }
+    let count = |ports: &[ServicePort]| ports.len().to_string();
+    differ(
+        &mut problems,
+        "port count",
+        count(want_ports),
+        count(got_ports),
+    );
     for port in want_ports {
-        match got_ports
+        let n = port.port;
+        let Some(live_port) = got_ports
             .iter()
-            .find(|p| p.port == port.port && protocol(p) == protocol(port))
-        {
-            None => problems.push(format!("no port {}/{}", port.port, protocol(port))),
-            Some(live_port) => problems.extend(port_mismatches(port, live_port)),
+            .find(|p| p.port == n && protocol(p) == protocol(port))
+        else {
+            problems.push(format!("no port {n}/{}", protocol(port)));
+            continue;
+        };
+        let name = |p: &ServicePort| format!("{:?}", p.name.clone().unwrap_or_default());
+        differ(
+            &mut problems,
+            &format!("port {n} named"),
+            name(port),
+            name(live_port),
+        );
+        let target = |p: &ServicePort| target_text(p.target_port.as_ref(), p.port);
+        differ(
+            &mut problems,
+            &format!("port {n} targets"),
+            target(port),
+            target(live_port),
+        );
+        if let Some(node_port) = port.node_port {
+            let got = live_port.node_port.map_or("none".into(), |n| n.to_string());
+            differ(
+                &mut problems,
+                &format!("port {n} node port"),
+                node_port.to_string(),
+                got,
+            );
         }
     }
     problems
 }
 
-fn protocol(port: &ServicePort) -> &str {
-    port.protocol.as_deref().unwrap_or("TCP")
+/// Adds `WHAT GOT, manifest WANT` to `problems` when the two differ.
+fn differ(problems: &mut Vec<String>, what: &str, want: String, got: String) {
+    if want != got {
+        problems.push(format!("{what} {got}, manifest {want}"));
+    }
 }
 
-fn port_mismatches(want: &ServicePort, got: &ServicePort) -> Vec<String> {
-    let mut problems = Vec::new();
-    if want.name.as_deref().unwrap_or("") != got.name.as_deref().unwrap_or("") {
-        problems.push(format!(
-            "port {} named {:?}, manifest {:?}",
-            want.port, got.name, want.name
-        ));
-    }
-    let want_target = target_text(want.target_port.as_ref(), want.port);
-    let got_target = target_text(got.target_port.as_ref(), got.port);
-    if want_target != got_target {
-        problems.push(format!(
-            "port {} targets {got_target}, manifest {want_target}",
-            want.port
-        ));
-    }
-    if let Some(node_port) = want.node_port
-        && got.node_port != Some(node_port)
-    {
-        problems.push(format!(
-            "port {} node port {:?}, manifest {node_port}",
-            want.port, got.node_port
-        ));
-    }
-    problems
+fn protocol(port: &ServicePort) -> &str {
+    port.protocol.as_deref().unwrap_or("TCP")
 }
 
 #[cfg(test)]
@@ -153,7 +149,7 @@ mod tests {
 
     fn service(yaml: &str) -> Service {
         let object = manifest::parse_documents(yaml).unwrap().remove(0);
-        manifest::typed(&object).unwrap()
+        object.try_parse().unwrap()
     }
 
     const QUIZ: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: quiz\nspec:\n  selector:\n    app: quiz\n  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n";

@@ -3,6 +3,8 @@
 //! loops print. What the services themselves print is read in [`crate::parse`].
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Display;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::parse::{quiz_identity, quote_identity};
 
@@ -13,9 +15,9 @@ pub use dns::{SrvRecord, nslookup_cnames, nslookup_nxdomain, nslookup_srv, srv_r
 /// The marker the in-pod request loops print for a request that got no answer.
 pub const NO_ANSWER: &str = "E2E-NO-ANSWER";
 
-/// `a×6, b×5`: how often each pod answered.
-pub fn counts(by_pod: &BTreeMap<String, usize>) -> String {
-    let counts: Vec<String> = by_pod.iter().map(|(pod, n)| format!("{pod}×{n}")).collect();
+/// `a×6, b×5`: how often each pod answered (or each status came).
+pub fn counts<K: Display>(by_key: &BTreeMap<K, usize>) -> String {
+    let counts: Vec<String> = by_key.iter().map(|(key, n)| format!("{key}×{n}")).collect();
     counts.join(", ")
 }
 
@@ -98,16 +100,10 @@ impl CurlLoop {
         let answered = format!("{} answered", self.answers.len());
         match self.failed() {
             0 => answered,
-            failed => {
-                let by_status = self
-                    .failures
-                    .iter()
-                    .map(|(status, n)| format!("exit {status}×{n}"));
-                format!(
-                    "{answered}, {failed} failed ({})",
-                    by_status.collect::<Vec<_>>().join(", ")
-                )
-            }
+            failed => format!(
+                "{answered}, {failed} failed (exit {})",
+                counts(&self.failures)
+            ),
         }
     }
 }
@@ -159,12 +155,9 @@ impl Tally {
         if self.no_answer > 0 {
             out.push_str(&format!(", {} without answer", self.no_answer));
         }
-        if !self.unexpected.is_empty() {
-            out.push_str(&format!(
-                ", {} unexpected lines (first: {:?})",
-                self.unexpected.len(),
-                self.unexpected[0]
-            ));
+        if let Some(first) = self.unexpected.first() {
+            let n = self.unexpected.len();
+            out.push_str(&format!(", {n} unexpected lines (first: {first:?})"));
         }
         out
     }
@@ -203,27 +196,31 @@ pub fn nslookup_addresses(output: &str) -> Vec<String> {
     for line in output.lines().map(str::trim) {
         if line.starts_with("Name:") {
             in_answer = true;
-            continue;
-        }
-        if line.is_empty() || line.starts_with("Server:") || line.starts_with("***") {
-            if line.starts_with("Server:") {
-                in_answer = false;
-            }
-            continue;
-        }
-        if in_answer && line.starts_with("Address") {
-            if let Some((_, rest)) = line.split_once(':')
+        } else if line.starts_with("Address") {
+            if in_answer
+                && let Some((_, rest)) = line.split_once(':')
                 && let Some(address) = rest.split_whitespace().next()
-                && address.parse::<std::net::IpAddr>().is_ok()
-                && !addresses.iter().any(|a| a == address)
+                && address.parse::<IpAddr>().is_ok()
             {
                 addresses.push(address.to_owned());
             }
-        } else if !line.starts_with("Address") {
+        } else if !line.is_empty() && !line.starts_with("***") {
+            // Any other line (the next `Server:` included) ends the answer.
             in_answer = false;
         }
     }
-    addresses
+    unique(addresses)
+}
+
+/// The items in their first order, each once.
+fn unique<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut once = Vec::new();
+    for item in items {
+        if !once.contains(&item) {
+            once.push(item);
+        }
+    }
+    once
 }
 
 /// The address busybox `wget` connected to, from its `Connecting to HOST (IP:PORT)`
@@ -235,13 +232,8 @@ pub fn wget_connect_ip(output: &str) -> Option<String> {
         .map(str::trim)
         .find(|l| l.starts_with("Connecting to "))?;
     let inner = &line[line.rfind('(')? + 1..line.rfind(')')?];
-    let host = match inner.rsplit_once(':') {
-        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
-        _ => inner,
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.parse::<std::net::IpAddr>().ok()?;
-    Some(host.to_owned())
+    let ip = inner.parse::<SocketAddr>().map(|address| address.ip());
+    Some(ip.or_else(|_| inner.parse::<IpAddr>()).ok()?.to_string())
 }
 
 /// The first word of each answer line of [`load_loop`].
@@ -330,22 +322,21 @@ impl LoadTally {
         self.pods.get(pod).copied().unwrap_or(0)
     }
 
-    /// `12 requests, 11 × 200, 1 × 000; by pod: a×6, b×5`.
+    /// `12 requests, by status (0: no answer): 0×1, 200×11; by pod: a×6, b×5`.
     pub fn describe(&self) -> String {
-        let statuses: Vec<String> = self
-            .statuses
-            .iter()
-            .map(|(status, n)| format!("{n} × {status:03}"))
-            .collect();
-        let statuses = match statuses.join(", ") {
-            none if none.is_empty() => "no answers".to_owned(),
-            statuses => statuses,
+        let or_none = |counts: String| {
+            if counts.is_empty() {
+                "none".into()
+            } else {
+                counts
+            }
         };
-        let pods = match counts(&self.pods) {
-            none if none.is_empty() => "none".to_owned(),
-            pods => pods,
-        };
-        format!("{} requests, {statuses}; by pod: {pods}", self.requests)
+        format!(
+            "{} requests, by status (0: no answer): {}; by pod: {}",
+            self.requests,
+            or_none(counts(&self.statuses)),
+            or_none(counts(&self.pods))
+        )
     }
 }
 

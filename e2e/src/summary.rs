@@ -45,10 +45,6 @@ impl CheckResult {
     pub fn from_result(name: impl Into<String>, result: Result<String, String>) -> Self {
         Self::new(name, result.map_or_else(Outcome::Fail, Outcome::Pass))
     }
-
-    pub fn passed(&self) -> bool {
-        matches!(self.outcome, Outcome::Pass(_))
-    }
 }
 
 impl fmt::Display for CheckResult {
@@ -92,45 +88,26 @@ impl Summary {
         self.results.push(result);
     }
 
-    fn count(&self, outcome: fn(&Outcome) -> bool) -> usize {
-        self.results.iter().filter(|r| outcome(&r.outcome)).count()
-    }
-
-    pub fn passed(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Pass(_)))
-    }
-
-    pub fn failed(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Fail(_)))
-    }
-
-    pub fn skipped(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Skip(_)))
+    /// How many checks had an outcome of the kind `is` picks.
+    fn count(&self, is: fn(&Outcome) -> bool) -> usize {
+        self.results.iter().filter(|r| is(&r.outcome)).count()
     }
 
     pub fn all_passed(&self) -> bool {
-        self.failed() == 0
+        self.count(|o| matches!(o, Outcome::Fail(_))) == 0
     }
 
-    /// The closing line, exactly `N passed, M failed`, and `, K skipped` when any was.
-    pub fn count_line(&self) -> String {
-        let line = format!("{} passed, {} failed", self.passed(), self.failed());
-        match self.skipped() {
-            0 => line,
-            skipped => format!("{line}, {skipped} skipped"),
-        }
-    }
-
-    /// One line per check, then the count line.
+    /// One line per check, then exactly `N passed, M failed`, and `, K skipped` when any
+    /// was.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        for result in &self.results {
-            out.push_str(&result.to_string());
-            out.push('\n');
+        let mut out: String = self.results.iter().map(|r| format!("{r}\n")).collect();
+        let passed = self.count(|o| matches!(o, Outcome::Pass(_)));
+        let failed = self.count(|o| matches!(o, Outcome::Fail(_)));
+        out.push_str(&format!("{passed} passed, {failed} failed"));
+        match self.count(|o| matches!(o, Outcome::Skip(_))) {
+            0 => out + "\n",
+            skipped => format!("{out}, {skipped} skipped\n"),
         }
-        out.push_str(&self.count_line());
-        out.push('\n');
-        out
     }
 }
 
@@ -149,7 +126,6 @@ mod tests {
             "PASS services.quote (cluster IP 10.96.0.5)\nFAIL dns.quiz: no address | for quiz\nPASS env\n2 passed, 1 failed\n"
         );
         assert!(!summary.all_passed());
-        assert_eq!(summary.count_line(), "2 passed, 1 failed");
     }
 
     #[test]
@@ -165,7 +141,10 @@ mod tests {
             "PASS env\nSKIP network-policy.quote: not enforced | here\n1 passed, 0 failed, 1 skipped\n"
         );
         assert!(summary.all_passed());
-        assert!(!CheckResult::skip("a", "b").passed());
+        assert!(!matches!(
+            CheckResult::skip("a", "b").outcome,
+            Outcome::Pass(_)
+        ));
     }
 
     #[test]
@@ -184,7 +163,8 @@ mod tests {
 
     #[test]
     fn from_result_maps_both_ways() {
-        assert!(CheckResult::from_result("a", Ok("fine".into())).passed());
+        let passed = CheckResult::from_result("a", Ok("fine".into()));
+        assert_eq!(passed.outcome, Outcome::Pass("fine".into()));
         let failed = CheckResult::from_result("b", Err("broken".into()));
         assert_eq!(failed.to_string(), "FAIL b: broken");
     }

@@ -15,8 +15,6 @@ pub struct TlsMaterial {
     pub cert_pem: String,
     pub key_pem: String,
     pub cert_der: CertificateDer<'static>,
-    /// The key in PKCS#8 DER (the tests serve with it).
-    pub key_der: Vec<u8>,
 }
 
 /// The names the certificate covers: the kiada Service's DNS names in `namespace`,
@@ -41,7 +39,6 @@ pub fn generate(namespace: &str, domain: &str) -> Result<TlsMaterial> {
         cert_pem: certified.cert.pem(),
         key_pem: certified.signing_key.serialize_pem(),
         cert_der: certified.cert.der().clone(),
-        key_der: certified.signing_key.serialize_der(),
     })
 }
 
@@ -64,6 +61,8 @@ pub fn client_config(cert: &CertificateDer<'static>) -> Result<Arc<rustls::Clien
 mod tests {
     use super::*;
     use crate::http::{Request, send};
+    use rustls_pki_types::PrivateKeyDer;
+    use rustls_pki_types::pem::PemObject;
     use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -83,7 +82,7 @@ mod tests {
         trusted: &TlsMaterial,
     ) -> anyhow::Result<String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let key = rustls_pki_types::PrivateKeyDer::Pkcs8(served.key_der.clone().into());
+        let key = PrivateKeyDer::from_pem_slice(served.key_pem.as_bytes())?;
         let server_config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()

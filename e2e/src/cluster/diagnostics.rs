@@ -91,12 +91,10 @@ impl Cluster {
         match self.list_all::<Event>().await {
             Ok(mut events) => {
                 out.push_str("---- events\n");
+                // By time, events without one first.
                 events.sort_by_key(|e| {
-                    e.last_timestamp
-                        .as_ref()
-                        .map(|t| t.0.to_string())
-                        .or_else(|| e.event_time.as_ref().map(|t| t.0.to_string()))
-                        .unwrap_or_default()
+                    let last = e.last_timestamp.as_ref().map(|t| t.0);
+                    last.or(e.event_time.as_ref().map(|t| t.0))
                 });
                 for event in events.iter().rev().take(60).rev() {
                     let _ = writeln!(

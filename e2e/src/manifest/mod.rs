@@ -52,19 +52,15 @@ impl Manifest {
 
     /// The object as a typed Service (fails for other kinds).
     pub fn as_service(&self) -> Result<Service> {
-        typed(&self.object).with_context(|| format!("{} as a Service", self.id()))
+        let parsed = self.object.clone().try_parse();
+        parsed.with_context(|| format!("{} as a Service", self.id()))
     }
 
     /// The object as a typed Pod (fails for other kinds).
     pub fn as_pod(&self) -> Result<Pod> {
-        typed(&self.object).with_context(|| format!("{} as a Pod", self.id()))
+        let parsed = self.object.clone().try_parse();
+        parsed.with_context(|| format!("{} as a Pod", self.id()))
     }
-}
-
-/// Converts a dynamic object into a typed one.
-pub fn typed<T: serde::de::DeserializeOwned>(object: &DynamicObject) -> Result<T> {
-    let value = serde_json::to_value(object)?;
-    Ok(serde_json::from_value(value)?)
 }
 
 /// Finds the manifest of a given kind and name.

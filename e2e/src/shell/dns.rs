@@ -1,7 +1,7 @@
 //! Reading the DNS records busybox `nslookup` shows beyond addresses: SRV answers,
 //! CNAMEs, and a name that does not exist.
 
-use super::shell_quote;
+use super::{shell_quote, unique};
 
 /// busybox `nslookup -type=SRV name`, bounded by `timeout 10`, read by [`srv_records`].
 /// Give it an FQDN: busybox tries every search domain for a shorter name.
@@ -25,49 +25,29 @@ pub struct SrvRecord {
 
 /// The SRV answers in busybox `nslookup -type=SRV` output (each once).
 pub fn srv_records(output: &str) -> Vec<SrvRecord> {
-    let mut records: Vec<SrvRecord> = Vec::new();
-    for line in output.lines() {
-        let Some((_, rest)) = line.split_once("service = ") else {
-            continue;
-        };
+    unique(output.lines().filter_map(|line| {
+        let (_, rest) = line.split_once("service = ")?;
         let words: Vec<&str> = rest.split_whitespace().collect();
         let &[priority, weight, port, target] = words.as_slice() else {
-            continue;
+            return None;
         };
-        let (Ok(priority), Ok(weight), Ok(port)) = (priority.parse(), weight.parse(), port.parse())
-        else {
-            continue;
-        };
-        let record = SrvRecord {
-            priority,
-            weight,
-            port,
+        Some(SrvRecord {
+            priority: priority.parse().ok()?,
+            weight: weight.parse().ok()?,
+            port: port.parse().ok()?,
             target: target.trim_end_matches('.').to_owned(),
-        };
-        if !records.contains(&record) {
-            records.push(record);
-        }
-    }
-    records
+        })
+    }))
 }
 
 /// The CNAMEs in busybox `nslookup` output, `NAME\tcanonical name = TARGET`, as
 /// (name, target) pairs without trailing dots (each once).
 pub fn nslookup_cnames(output: &str) -> Vec<(String, String)> {
-    let mut cnames: Vec<(String, String)> = Vec::new();
-    for line in output.lines() {
-        let Some((name, target)) = line.split_once("canonical name = ") else {
-            continue;
-        };
-        let pair = (
-            name.trim().trim_end_matches('.').to_owned(),
-            target.trim().trim_end_matches('.').to_owned(),
-        );
-        if !cnames.contains(&pair) {
-            cnames.push(pair);
-        }
-    }
-    cnames
+    let bare = |name: &str| name.trim().trim_end_matches('.').to_owned();
+    unique(output.lines().filter_map(|line| {
+        let (name, target) = line.split_once("canonical name = ")?;
+        Some((bare(name), bare(target)))
+    }))
 }
 
 /// Whether busybox `nslookup` output says the name does not exist.

@@ -107,7 +107,10 @@ fn load_lines() {
 #[test]
 fn load_tallies() {
     let mut tally = LoadTally::default();
-    assert_eq!(tally.describe(), "0 requests, no answers; by pod: none");
+    assert_eq!(
+        tally.describe(),
+        "0 requests, by status (0: no answer): none; by pod: none"
+    );
     for line in [
         "E2E-LOAD 200 kiada-001",
         "E2E-LOAD 200 kiada-drain",
@@ -126,7 +129,7 @@ fn load_tallies() {
     assert_eq!(tally.served_by("kiada-002"), 0);
     assert_eq!(
         tally.describe(),
-        "5 requests, 1 × 000, 3 × 200, 1 × 503; by pod: kiada-001×2, kiada-drain×2"
+        "5 requests, by status (0: no answer): 0×1, 200×3, 503×1; by pod: kiada-001×2, kiada-drain×2"
     );
 }
 
@@ -204,8 +207,5 @@ fn curl_loops_count_answers_and_exit_statuses() {
     assert_eq!(read.answers.len(), 1);
     assert_eq!(read.failures, BTreeMap::from([(28, 2), (7, 1)]));
     assert_eq!(read.failed(), 3);
-    assert_eq!(
-        read.describe(),
-        "1 answered, 3 failed (exit 7×1, exit 28×2)"
-    );
+    assert_eq!(read.describe(), "1 answered, 3 failed (exit 7×1, 28×2)");
 }
