@@ -17,7 +17,7 @@ use kube::{Client, Resource};
 use tokio::sync::Mutex;
 
 use crate::endpoints;
-use crate::manifest::Manifest;
+use crate::manifest::{self, Manifest};
 use crate::nodes::NodeInfo;
 use crate::poll::within;
 use crate::poll::{FailedInARow, Poller};
@@ -45,6 +45,23 @@ fn deleted<T>(result: kube::Result<T>, what: impl Display + Send + Sync + 'stati
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
         Err(error) => Err(api_error(error).context(what)),
     }
+}
+
+/// The run's namespace, named `name`, as [`Cluster::create_namespace`] creates it.
+fn namespace_object(name: &str) -> Result<Namespace> {
+    let yaml = include_str!("../../objects/namespace.yaml");
+    let mut namespace = manifest::embedded("namespace.yaml", yaml)?;
+    namespace.object.metadata.name = Some(name.to_owned());
+    manifest::typed(&namespace.object)
+}
+
+/// The kiada-tls Secret of a certificate and key.
+fn tls_secret(cert_pem: &str, key_pem: &str) -> Result<Secret> {
+    let yaml = include_str!("../../objects/secret.kiada-tls.yaml");
+    let mut secret = manifest::embedded("secret.kiada-tls.yaml", yaml)?;
+    secret.set("/stringData/tls.crt", cert_pem)?;
+    secret.set("/stringData/tls.key", key_pem)?;
+    manifest::typed(&secret.object)
 }
 
 /// A connection to the cluster and the run's namespace.
@@ -95,21 +112,7 @@ impl Cluster {
     /// Creates the run's namespace, labelled so Pod Security admission enforces the
     /// restricted profile on everything the suite creates in it.
     pub async fn create_namespace(&self) -> Result<()> {
-        let namespace: Namespace = serde_json::from_value(serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": self.namespace,
-                "labels": {
-                    "app.kubernetes.io/part-of": "kiada-suite",
-                    "app.kubernetes.io/managed-by": "kiada-e2e",
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/enforce-version": "latest",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                    "pod-security.kubernetes.io/warn-version": "latest",
-                }
-            }
-        }))?;
+        let namespace = namespace_object(&self.namespace)?;
         Api::all(self.client.clone())
             .create(&PostParams::default(), &namespace)
             .await
@@ -148,20 +151,7 @@ impl Cluster {
 
     /// Creates the kiada-tls Secret from a certificate and key.
     pub async fn create_tls_secret(&self, cert_pem: &str, key_pem: &str) -> Result<()> {
-        let secret: Secret = serde_json::from_value(serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "type": "kubernetes.io/tls",
-            "metadata": {
-                "name": "kiada-tls",
-                "labels": {
-                    "app": "kiada",
-                    "app.kubernetes.io/name": "kiada",
-                    "app.kubernetes.io/part-of": "kiada-suite",
-                }
-            },
-            "stringData": { "tls.crt": cert_pem, "tls.key": key_pem }
-        }))?;
+        let secret = tls_secret(cert_pem, key_pem)?;
         self.api()
             .create(&PostParams::default(), &secret)
             .await
@@ -248,3 +238,6 @@ impl Cluster {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests;

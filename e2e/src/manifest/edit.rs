@@ -1,8 +1,9 @@
-//! Changing manifests: into the run's namespace (and nowhere else), and the copies the
-//! checks make.
+//! Changing manifests: into the run's namespace (and nowhere else), the copies the
+//! checks make, and the run's values in the suite's own objects.
 
 use anyhow::{Result, anyhow, bail};
 use kube::ResourceExt;
+use serde_json::Value;
 
 use super::Manifest;
 
@@ -138,4 +139,16 @@ fn require_pod(manifest: &Manifest) -> Result<()> {
         bail!("{} is not a Pod", manifest.id());
     }
     Ok(())
+}
+
+impl Manifest {
+    /// Sets the field at `pointer` (RFC 6901) of the object's data (all but its
+    /// metadata). The field must be there: the objects in `e2e/objects/` hold a
+    /// placeholder where the run fills in a value.
+    pub fn set(&mut self, pointer: &str, value: impl Into<Value>) -> Result<()> {
+        let id = self.id();
+        let field = self.object.data.pointer_mut(pointer);
+        *field.ok_or_else(|| anyhow!("{id} has no {pointer}"))? = value.into();
+        Ok(())
+    }
 }

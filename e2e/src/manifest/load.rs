@@ -74,6 +74,16 @@ pub fn load_file(file: &Path) -> Result<Vec<Manifest>> {
     Ok(objects.into_iter().map(manifest).collect())
 }
 
+/// The one object of a YAML text built into the suite, `e2e/objects/<file>`.
+pub fn embedded(file: &str, text: &str) -> Result<Manifest> {
+    let file = Path::new("e2e/objects").join(file);
+    let objects = parse_documents(text).with_context(|| format!("parsing {}", file.display()))?;
+    let Ok([object]) = <[DynamicObject; 1]>::try_from(objects) else {
+        bail!("{} must hold one object", file.display());
+    };
+    Ok(Manifest { file, object })
+}
+
 /// Parses a multi-document YAML text into objects; each must have apiVersion, kind
 /// and metadata.name.
 pub fn parse_documents(text: &str) -> Result<Vec<DynamicObject>> {

@@ -23,7 +23,7 @@ pub use edit::{
     HOSTNAME_TOPOLOGY_KEY, all_into_namespace, canary_pod, into_namespace, renamed_pod,
     spread_over_nodes, strip_node_ports,
 };
-pub use load::{load_file, load_kustomization, parse_documents};
+pub use load::{embedded, load_file, load_kustomization, parse_documents};
 
 /// One object and the file it came from.
 #[derive(Debug, Clone)]

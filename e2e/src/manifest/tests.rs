@@ -274,3 +274,16 @@ fn spreads_pods_over_nodes_by_their_app() {
     let error = spread_over_nodes(&mut unlabelled).unwrap_err().to_string();
     assert!(error.contains("no app label"), "{error}");
 }
+
+#[test]
+fn embedded_holds_one_object_and_set_fills_only_its_placeholders() {
+    let yaml = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  image: \"\"\n";
+    let mut pod = embedded("pod.p.yaml", yaml).unwrap();
+    assert_eq!(pod.file, Path::new("e2e/objects/pod.p.yaml"));
+    pod.set("/spec/image", "toolbox").unwrap();
+    assert_eq!(pod.object.data["spec"]["image"], "toolbox");
+    let missing = pod.set("/spec/command", "sh").unwrap_err();
+    assert_eq!(missing.to_string(), "Pod/p has no /spec/command");
+    let two = embedded("two.yaml", &format!("{yaml}---\n{yaml}")).unwrap_err();
+    assert_eq!(two.to_string(), "e2e/objects/two.yaml must hold one object");
+}
