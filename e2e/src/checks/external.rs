@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::endpoints::SERVICE_NAME_LABEL;
-use crate::manifest::Manifest;
+use crate::manifest::{self, Manifest};
 use crate::parse::quote_identity;
 use crate::poll::Poller;
 use crate::service::{cluster_ip, ports, url_host};
@@ -19,6 +19,22 @@ use crate::summary::one_line;
 const SERVER_POD: &str = "external-server";
 /// Requests through each Service once it answers.
 const CALLS: u32 = 10;
+
+/// The endpoint's server: busybox httpd in `image` (the toolbox image) on `port`,
+/// answering every path with a line that names its pod and address.
+fn server_pod(namespace: &str, image: &str, port: u16) -> anyhow::Result<Manifest> {
+    let yaml = include_str!("../../objects/pod.external-server.yaml");
+    let mut pod = manifest::embedded("pod.external-server.yaml", yaml)?;
+    manifest::into_namespace(&mut pod, namespace)?;
+    let script = format!(
+        "echo \"external endpoint $POD_NAME at $POD_IP:{port}\" > /www/index.html && exec httpd -f -p {port} -h /www"
+    );
+    pod.set("/spec/containers/0/image", image)?;
+    pod.set("/spec/containers/0/command/2", script)?;
+    pod.set("/spec/containers/0/ports/0/containerPort", port)?;
+    pod.set("/spec/containers/0/readinessProbe/tcpSocket/port", port)?;
+    Ok(pod)
+}
 
 impl Run<'_> {
     /// Deletes what [`Self::endpoints_by_hand`] made.
@@ -44,7 +60,8 @@ impl Run<'_> {
             .as_u64()
             .and_then(|p| u16::try_from(p).ok())
             .ok_or("variants/eps.external-service.yaml has no port")?;
-        let server = self.server_pod(endpoint_port)?;
+        let image = self.client_image()?;
+        let server = server_pod(&self.cluster.namespace, &image, endpoint_port).map_err(reason)?;
         self.start_pod(&server).await?;
         let ip = pod_ip(&self.get_pod(SERVER_POD).await?)?;
         let body = format!("external endpoint {SERVER_POD} at {ip}:{endpoint_port}");
@@ -146,69 +163,15 @@ impl Run<'_> {
         self.exec(CLIENT, &shell::curl_loop(url, count, 5)).await
     }
 
-    /// The endpoint's server: busybox httpd in the toolbox image (the client pod's)
-    /// on `port`, answering every path with a line that names its pod and address.
-    fn server_pod(&self, port: u16) -> Result<Manifest, String> {
-        let image = self
-            .objects
+    /// The image of the client pod (the toolbox image).
+    fn client_image(&self) -> Result<String, String> {
+        self.objects
             .get("Pod", CLIENT)
             .and_then(|client| client.as_pod())
             .map_err(reason)?
             .spec
             .and_then(|s| s.containers.first().and_then(|c| c.image.clone()))
-            .ok_or("the client pod has no image")?;
-        let script = format!(
-            "echo \"external endpoint $POD_NAME at $POD_IP:{port}\" > /www/index.html && exec httpd -f -p {port} -h /www"
-        );
-        let field = |path: &str| serde_json::json!({ "fieldRef": { "fieldPath": path } });
-        let object = serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "name": SERVER_POD,
-                "namespace": self.cluster.namespace,
-                "labels": { "app": SERVER_POD },
-            },
-            "spec": {
-                "automountServiceAccountToken": false,
-                "terminationGracePeriodSeconds": 2,
-                "securityContext": {
-                    "runAsNonRoot": true,
-                    "runAsUser": 65532,
-                    "runAsGroup": 65532,
-                    "seccompProfile": { "type": "RuntimeDefault" },
-                    // Port 88, as in the book's Endpoints, for an unprivileged user.
-                    "sysctls": [{ "name": "net.ipv4.ip_unprivileged_port_start", "value": "0" }],
-                },
-                "volumes": [{ "name": "www", "emptyDir": { "sizeLimit": "1Mi" } }],
-                "containers": [{
-                    "name": "httpd",
-                    "image": image,
-                    "imagePullPolicy": "IfNotPresent",
-                    "command": ["/bin/sh", "-c", script],
-                    "ports": [{ "name": "http", "containerPort": port, "protocol": "TCP" }],
-                    "env": [
-                        { "name": "POD_NAME", "valueFrom": field("metadata.name") },
-                        { "name": "POD_IP", "valueFrom": field("status.podIP") },
-                    ],
-                    "volumeMounts": [{ "name": "www", "mountPath": "/www" }],
-                    "readinessProbe": { "tcpSocket": { "port": port }, "periodSeconds": 1 },
-                    "resources": {
-                        "requests": { "cpu": "5m", "memory": "8Mi" },
-                        "limits": { "cpu": "100m", "memory": "32Mi" },
-                    },
-                    "securityContext": {
-                        "allowPrivilegeEscalation": false,
-                        "readOnlyRootFilesystem": true,
-                        "capabilities": { "drop": ["ALL"] },
-                    },
-                }],
-            },
-        });
-        Ok(Manifest {
-            file: "(written by the endpoints-by-hand check)".into(),
-            object: serde_json::from_value(object).map_err(|e| format!("the server pod: {e}"))?,
-        })
+            .ok_or_else(|| "the client pod has no image".into())
     }
 
     pub(super) async fn externalname_cname(&self) -> Result<String, String> {
@@ -262,5 +225,66 @@ impl Run<'_> {
             addresses.join(" "),
             comma_list(distinct)
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pod is the one the check wrote as a JSON literal before it moved to
+    /// `e2e/objects/pod.external-server.yaml`: that literal, with the same inputs.
+    #[test]
+    fn the_server_pod_is_the_one_the_json_literal_made() {
+        let (namespace, image, port) = ("kiada-e2e-0123abcd", "kiada-suite/toolbox:0.1.0", 88);
+        let script = format!(
+            "echo \"external endpoint $POD_NAME at $POD_IP:{port}\" > /www/index.html && exec httpd -f -p {port} -h /www"
+        );
+        let field = |path: &str| serde_json::json!({ "fieldRef": { "fieldPath": path } });
+        let old = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": SERVER_POD,
+                "namespace": namespace,
+                "labels": { "app": SERVER_POD },
+            },
+            "spec": {
+                "automountServiceAccountToken": false,
+                "terminationGracePeriodSeconds": 2,
+                "securityContext": {
+                    "runAsNonRoot": true,
+                    "runAsUser": 65532,
+                    "runAsGroup": 65532,
+                    "seccompProfile": { "type": "RuntimeDefault" },
+                    "sysctls": [{ "name": "net.ipv4.ip_unprivileged_port_start", "value": "0" }],
+                },
+                "volumes": [{ "name": "www", "emptyDir": { "sizeLimit": "1Mi" } }],
+                "containers": [{
+                    "name": "httpd",
+                    "image": image,
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["/bin/sh", "-c", script],
+                    "ports": [{ "name": "http", "containerPort": port, "protocol": "TCP" }],
+                    "env": [
+                        { "name": "POD_NAME", "valueFrom": field("metadata.name") },
+                        { "name": "POD_IP", "valueFrom": field("status.podIP") },
+                    ],
+                    "volumeMounts": [{ "name": "www", "mountPath": "/www" }],
+                    "readinessProbe": { "tcpSocket": { "port": port }, "periodSeconds": 1 },
+                    "resources": {
+                        "requests": { "cpu": "5m", "memory": "8Mi" },
+                        "limits": { "cpu": "100m", "memory": "32Mi" },
+                    },
+                    "securityContext": {
+                        "allowPrivilegeEscalation": false,
+                        "readOnlyRootFilesystem": true,
+                        "capabilities": { "drop": ["ALL"] },
+                    },
+                }],
+            },
+        });
+        let pod = server_pod(namespace, image, port).unwrap();
+        assert_eq!(serde_json::to_value(&pod.object).unwrap(), old);
     }
 }
