@@ -231,7 +231,8 @@ pub fn wget_connect_ip(output: &str) -> Option<String> {
         .lines()
         .map(str::trim)
         .find(|l| l.starts_with("Connecting to "))?;
-    let inner = &line[line.rfind('(')? + 1..line.rfind(')')?];
+    // `get`, not indexing: a `)` before the `(` is no address, not a panic.
+    let inner = line.get(line.rfind('(')? + 1..line.rfind(')')?)?;
     let ip = inner.parse::<SocketAddr>().map(|address| address.ip());
     Some(ip.or_else(|_| inner.parse::<IpAddr>()).ok()?.to_string())
 }

@@ -52,7 +52,7 @@ fn namespace_object(name: &str) -> Result<Namespace> {
     let yaml = include_str!("../../objects/namespace.yaml");
     let mut namespace = manifest::embedded("namespace.yaml", yaml)?;
     namespace.object.metadata.name = Some(name.to_owned());
-    manifest::typed(&namespace.object)
+    Ok(namespace.object.try_parse()?)
 }
 
 /// The kiada-tls Secret of a certificate and key.
@@ -61,7 +61,7 @@ fn tls_secret(cert_pem: &str, key_pem: &str) -> Result<Secret> {
     let mut secret = manifest::embedded("secret.kiada-tls.yaml", yaml)?;
     secret.set("/stringData/tls.crt", cert_pem)?;
     secret.set("/stringData/tls.key", key_pem)?;
-    manifest::typed(&secret.object)
+    Ok(secret.object.try_parse()?)
 }
 
 /// A connection to the cluster and the run's namespace.

@@ -60,6 +60,8 @@ fn wget_connect_lines() {
         Some("fd00::a")
     );
     assert_eq!(wget_connect_ip("wget: bad address 'quiz.nowhere'\n"), None);
+    // A `)` before the `(` is no address (and no panic).
+    assert_eq!(wget_connect_ip("Connecting to q) (\n"), None);
 }
 
 #[test]
