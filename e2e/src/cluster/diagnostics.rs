@@ -15,102 +15,95 @@ use super::{Cluster, api_error, pod_state};
 use crate::{endpoints, service};
 
 impl Cluster {
-    /// Every object of one kind in the run's namespace.
-    async fn list_all<K>(&self) -> kube::Result<Vec<K>>
+    /// Every object of one kind in the run's namespace after the heading `---- {title}`,
+    /// or none after a line that says why they could not be listed.
+    async fn listed<K>(&self, out: &mut String, title: &str) -> Vec<K>
     where
         K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
         K: Clone + DeserializeOwned + std::fmt::Debug,
     {
-        Ok(self.api::<K>().list(&ListParams::default()).await?.items)
+        match self.api::<K>().list(&ListParams::default()).await {
+            Ok(list) => {
+                let _ = writeln!(out, "---- {title}");
+                list.items
+            }
+            Err(error) => {
+                let _ = writeln!(out, "(listing {title} failed: {:#})", api_error(error));
+                Vec::new()
+            }
+        }
     }
 
     /// What a person needs when something failed: pods with phase, readiness and
-    /// container states, PVCs, the namespace's events, and each container's log tail.
+    /// container states, PVCs, Services, EndpointSlices, the namespace's last 60 events
+    /// and each container's log tail.
     pub async fn diagnostics(&self) -> String {
         let mut out = format!("==== diagnostics for namespace {}\n", self.namespace);
-        match self.list_all::<Pod>().await {
-            Ok(pods) => {
-                out.push_str("---- pods\n");
-                for pod in &pods {
-                    let name = pod.metadata.name.as_deref().unwrap_or("?");
-                    let _ = writeln!(out, "{name:<26} {}", pod_state(pod));
-                }
-                for pod in &pods {
-                    self.log_tails(&mut out, pod).await;
-                }
-            }
-            Err(error) => {
-                let _ = writeln!(out, "(listing pods failed: {:#})", api_error(error));
-            }
+        let pods: Vec<Pod> = self.listed(&mut out, "pods").await;
+        for pod in &pods {
+            let name = pod.metadata.name.as_deref().unwrap_or("?");
+            let _ = writeln!(out, "{name:<26} {}", pod_state(pod));
         }
-        if let Ok(pvcs) = self.list_all::<PersistentVolumeClaim>().await {
-            out.push_str("---- persistent volume claims\n");
-            for pvc in pvcs {
-                let phase = pvc.status.as_ref().and_then(|s| s.phase.clone());
-                let _ = writeln!(out, "{} {}", pvc.name_any(), phase.unwrap_or_default());
-            }
+        for pod in &pods {
+            self.log_tails(&mut out, pod).await;
         }
-        if let Ok(services) = self.list_all::<Service>().await {
-            out.push_str("---- services\n");
-            for service in services {
-                let spec = service.spec.clone().unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "{} {} {} ports [{}] selector {} affinity {}",
-                    service.name_any(),
-                    spec.type_.unwrap_or_default(),
-                    spec.cluster_ip.unwrap_or_default(),
-                    service::ports_text(&service),
-                    service::selector_text(&service),
-                    spec.session_affinity.unwrap_or_default()
-                );
-            }
+        let pvcs: Vec<PersistentVolumeClaim> =
+            self.listed(&mut out, "persistent volume claims").await;
+        for pvc in pvcs {
+            let phase = pvc.status.as_ref().and_then(|s| s.phase.clone());
+            let _ = writeln!(out, "{} {}", pvc.name_any(), phase.unwrap_or_default());
         }
-        if let Ok(slices) = self.list_all::<EndpointSlice>().await {
-            out.push_str("---- endpoint slices\n");
-            for slice in slices {
-                let endpoints: Vec<String> = slice
-                    .endpoints
-                    .iter()
-                    .map(|e| {
-                        let ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(false);
-                        let target = e.target_ref.as_ref().and_then(|t| t.name.as_deref());
-                        let not_ready = if ready { "" } else { " (not ready)" };
-                        format!(
-                            "{} {}{not_ready}",
-                            e.addresses.join(","),
-                            target.unwrap_or("")
-                        )
-                    })
-                    .collect();
-                let service = slice.labels().get(endpoints::SERVICE_NAME_LABEL);
-                let service = service.map_or("", String::as_str);
-                let _ = writeln!(out, "{service}: {}", endpoints.join("; "));
-            }
+        for service in self.listed::<Service>(&mut out, "services").await {
+            let spec = service.spec.clone().unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{} {} {} ports [{}] selector {} affinity {}",
+                service.name_any(),
+                spec.type_.unwrap_or_default(),
+                spec.cluster_ip.unwrap_or_default(),
+                service::ports_text(&service),
+                service::selector_text(&service),
+                spec.session_affinity.unwrap_or_default()
+            );
         }
-        match self.list_all::<Event>().await {
-            Ok(mut events) => {
-                out.push_str("---- events\n");
-                // By time, events without one first.
-                events.sort_by_key(|e| {
-                    let last = e.last_timestamp.as_ref().map(|t| t.0);
-                    last.or(e.event_time.as_ref().map(|t| t.0))
-                });
-                for event in events.iter().rev().take(60).rev() {
-                    let _ = writeln!(
-                        out,
-                        "{} {}/{} {}: {}",
-                        event.type_.as_deref().unwrap_or(""),
-                        event.involved_object.kind.as_deref().unwrap_or(""),
-                        event.involved_object.name.as_deref().unwrap_or(""),
-                        event.reason.as_deref().unwrap_or(""),
-                        event.message.as_deref().unwrap_or("").trim()
-                    );
-                }
-            }
-            Err(error) => {
-                let _ = writeln!(out, "(listing events failed: {:#})", api_error(error));
-            }
+        for slice in self
+            .listed::<EndpointSlice>(&mut out, "endpoint slices")
+            .await
+        {
+            let endpoints: Vec<String> = slice
+                .endpoints
+                .iter()
+                .map(|e| {
+                    let ready = e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(false);
+                    let target = e.target_ref.as_ref().and_then(|t| t.name.as_deref());
+                    let not_ready = if ready { "" } else { " (not ready)" };
+                    format!(
+                        "{} {}{not_ready}",
+                        e.addresses.join(","),
+                        target.unwrap_or("")
+                    )
+                })
+                .collect();
+            let service = slice.labels().get(endpoints::SERVICE_NAME_LABEL);
+            let service = service.map_or("", String::as_str);
+            let _ = writeln!(out, "{service}: {}", endpoints.join("; "));
+        }
+        let mut events: Vec<Event> = self.listed(&mut out, "events").await;
+        // By time, events without one first.
+        events.sort_by_key(|e| {
+            let last = e.last_timestamp.as_ref().map(|t| t.0);
+            last.or(e.event_time.as_ref().map(|t| t.0))
+        });
+        for event in events.iter().rev().take(60).rev() {
+            let _ = writeln!(
+                out,
+                "{} {}/{} {}: {}",
+                event.type_.as_deref().unwrap_or(""),
+                event.involved_object.kind.as_deref().unwrap_or(""),
+                event.involved_object.name.as_deref().unwrap_or(""),
+                event.reason.as_deref().unwrap_or(""),
+                event.message.as_deref().unwrap_or("").trim()
+            );
         }
         out
     }
