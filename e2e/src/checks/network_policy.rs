@@ -3,7 +3,6 @@
 //! plugin enforces NetworkPolicy can show it; a canary policy tells which kind this
 //! cluster is, and on one that enforces nothing both checks are skipped with the reason.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -46,16 +45,10 @@ fn reach(url: &str) -> String {
 /// A policy that lets nothing in to the client pod: the canary. Its probes come from
 /// the node and stay allowed, and nothing else calls the client's web server.
 fn canary(namespace: &str) -> Result<Manifest> {
-    let yaml = format!(
-        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  \
-         name: e2e-canary-deny-client\n  namespace: {namespace}\nspec:\n  podSelector:\n    \
-         matchLabels:\n      app: {CLIENT}\n  policyTypes: [Ingress]\n"
-    );
-    let object = manifest::parse_documents(&yaml)?.remove(0);
-    Ok(Manifest {
-        file: PathBuf::from("(the e2e suite's canary policy)"),
-        object,
-    })
+    let yaml = include_str!("../../objects/netpol.e2e-canary-deny-client.yaml");
+    let mut canary = manifest::embedded("netpol.e2e-canary-deny-client.yaml", yaml)?;
+    manifest::into_namespace(&mut canary, namespace)?;
+    Ok(canary)
 }
 
 impl Run<'_> {
@@ -186,5 +179,24 @@ impl Run<'_> {
             }
             poller.again(seen.trim()).await?;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The canary selects the client pod by the label the base gives it, denies all
+    /// ingress (no rules) and lands in the run's namespace.
+    #[test]
+    fn the_canary_denies_all_ingress_to_the_client_pod() {
+        let canary = canary("kiada-e2e-test").unwrap();
+        assert_eq!(canary.id(), "NetworkPolicy/e2e-canary-deny-client");
+        let namespace = canary.object.metadata.namespace.as_deref();
+        assert_eq!(namespace, Some("kiada-e2e-test"));
+        let spec = &canary.object.data["spec"];
+        assert_eq!(spec["podSelector"]["matchLabels"]["app"], CLIENT);
+        assert_eq!(spec["policyTypes"], serde_json::json!(["Ingress"]));
+        assert!(spec.get("ingress").is_none(), "{spec}");
     }
 }
