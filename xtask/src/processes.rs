@@ -200,7 +200,19 @@ mod tests {
             ready_after: Duration::ZERO,
             child,
         };
-        let (peak, now) = (server.peak_rss_mib().unwrap(), server.rss_mib().unwrap());
+        // Until the child has exec'd sleep, it is a copy of this test binary whose
+        // figures exec replaces (VmHWM starts again): read them after.
+        let comm = || server.process().and_then(|p| Ok(p.stat()?.comm));
+        for _ in 0..200 {
+            if comm().is_ok_and(|comm| comm == "sleep") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(comm().unwrap(), "sleep");
+        // Resident now, then the peak: the peak read later cannot be below it.
+        let now = server.rss_mib().unwrap();
+        let peak = server.peak_rss_mib().unwrap();
         assert!(
             peak > 0.0 && now > 0.0 && now <= peak,
             "{now} MiB of {peak} MiB"
