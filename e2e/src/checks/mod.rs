@@ -108,20 +108,24 @@ impl Run<'_> {
     }
 
     /// Records each selected check of `names` with its result, in order; the last one
-    /// ran before the cleanup, so it goes through [`after_cleanup`].
+    /// recorded goes through [`after_cleanup`], so a failed cleanup is reported even when
+    /// the group's last check is not selected.
     fn record_before_cleanup(
         &self,
         names: &[&str],
-        mut results: Vec<Result<String, String>>,
+        results: Vec<Result<String, String>>,
         cleanup: Result<()>,
     ) {
-        if let Some(last) = results.pop() {
-            results.push(after_cleanup(last, cleanup));
+        let selected = names.iter().zip(results);
+        let mut selected: Vec<_> = selected
+            .filter(|(name, _)| self.options.selected(name))
+            .collect();
+        let last = selected.pop();
+        for (name, result) in selected {
+            self.check(name, result);
         }
-        for (name, result) in names.iter().zip(results) {
-            if self.options.selected(name) {
-                self.check(name, result);
-            }
+        if let Some((name, result)) = last {
+            self.check(name, after_cleanup(result, cleanup));
         }
     }
 
