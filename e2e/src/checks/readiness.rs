@@ -19,10 +19,7 @@ const FAIL: &str = "/admin/probes/ready/fail";
 
 impl Run<'_> {
     /// One HTTP request to the probe pod through a port-forward.
-    pub(super) async fn to_probe_pod(
-        &self,
-        request: &Request,
-    ) -> Result<crate::http::Response, String> {
+    async fn to_probe_pod(&self, request: &Request) -> Result<crate::http::Response, String> {
         let pod = &self.objects.probe_pod;
         let within = Duration::from_secs(20);
         let port = http_port(pod)?;
@@ -92,7 +89,7 @@ impl Run<'_> {
 
     /// Creates the probe pod and waits until it is ready in quote's EndpointSlice and
     /// answers requests to the quote Service.
-    pub(super) async fn probe_pod_serving(&self) -> Result<String, String> {
+    async fn probe_pod_serving(&self) -> Result<String, String> {
         let probe = &self.objects.probe_pod;
         let pod = probe.name();
         let state = self.ready_in_service(probe, "quote").await?;
@@ -109,7 +106,7 @@ impl Run<'_> {
     /// cleared) through its admin endpoint, then sees the pod's own readiness answer,
     /// its endpoint in the quote Service's EndpointSlices and its Ready condition
     /// follow. Says what it saw and how long the EndpointSlice took.
-    pub(super) async fn switch_readiness(&self, ready: bool) -> Result<String, String> {
+    async fn switch_readiness(&self, ready: bool) -> Result<String, String> {
         let pod = self.objects.probe_pod.name();
         let (request, control_status, probe_status) = if ready {
             (Request::delete(FAIL, "application/json"), 204, 200)
@@ -154,7 +151,7 @@ impl Run<'_> {
         ))
     }
 
-    pub(super) async fn readiness_off(&self, before: &str) -> Result<String, String> {
+    async fn readiness_off(&self, before: &str) -> Result<String, String> {
         let pod = self.objects.probe_pod.name();
         let switched = self.switch_readiness(false).await?;
         let (settling, streak) = self.until_pod_left("http://quote/", pod).await?;
@@ -165,7 +162,7 @@ impl Run<'_> {
         ))
     }
 
-    pub(super) async fn publish_not_ready(&self) -> Result<String, String> {
+    async fn publish_not_ready(&self) -> Result<String, String> {
         let pod = self.objects.probe_pod.name();
         let service = self.objects.publish_not_ready.name();
         self.apply(&self.objects.publish_not_ready).await?;
@@ -209,7 +206,7 @@ impl Run<'_> {
         ))
     }
 
-    pub(super) async fn readiness_on(&self) -> Result<String, String> {
+    async fn readiness_on(&self) -> Result<String, String> {
         let pod = self.objects.probe_pod.name();
         let switched = self.switch_readiness(true).await?;
         let tally = self.until_pod_answers("http://quote/", pod).await?;

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::traffic::ROUND;
 use super::*;
 use crate::cluster::is_ready;
 use crate::endpoints::{self, EndpointState};
@@ -25,8 +26,7 @@ const SWITCH_WITHIN: Duration = Duration::from_secs(45);
 /// after three failures 5 s apart (less a margin for the exec's return).
 const FASTEST_READY: Duration = Duration::from_secs(4);
 const FASTEST_UNREADY: Duration = Duration::from_secs(9);
-/// Requests per round through each Service, and rounds at most.
-const ROUND: u32 = 20;
+/// Rounds at most, of [`ROUND`] requests through each Service.
 const ROUNDS: u32 = 3;
 
 impl Run<'_> {
