@@ -57,3 +57,17 @@ drop_dead_bridge_rules() {
   grep -vE -- "^-A .*$pattern" <<<"$saved" | iptables-restore
   log "removed $count iptables rules that name Docker bridges which no longer exist (${gone[*]}): an engine stopped without .ci/docker/down left them"
 }
+
+# The iptables baseline that down restores: every table there is, and filter, nat and
+# mangle (the ones Docker and the guard write) even when they do not exist yet. Plain
+# iptables-save prints nothing on a machine whose tables were never used (a new one:
+# iptables-nft has no table until a rule is made), and an empty baseline made down
+# restore nothing: Docker's chains, its FORWARD policy DROP, its MASQUERADE rules and
+# the guard stayed after a cold CI run. `iptables-save -t T` prints an empty table as
+# its default policies, which iptables-restore puts back, deleting Docker's chains.
+save_tables() {
+  local table
+  for table in $( (echo filter nat mangle; iptables-save | sed -n 's/^\*//p') | tr ' ' '\n' | sort -u); do
+    iptables-save -t "$table"
+  done
+}
